@@ -1,0 +1,56 @@
+"""Email kinds owned by accounts: invitations and password resets.
+
+Their links carry secrets, so the builders create them in the worker at send
+time; the outbox row holds only the invitation or user id.
+"""
+
+from django.contrib.auth.tokens import default_token_generator
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from notifications.models import Notification
+from notifications.services import PermanentSendError, register_kind
+
+
+def _invitation_context(notification: Notification) -> dict:
+    from accounts.models import Invitation
+    from accounts.services import invitation_issue_token
+
+    invitation = (
+        Invitation.objects.select_related("clinic")
+        .filter(pk=notification.context.get("invitation_id"))
+        .first()
+    )
+    if invitation is None or not invitation.is_open:
+        raise PermanentSendError("The invitation is no longer open.")
+    token = invitation_issue_token(invitation=invitation)
+    return {
+        "clinic_name": invitation.clinic.name,
+        "role": invitation.get_role_display().lower(),
+        "accept_path": reverse("accounts:invitation-accept", args=[token]),
+        "expires_at": invitation.expires_at,
+    }
+
+
+def _password_reset_context(notification: Notification) -> dict:
+    from accounts.models import User
+
+    user = User.objects.filter(pk=notification.recipient_id, is_active=True).first()
+    if user is None:
+        raise PermanentSendError("The account is not active.")
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return {"reset_path": reverse("accounts:password-reset-confirm", args=[uid, token])}
+
+
+register_kind(
+    Notification.Kind.INVITATION,
+    template_prefix="emails/invitation",
+    build_context=_invitation_context,
+)
+register_kind(
+    Notification.Kind.PASSWORD_RESET,
+    template_prefix="emails/password_reset",
+    build_context=_password_reset_context,
+)

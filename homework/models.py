@@ -1,0 +1,257 @@
+"""Exercises, assignments (with a schedule), completions and feedback."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+
+class Category(models.TextChoices):
+    MINDFULNESS = "mindfulness", "Mindfulness"
+    SELF_KINDNESS = "self_kindness", "Self-kindness"
+    COMMON_HUMANITY = "common_humanity", "Common humanity"
+    REFRAMING = "reframing", "Reframing"
+    MEDITATION = "meditation", "Meditation"
+    SOOTHING = "soothing", "Soothing"
+    SELF_TALK = "self_talk", "Self-talk"
+    SELF_CARE = "self_care", "Self-care"
+
+
+class Rating(models.TextChoices):
+    """The 0-10 ratings an exercise may ask for; each is a column on Completion."""
+
+    DISTRESS_BEFORE = "distress_before", "Distress before"
+    DISTRESS_AFTER = "distress_after", "Distress after"
+    BELIEF_BEFORE = "belief_before", "Belief in the critical thought before"
+    BELIEF_AFTER = "belief_after", "Belief in the critical thought after"
+    SELF_CRITICISM_BEFORE = "self_criticism_before", "Self-criticism before"
+    SELF_CRITICISM_AFTER = "self_criticism_after", "Self-criticism after"
+    SELF_KINDNESS_AFTER = "self_kindness_after", "Self-kindness after"
+
+
+# Pairs whose before-to-after change is meaningful, and whether a fall is the good direction.
+RATING_PAIRS = [
+    ("distress", Rating.DISTRESS_BEFORE, Rating.DISTRESS_AFTER),
+    ("belief", Rating.BELIEF_BEFORE, Rating.BELIEF_AFTER),
+    ("self_criticism", Rating.SELF_CRITICISM_BEFORE, Rating.SELF_CRITICISM_AFTER),
+]
+
+
+class ExerciseQuerySet(models.QuerySet):
+    def visible_to_clinic(self, clinic_id: int | None) -> "ExerciseQuerySet":
+        return self.filter(models.Q(clinic__isnull=True) | models.Q(clinic_id=clinic_id))
+
+    def active(self) -> "ExerciseQuerySet":
+        return self.filter(archived_at__isnull=True)
+
+
+class Exercise(models.Model):
+    """A practice. clinic=None marks the built-in library, which is read-only."""
+
+    clinic = models.ForeignKey(
+        "accounts.Clinic", null=True, blank=True, on_delete=models.CASCADE, related_name="exercises"
+    )
+    # Stable identifier of a built-in, so loading the library twice changes nothing.
+    slug = models.SlugField(max_length=80, blank=True)
+    title = models.CharField(max_length=200)
+    category = models.CharField(max_length=32, choices=Category.choices)
+    summary = models.TextField()
+    # Ordered guided steps: a list of strings.
+    steps = models.JSONField(default=list)
+    # Reflection prompts: a list of {"key": str, "label": str, "phrase": bool}.
+    # A prompt marked phrase feeds the client's phrase bank.
+    prompts = models.JSONField(default=list)
+    # Which Rating keys to ask for, in order.
+    ratings = models.JSONField(default=list)
+    typical_minutes = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(240)]
+    )
+    copied_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ExerciseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["category", "title", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slug"],
+                condition=models.Q(clinic__isnull=True),
+                name="builtin_exercise_slug_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.clinic_id is None
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class ScheduleKind(models.TextChoices):
+    DAILY = "daily", "Every day"
+    WEEKDAYS = "weekdays", "Chosen weekdays"
+    TIMES_PER_WEEK = "times_per_week", "N times a week"
+
+
+class AssignmentStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    ENDED = "ended", "Ended"
+
+
+class Assignment(models.Model):
+    """An exercise given to a client with a schedule in the client's own time zone."""
+
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assigned_homework"
+    )
+    exercise = models.ForeignKey(Exercise, on_delete=models.PROTECT, related_name="assignments")
+    note = models.TextField(blank=True)
+    schedule_kind = models.CharField(
+        max_length=16, choices=ScheduleKind.choices, default=ScheduleKind.DAILY
+    )
+    # Bit i set = weekday i (Monday = 0). Used when schedule_kind is "weekdays".
+    weekdays = models.PositiveSmallIntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(127)]
+    )
+    # Used when schedule_kind is "times_per_week".
+    times_per_week = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(7)]
+    )
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    # Local time of day in the client's zone; None means the client's own preference.
+    reminder_time = models.TimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=AssignmentStatus.choices, default=AssignmentStatus.ACTIVE
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["client", "status"], name="assignment_client_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_date__isnull=True)
+                | models.Q(end_date__gte=models.F("start_date")),
+                name="assignment_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(schedule_kind="weekdays") | models.Q(weekdays__gt=0),
+                name="assignment_weekdays_chosen",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(schedule_kind="times_per_week")
+                | models.Q(times_per_week__gte=1, times_per_week__lte=7),
+                name="assignment_times_per_week_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Assignment {self.pk}"
+
+
+class AssignmentEvent(models.Model):
+    """History of an assignment: created, edited, paused, resumed, ended."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=32)
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} on assignment {self.assignment_id}"
+
+
+def _rating_field(label: str) -> models.PositiveSmallIntegerField:
+    return models.PositiveSmallIntegerField(
+        label, null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(10)]
+    )
+
+
+class Completion(models.Model):
+    """One logged practice, on the client's local date. One per assignment per day."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="completions")
+    # Denormalised from the assignment so per-client reads need no join.
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="completions"
+    )
+    local_date = models.DateField()
+    minutes = models.PositiveSmallIntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(600)]
+    )
+    distress_before = _rating_field("distress before")
+    distress_after = _rating_field("distress after")
+    belief_before = _rating_field("belief before")
+    belief_after = _rating_field("belief after")
+    self_criticism_before = _rating_field("self-criticism before")
+    self_criticism_after = _rating_field("self-criticism after")
+    self_kindness_after = _rating_field("self-kindness after")
+    # Answers to the exercise's prompts: {prompt key: text}.
+    answers = models.JSONField(default=dict, blank=True)
+    reflection = models.TextField(blank=True)
+    reflection_shared = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-local_date", "-id"]
+        indexes = [models.Index(fields=["client", "local_date"], name="completion_client_date")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assignment", "local_date"], name="completion_one_per_assignment_day"
+            ),
+            *[
+                models.CheckConstraint(
+                    condition=models.Q(**{f"{rating}__isnull": True})
+                    | models.Q(**{f"{rating}__lte": 10}),
+                    name=f"completion_{rating}_range",
+                )
+                for rating in Rating.values
+            ],
+        ]
+
+    def __str__(self) -> str:
+        return f"Completion {self.pk}"
+
+
+class Feedback(models.Model):
+    """A clinician's reply on a completion, which the client sees."""
+
+    completion = models.ForeignKey(Completion, on_delete=models.CASCADE, related_name="feedback")
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Feedback {self.pk} on completion {self.completion_id}"

@@ -1,0 +1,53 @@
+"""The email outbox: one row per email, the delivery log at the same time."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", "Invitation"
+        PASSWORD_RESET = "password_reset", "Password reset"
+        REMINDER = "reminder", "Practice reminder"
+        WEEKLY_CLIENT = "weekly_client", "Weekly summary (client)"
+        WEEKLY_CLINICIAN = "weekly_clinician", "Weekly summary (clinician)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # A user when there is one; an invitation goes to an address with no account yet.
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    to_email = models.EmailField()
+    # e.g. "reminder:<assignment id>:<local date>": two beats or a retry cannot double it.
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    # Non-clinical template context only (ids, dates, counts). Never reflections or scores.
+    context = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["status", "created_at"],
+                name="notification_status_created",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to_email} ({self.status})"

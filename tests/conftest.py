@@ -1,0 +1,97 @@
+"""The test world: two clinics, their clinicians and clients, and an admin.
+
+Every page test uses it to prove the right user gets in and everyone else is
+refused: anonymous, a client, the other client of the same clinician, and the
+clinician and client of the other clinic.
+"""
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from accounts.models import ClientProfile, Clinic, Role, User
+
+PASSWORD = "a-long-test-password-9"
+
+
+def services_required() -> bool:
+    return os.getenv("REQUIRE_SERVICES") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Tests that need real services skip without them, and fail when CI requires them."""
+    if services_required():
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+def make_user(email: str, role: str, clinic: Clinic | None, **extra) -> User:
+    return User.objects.create_user(
+        email=email, password=PASSWORD, role=role, clinic=clinic, **extra
+    )
+
+
+def make_client(email: str, clinician: User, **extra) -> User:
+    client = make_user(email, Role.CLIENT, clinician.clinic, **extra)
+    ClientProfile.objects.create(user=client, clinician=clinician)
+    return client
+
+
+@dataclass
+class World:
+    clinic: Clinic
+    other_clinic: Clinic
+    clinician: User
+    colleague: User  # a second clinician in the same clinic, with no clients
+    client: User
+    other_client: User  # same clinician, another client
+    stranger_clinician: User  # the other clinic
+    stranger_client: User  # the other clinic
+    admin: User
+
+    def login(self, user: User | None) -> Client:
+        browser = Client()
+        if user is not None:
+            browser.force_login(user)
+        return browser
+
+
+@pytest.fixture
+def world(db) -> World:
+    clinic = Clinic.objects.create(name="Harbour Clinic", timezone="Europe/London")
+    other_clinic = Clinic.objects.create(name="Hillside Practice", timezone="America/New_York")
+    clinician = make_user("dana@harbour.test", Role.CLINICIAN, clinic, full_name="Dana Clinician")
+    colleague = make_user("lee@harbour.test", Role.CLINICIAN, clinic, full_name="Lee Colleague")
+    stranger_clinician = make_user(
+        "sam@hillside.test", Role.CLINICIAN, other_clinic, full_name="Sam Stranger"
+    )
+    return World(
+        clinic=clinic,
+        other_clinic=other_clinic,
+        clinician=clinician,
+        colleague=colleague,
+        client=make_client(
+            "alex@client.test", clinician, full_name="Alex Client", timezone="Europe/London"
+        ),
+        other_client=make_client("blair@client.test", clinician, full_name="Blair Client"),
+        stranger_clinician=stranger_clinician,
+        stranger_client=make_client(
+            "casey@client.test", stranger_clinician, full_name="Casey Client"
+        ),
+        admin=User.objects.create_superuser(
+            email="admin@kindwork.test", password=PASSWORD, full_name="Ada Admin"
+        ),
+    )
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings):
+    """Unit tests run tasks in-process; the integration tests start a real worker."""
+    from clinic.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
