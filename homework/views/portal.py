@@ -1,14 +1,9 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from accounts.access import client_required, clinician_required
+from accounts.access import client_required
 
 
 @client_required
 def today(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/today.html", {})
-
-
-@clinician_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "clinician/dashboard.html", {})
