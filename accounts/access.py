@@ -34,20 +34,36 @@ def role_required(*roles: str) -> Callable:
 
 clinician_required = role_required(Role.CLINICIAN)
 client_required = role_required(Role.CLIENT)
+# Pages every person has, such as their own settings: any role, but logged in.
+account_required = role_required(*Role.values)
+
+
+def scoped_to_clinic(user: User, queryset: QuerySet, clinic_lookup: str) -> QuerySet:
+    """Limit an admin queryset to the staff member's clinic; superusers see everything.
+
+    `clinic_lookup` is the path from the queryset's model to its clinic id, e.g.
+    "clinic" for users, "user__clinic" for client profiles, "pk" for clinics.
+    """
+    if user.is_superuser:
+        return queryset
+    if not user.clinic_id:
+        return queryset.none()
+    return queryset.filter(**{clinic_lookup: user.clinic_id})
 
 
 def clients_visible_to(user: User) -> QuerySet[User]:
     """Clients a user may see.
 
-    A clinician sees their caseload, an admin their clinic's clients, a client themself.
+    A clinician sees their caseload, an admin their clinic's clients (a superuser
+    every client), a client themself.
     """
     clients = User.objects.filter(role=Role.CLIENT)
     if user.role == Role.CLINICIAN:
         return clients.filter(clinic_id=user.clinic_id, client_profile__clinician=user)
+    if user.is_superuser:
+        return clients
     if user.role == Role.ADMIN:
-        if user.is_superuser and user.clinic_id is None:
-            return clients
-        return clients.filter(clinic_id=user.clinic_id)
+        return clients.filter(clinic_id=user.clinic_id) if user.clinic_id else clients.none()
     return clients.filter(pk=user.pk)
 
 
@@ -59,12 +75,15 @@ def client_for_user_or_404(user: User, client_id: int) -> User:
 
 
 def invitations_visible_to(user: User) -> QuerySet[Invitation]:
-    """A clinician sees the client invitations for their own caseload."""
+    """A clinician sees the client invitations for their own caseload; an admin their clinic's.
+
+    Superusers run the whole installation and see everything.
+    """
     if user.role == Role.CLINICIAN:
         return Invitation.objects.filter(clinic_id=user.clinic_id, clinician=user)
-    if user.role == Role.ADMIN:
-        if user.is_superuser and user.clinic_id is None:
-            return Invitation.objects.all()
+    if user.is_superuser:
+        return Invitation.objects.all()
+    if user.role == Role.ADMIN and user.clinic_id:
         return Invitation.objects.filter(clinic_id=user.clinic_id)
     return Invitation.objects.none()
 

@@ -1,54 +1,394 @@
+"""The admin's side of accounts: clinics, people, invitations and caseloads.
+
+Everything that has a rule goes through accounts.services (inviting, deactivating,
+moving a client), so the admin cannot do what the portal would refuse. Superusers
+see every clinic; a staff member with a clinic sees only that clinic.
+"""
+
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import AdminForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
 from accounts import services
-from accounts.models import ClientProfile, Clinic, Invitation, User
+from accounts.access import scoped_to_clinic
+from accounts.forms import (
+    ClientProfileAdminForm,
+    ClinicAdminForm,
+    InvitationAdminForm,
+    UserAdminChangeForm,
+    UserAdminCreationForm,
+    form_data,
+)
+from accounts.models import ClientProfile, Clinic, Invitation, Role, User
+
+
+def _invite_clinician_url(clinic: Clinic | None = None) -> str:
+    url = reverse("admin:accounts_invitation_add") + f"?role={Role.CLINICIAN}"
+    return f"{url}&clinic={clinic.pk}" if clinic else url
+
+
+class ClinicScopedAdmin(admin.ModelAdmin):
+    """Rows and clinic choices limited to the staff member's clinic (superusers: all)."""
+
+    clinic_lookup = "clinic"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return scoped_to_clinic(request.user, super().get_queryset(request), self.clinic_lookup)
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.related_model is Clinic:
+            kwargs["queryset"] = scoped_to_clinic(request.user, Clinic.objects.all(), "pk")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Clinic)
-class ClinicAdmin(admin.ModelAdmin):
-    list_display = ["name", "timezone", "created_at"]
+class ClinicAdmin(ClinicScopedAdmin):
+    clinic_lookup = "pk"
+    form = ClinicAdminForm
+    list_display = ["name", "timezone", "clinicians", "clients", "created_at", "invite"]
     search_fields = ["name"]
+    list_filter = ["timezone"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Clinic]:
+        # Counted in the one list query, so the page costs the same for any number of clinics.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                clinician_count=Count(
+                    "users", filter=Q(users__role=Role.CLINICIAN, users__is_active=True)
+                ),
+                client_count=Count(
+                    "users", filter=Q(users__role=Role.CLIENT, users__is_active=True)
+                ),
+            )
+        )
+
+    @admin.display(description="Active clinicians", ordering="clinician_count")
+    def clinicians(self, clinic: Clinic) -> int:
+        return clinic.clinician_count
+
+    @admin.display(description="Active clients", ordering="client_count")
+    def clients(self, clinic: Clinic) -> int:
+        return clinic.client_count
+
+    @admin.display(description="Invite")
+    def invite(self, clinic: Clinic) -> str:
+        return format_html('<a href="{}">Invite a clinician</a>', _invite_clinician_url(clinic))
+
+    def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):
+        obj = kwargs.get("obj")
+        if obj is not None:
+            context["invite_clinician_url"] = _invite_clinician_url(obj)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def response_add(self, request: HttpRequest, obj: Clinic, post_url_continue=None):
+        # A new clinic needs people: offer the next step right away.
+        self.message_user(
+            request,
+            format_html(
+                'Next, <a href="{}">invite the first clinician of {}</a>.',
+                _invite_clinician_url(obj),
+                obj.name,
+            ),
+            messages.INFO,
+        )
+        return super().response_add(request, obj, post_url_continue)
 
 
 class ClientProfileInline(admin.StackedInline):
     model = ClientProfile
+    form = ClientProfileAdminForm
     fk_name = "user"
     extra = 0
+    max_num = 1
     can_delete = False
+    verbose_name = "Clinician and reminder preferences"
+    verbose_name_plural = verbose_name
+
+
+def _save_profile_through_service(profile: ClientProfile, changed: list[str]) -> None:
+    """Moving a client goes through the service; other preferences save as they are."""
+    with transaction.atomic():
+        if profile.pk and "clinician" in changed:
+            services.client_reassign(client=profile.user, clinician=profile.clinician)
+        profile.save()
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ClinicScopedAdmin, DjangoUserAdmin):
+    form = UserAdminChangeForm
+    add_form = UserAdminCreationForm
+    add_form_template = "admin/accounts/user/add_form.html"
     ordering = ["email"]
-    list_display = ["email", "full_name", "role", "clinic", "is_active"]
-    list_filter = ["role", "clinic", "is_active"]
+    list_display = ["email", "full_name", "role", "clinic", "is_active", "last_login"]
+    list_filter = ["role", "clinic", "is_active", "is_staff", "is_superuser"]
+    list_select_related = ["clinic"]
     search_fields = ["email", "full_name"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Person", {"fields": ["full_name", "role", "clinic", "timezone"]}),
-        ("Access", {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
+        (
+            "Access",
+            {
+                "fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"],
+                "description": (
+                    "Untick “Active” to deactivate the account: it is logged out everywhere "
+                    "at once and cannot log in again until reactivated."
+                ),
+            },
+        ),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [
-        (None, {"fields": ["email", "role", "clinic", "timezone", "password1", "password2"]}),
+        (None, {"fields": ["email", "full_name", "role", "clinic", "clinician", "timezone"]}),
+        ("Password", {"fields": ["usable_password", "password1", "password2"]}),
     ]
-    inlines = [ClientProfileInline]
+    readonly_fields = ["last_login", "date_joined"]
     actions = ["deactivate"]
 
-    @admin.action(description="Deactivate selected accounts (ends their sessions)")
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            # A clinic's own admin must not be able to hand out more power than they have.
+            fields += ["is_superuser", "is_staff", "groups", "user_permissions"]
+        return fields
+
+    def get_inlines(self, request: HttpRequest, obj: User | None) -> list:
+        return [ClientProfileInline] if obj is not None and obj.is_client else []
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        extra_context = {**(extra_context or {}), "invite_clinician_url": _invite_clinician_url()}
+        return super().changelist_view(request, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:
+        deactivating = change and "is_active" in form.changed_data and not obj.is_active
+        super().save_model(request, obj, form, change)
+        if not change and obj.is_client:
+            ClientProfile.objects.create(user=obj, clinician=form.cleaned_data["clinician"])
+        if deactivating:
+            services.user_deactivate(user=obj)
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        if formset.model is not ClientProfile:
+            return super().save_formset(request, form, formset, change)
+        for profile_form in formset.forms:
+            if profile_form.has_changed():
+                profile = profile_form.save(commit=False)
+                _save_profile_through_service(profile, profile_form.changed_data)
+        return None
+
+    @admin.action(description="Deactivate selected accounts (logs them out everywhere)")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        for user in queryset:
+        count = 0
+        for user in queryset.filter(is_active=True):
+            if user.pk == request.user.pk:
+                self.message_user(request, "You cannot deactivate yourself.", messages.WARNING)
+                continue
             services.user_deactivate(user=user)
-        self.message_user(request, f"{queryset.count()} account(s) deactivated.", messages.SUCCESS)
+            count += 1
+        self.message_user(request, f"{count} account(s) deactivated.", messages.SUCCESS)
+
+
+@admin.register(ClientProfile)
+class ClientProfileAdmin(ClinicScopedAdmin):
+    """Caseloads: which clinician holds which client. Change the clinician to move a client."""
+
+    clinic_lookup = "user__clinic"
+    form = ClientProfileAdminForm
+    list_display = ["user", "clinician", "clinic", "weekly_summary", "reminders_paused_until"]
+    list_filter = [("user__clinic", admin.RelatedOnlyFieldListFilter), "clinician"]
+    list_select_related = ["user__clinic", "clinician"]
+    search_fields = ["user__email", "user__full_name", "clinician__email", "clinician__full_name"]
+    readonly_fields = ["user", "created_at"]
+
+    def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return ["user", *ClientProfileAdminForm.Meta.fields, "created_at"]
+
+    @admin.display(description="Clinic", ordering="user__clinic__name")
+    def clinic(self, profile: ClientProfile) -> Clinic | None:
+        return profile.user.clinic
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Clients arrive through an invitation (or the user form), never as a bare profile.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ClientProfile, form, change: bool) -> None:
+        _save_profile_through_service(obj, form.changed_data)
+
+
+class InvitationStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [
+            ("pending", "Pending"),
+            ("accepted", "Accepted"),
+            ("revoked", "Withdrawn"),
+            ("expired", "Expired"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Invitation]):
+        now = timezone.now()
+        unused = Q(accepted_at__isnull=True, revoked_at__isnull=True)
+        match self.value():
+            case "pending":
+                return queryset.filter(unused, expires_at__gt=now)
+            case "accepted":
+                return queryset.filter(accepted_at__isnull=False)
+            case "revoked":
+                return queryset.filter(accepted_at__isnull=True, revoked_at__isnull=False)
+            case "expired":
+                return queryset.filter(unused, expires_at__lte=now)
+        return queryset
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
-    list_display = ["email", "role", "clinic", "status", "created_at", "expires_at"]
-    list_filter = ["role", "clinic"]
-    search_fields = ["email"]
-    exclude = ["token_hash"]
-    readonly_fields = ["send_count", "accepted_at", "revoked_at", "accepted_user", "created_at"]
+class InvitationAdmin(ClinicScopedAdmin):
+    """Read-only log of invitations; new ones go through the service (never a token field)."""
+
+    list_display = [
+        "email",
+        "full_name",
+        "role",
+        "clinic",
+        "clinician",
+        "status",
+        "send_count",
+        "created_at",
+        "expires_at",
+    ]
+    list_filter = [InvitationStatusFilter, "role", "clinic"]
+    list_select_related = ["clinic", "clinician"]
+    search_fields = ["email", "full_name"]
+    # token_hash is deliberately absent: not shown, not editable, not searchable.
+    fields = [
+        "clinic",
+        "role",
+        "email",
+        "full_name",
+        "clinician",
+        "invited_by",
+        "status",
+        "send_count",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_user",
+        "revoked_at",
+    ]
+    readonly_fields = fields
+    actions = ["resend", "revoke"]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Kept as a record; withdraw instead.
+        return False
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
+        """Invite a clinician (or a client on a clinician's behalf) through the service."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        user = request.user
+        form = InvitationAdminForm(
+            form_data(request),
+            initial={"clinic": request.GET.get("clinic"), "role": request.GET.get("role")},
+            clinics=scoped_to_clinic(user, Clinic.objects.all(), "pk"),
+            clinicians=scoped_to_clinic(
+                user, User.objects.filter(role=Role.CLINICIAN, is_active=True), "clinic"
+            ),
+        )
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                invitation = services.invitation_create(
+                    clinic=data["clinic"],
+                    email=data["email"],
+                    full_name=data["full_name"],
+                    role=data["role"],
+                    clinician=data["clinician"],
+                    invited_by=user,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                return self._invitation_sent(request, invitation)
+        return self._invite_form(request, form, extra_context)
+
+    def _invitation_sent(self, request: HttpRequest, invitation: Invitation) -> HttpResponse:
+        self.log_addition(request, invitation, [{"added": {}}])
+        self.message_user(
+            request,
+            f"Invitation on its way to {invitation.email}. They set their password through "
+            f"the link; the email's delivery shows under Email outbox.",
+            messages.SUCCESS,
+        )
+        changelist = reverse("admin:accounts_invitation_changelist")
+        return redirect(f"{changelist}?clinic__id__exact={invitation.clinic_id}")
+
+    def _invite_form(
+        self, request: HttpRequest, form: InvitationAdminForm, extra_context: dict | None
+    ) -> HttpResponse:
+        fieldsets = [
+            (None, {"fields": ["clinic", "role", "email", "full_name"]}),
+            (
+                "Client invitations only",
+                {
+                    "fields": ["clinician"],
+                    "description": "Clients are usually invited by their clinician from "
+                    "the clinician pages; choose the clinician whose caseload they join.",
+                },
+            ),
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Invite a clinician or client",
+            "subtitle": None,
+            "opts": self.opts,
+            "adminform": AdminForm(form, fieldsets, {}),
+            "errors": form.errors,
+            "add": True,
+            "has_view_permission": self.has_view_permission(request),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(
+            request,
+            "admin/accounts/invitation/invite.html",
+            context,
+            status=200,
+        )
+
+    @admin.action(
+        description="Resend selected invitations (new link, old one stops)", permissions=["add"]
+    )
+    def resend(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
+        sent = 0
+        for invitation in queryset:
+            try:
+                services.invitation_resend(invitation=invitation)
+            except ValidationError:
+                continue
+            sent += 1
+        skipped = queryset.count() - sent
+        note = f" {skipped} were already accepted or withdrawn." if skipped else ""
+        self.message_user(request, f"{sent} invitation(s) sent again.{note}", messages.SUCCESS)
+
+    @admin.action(description="Withdraw selected invitations", permissions=["add"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
+        withdrawn = sum(services.invitation_revoke(invitation=i) for i in queryset)
+        self.message_user(request, f"{withdrawn} invitation(s) withdrawn.", messages.SUCCESS)

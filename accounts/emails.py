@@ -15,7 +15,7 @@ from notifications.services import PermanentSendError, register_kind
 
 def _invitation_context(notification: Notification) -> dict:
     from accounts.models import Invitation
-    from accounts.services import invitation_issue_token
+    from accounts.services import InvitationError, invitation_issue_token
 
     invitation = (
         Invitation.objects.select_related("clinic")
@@ -24,12 +24,21 @@ def _invitation_context(notification: Notification) -> dict:
     )
     if invitation is None or not invitation.is_open:
         raise PermanentSendError("The invitation is no longer open.")
-    token = invitation_issue_token(invitation=invitation)
+    send = notification.context.get("send")
+    if send is not None and send != invitation.send_count:
+        # An older email retried after a resend must not steal the newer link.
+        raise PermanentSendError("A newer email for this invitation replaced this one.")
+    try:
+        token = invitation_issue_token(invitation=invitation)
+    except InvitationError as error:
+        raise PermanentSendError(str(error)) from error
     return {
         "clinic_name": invitation.clinic.name,
         "role": invitation.get_role_display().lower(),
         "accept_path": reverse("accounts:invitation-accept", args=[token]),
         "expires_at": invitation.expires_at,
+        # The invitee has no zone yet; the clinic's is the best guess for the date.
+        "clinic_timezone": invitation.clinic.timezone,
     }
 
 

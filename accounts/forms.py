@@ -1,12 +1,44 @@
-from django import forms
-from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.password_validation import validate_password
+"""Forms of the accounts pages, then the forms the Django admin uses for accounts."""
 
-from accounts.models import Invitation, User, available_timezones
+from django import forms
+from django.contrib.auth.forms import (
+    AdminUserCreationForm,
+    AuthenticationForm,
+    SetPasswordMixin,
+    UserChangeForm,
+)
+from django.http import HttpRequest, QueryDict
+
+from accounts.models import ClientProfile, Clinic, Invitation, Role, User, available_timezones
+from accounts.services import clinician_check
+
+
+def form_data(request: HttpRequest) -> QueryDict | None:
+    """Form data on POST, None otherwise. (`request.POST or None` treats an empty POST as GET.)"""
+    return request.POST if request.method == "POST" else None
 
 
 def timezone_choices() -> list[tuple[str, str]]:
     return [(name, name.replace("_", " ")) for name in sorted(available_timezones())]
+
+
+class TimezoneField(forms.ChoiceField):
+    """An IANA time zone chosen from the list zoneinfo knows."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("label", "Time zone")
+        kwargs.setdefault(
+            "error_messages",
+            {"invalid_choice": "“%(value)s” is not a known time zone. Choose one from the list."},
+        )
+        super().__init__(choices=timezone_choices, **kwargs)
+
+
+def _email_taken(email: str, *, exclude_pk: int | None = None) -> bool:
+    return User.objects.filter(email__iexact=email).exclude(pk=exclude_pk).exists()
+
+
+EMAIL_TAKEN = "An account with this email address already exists."
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -14,6 +46,13 @@ class EmailAuthenticationForm(AuthenticationForm):
         label="Email address",
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": (
+            "That email address and password do not match an active account. "
+            "Check both and try again; the password is case-sensitive."
+        ),
+    }
 
 
 class PasswordResetRequestForm(forms.Form):
@@ -24,32 +63,29 @@ class PasswordResetRequestForm(forms.Form):
 
 class InviteClientForm(forms.Form):
     email = forms.EmailField(label="Client's email address")
-    full_name = forms.CharField(label="Name (optional)", max_length=200, required=False)
+    full_name = forms.CharField(
+        label="Client's name (optional)",
+        max_length=200,
+        required=False,
+        help_text="Shown on your invitations list and prefilled for the client.",
+    )
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email address already exists.")
+        if _email_taken(email):
+            raise forms.ValidationError(EMAIL_TAKEN)
         return email
 
 
-class InvitationAcceptForm(forms.Form):
+class InvitationAcceptForm(SetPasswordMixin, forms.Form):
+    error_messages = {"password_mismatch": "The two passwords do not match."}
     full_name = forms.CharField(label="Your name", max_length=200, required=False)
-    timezone = forms.TypedChoiceField(
+    timezone = TimezoneField(
         label="Your time zone",
-        choices=timezone_choices,
-        help_text="Reminders arrive at the times you choose in this zone.",
+        help_text="Reminders and summaries arrive at your local times in this zone.",
     )
-    password1 = forms.CharField(
-        label="Choose a password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="At least 10 characters; not a common password.",
-    )
-    password2 = forms.CharField(
-        label="Repeat the password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    password1, password2 = SetPasswordMixin.create_password_fields(
+        label1="Choose a password", label2="Repeat the password"
     )
 
     def __init__(self, *args, invitation: Invitation, **kwargs) -> None:
@@ -57,16 +93,195 @@ class InvitationAcceptForm(forms.Form):
         self.invitation = invitation
         self.fields["full_name"].initial = invitation.full_name
         self.fields["timezone"].initial = invitation.clinic.timezone
+        self.fields["password1"].help_text = "At least 10 characters, not a common password."
+        self.fields["password2"].help_text = ""
 
     def clean(self) -> dict:
         data = super().clean()
-        password1, password2 = data.get("password1"), data.get("password2")
-        if password1 and password2 and password1 != password2:
-            self.add_error("password2", "The two passwords do not match.")
-        elif password1:
-            candidate = User(email=self.invitation.email, full_name=data.get("full_name", ""))
+        self.validate_passwords()
+        # Checked against the invitee's own name and address, like Django's forms do.
+        candidate = User(email=self.invitation.email, full_name=data.get("full_name") or "")
+        self.validate_password_for_user(candidate, "password1")
+        return data
+
+
+class AccountSettingsForm(forms.Form):
+    full_name = forms.CharField(label="Your name", max_length=200, required=False)
+    timezone = TimezoneField(
+        label="Your time zone",
+        help_text="Dates and reminder times are shown and sent in this zone.",
+    )
+
+
+# --- Admin forms -------------------------------------------------------------
+
+
+class ClinicAdminForm(forms.ModelForm):
+    timezone = TimezoneField(
+        initial="UTC", help_text="The clinic's home zone; invitees start from it."
+    )
+
+    class Meta:
+        model = Clinic
+        fields = ["name", "timezone"]
+
+
+class InvitationAdminForm(forms.Form):
+    """Invite a clinician (or a client on a clinician's behalf). Saved through the service."""
+
+    clinic = forms.ModelChoiceField(queryset=Clinic.objects.none())
+    role = forms.ChoiceField(
+        choices=[(Role.CLINICIAN, "Clinician"), (Role.CLIENT, "Client")], initial=Role.CLINICIAN
+    )
+    email = forms.EmailField(label="Email address")
+    full_name = forms.CharField(label="Name (optional)", max_length=200, required=False)
+    clinician = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        help_text="Only for a client: whose caseload they join (a clinician of the same clinic).",
+    )
+
+    def __init__(self, *args, clinics, clinicians, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["clinic"].queryset = clinics
+        self.fields["clinician"].queryset = clinicians.select_related("clinic")
+        self.fields["clinician"].label_from_instance = lambda user: f"{user} ({user.clinic})"
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if _email_taken(email):
+            raise forms.ValidationError(EMAIL_TAKEN)
+        return email
+
+    def clean(self) -> dict:
+        data = super().clean()
+        clinic = data.get("clinic")
+        if data.get("role") == Role.CLIENT and clinic is not None:
             try:
-                validate_password(password1, candidate)
+                clinician_check(clinician=data.get("clinician"), clinic_id=clinic.pk)
             except forms.ValidationError as error:
-                self.add_error("password1", error)
+                self.add_error(None, error)
+        return data
+
+
+def _check_role_and_clinic(form: forms.ModelForm, data: dict) -> None:
+    """Clinicians and clients belong to a clinic; only an admin may have none."""
+    role = data.get("role")
+    if role in (Role.CLINICIAN, Role.CLIENT) and not data.get("clinic"):
+        form.add_error("clinic", "A clinician or a client must belong to a clinic.")
+
+
+class UserAdminCreationForm(AdminUserCreationForm):
+    """Create an account directly. Inviting (so the person sets their own password) is usual."""
+
+    timezone = TimezoneField(initial="UTC")
+    clinician = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        help_text="Only for a client: whose caseload they join (a clinician of the same clinic).",
+    )
+
+    class Meta:
+        model = User
+        fields = ["email", "full_name", "role", "clinic", "timezone"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        clinicians = User.objects.filter(role=Role.CLINICIAN, is_active=True)
+        self.fields["clinician"].queryset = clinicians.select_related("clinic")
+        self.fields["clinician"].label_from_instance = lambda user: f"{user} ({user.clinic})"
+
+    def clean_email(self) -> str:
+        email = User.objects.normalize_email(self.cleaned_data["email"].strip()).lower()
+        if _email_taken(email):
+            raise forms.ValidationError(EMAIL_TAKEN)
+        return email
+
+    def clean(self) -> dict:
+        data = super().clean()
+        _check_role_and_clinic(self, data)
+        clinic = data.get("clinic")
+        if data.get("role") == Role.CLIENT and clinic is not None:
+            try:
+                clinician_check(clinician=data.get("clinician"), clinic_id=clinic.pk)
+            except forms.ValidationError as error:
+                self.add_error(None, error)
+        return data
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=False)
+        # An admin account is for the admin site; without staff status it could not log in there.
+        if user.role == Role.ADMIN:
+            user.is_staff = True
+        if commit:
+            user.save()
+        return user
+
+
+class UserAdminChangeForm(UserChangeForm):
+    timezone = TimezoneField()
+
+    class Meta:
+        model = User
+        fields = "__all__"
+
+    def clean_email(self) -> str:
+        email = User.objects.normalize_email(self.cleaned_data["email"].strip()).lower()
+        if _email_taken(email, exclude_pk=self.instance.pk):
+            raise forms.ValidationError(EMAIL_TAKEN)
+        return email
+
+    def clean(self) -> dict:
+        data = super().clean()
+        _check_role_and_clinic(self, data)
+        user = self.instance
+        role, clinic = data.get("role", user.role), data.get("clinic", user.clinic)
+        has_profile = ClientProfile.objects.filter(user=user).exists()
+        has_caseload = ClientProfile.objects.filter(clinician=user).exists()
+        if has_caseload and (role != Role.CLINICIAN or clinic != user.clinic):
+            self.add_error(
+                None,
+                "This clinician has clients. Move them to another clinician first "
+                "(Client profiles), then change the role or clinic.",
+            )
+        if has_profile and (role != Role.CLIENT or clinic != user.clinic):
+            self.add_error(
+                None,
+                "A client stays a client of their clinic. To move them to another "
+                "clinician of the same clinic, change the clinician below.",
+            )
+        return data
+
+
+class ClientProfileAdminForm(forms.ModelForm):
+    """A client's profile; the clinician list holds only active clinicians of their clinic."""
+
+    class Meta:
+        model = ClientProfile
+        fields = [
+            "clinician",
+            "reminder_time",
+            "quiet_hours_start",
+            "quiet_hours_end",
+            "reminders_paused_until",
+            "weekly_summary",
+        ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        clinicians = User.objects.filter(role=Role.CLINICIAN, is_active=True)
+        if self.instance.user_id:
+            clinicians = clinicians.filter(clinic_id=self.instance.user.clinic_id)
+        self.fields["clinician"].queryset = clinicians
+        self.fields[
+            "clinician"
+        ].help_text = "Move the client to another clinician of the same clinic."
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if "clinician" in data:
+            try:
+                clinician_check(clinician=data["clinician"], clinic_id=self.instance.user.clinic_id)
+            except forms.ValidationError as error:
+                self.add_error(None, error)
         return data

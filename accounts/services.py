@@ -9,11 +9,16 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import ClientProfile, Clinic, Invitation, Role, User, validate_timezone
 from notifications.models import Notification
 from notifications.services import notification_create
+
+# One reset email per account per window: asking again within it sends nothing
+# new, so a stranger cannot flood someone's inbox. The first link still arrives.
+PASSWORD_RESET_WINDOW = timedelta(minutes=5)
 
 
 class InvitationError(Exception):
@@ -24,18 +29,37 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def invitation_issue_token(*, invitation: Invitation) -> str:
+def _open_invitations() -> QuerySet[Invitation]:
+    return Invitation.objects.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+
+
+def invitation_issue_token(*, invitation: Invitation, now: datetime | None = None) -> str:
     """Create a fresh token, store its hash, and return the token (called at send time).
 
-    Each send invalidates the previous link, so only the newest email works.
+    Each send invalidates the previous link, so only the newest email works. The
+    conditional UPDATE refuses an invitation that was accepted or withdrawn meanwhile.
     """
+    now = now or timezone.now()
     token = secrets.token_urlsafe(32)
-    Invitation.objects.filter(pk=invitation.pk).update(token_hash=token_hash(token))
+    updated = (
+        _open_invitations()
+        .filter(pk=invitation.pk, expires_at__gt=now)
+        .update(token_hash=token_hash(token))
+    )
+    if not updated:
+        raise InvitationError("The invitation is no longer open.")
     return token
 
 
-def _email_in_use(email: str) -> bool:
-    return User.objects.filter(email__iexact=email).exists()
+def clinician_check(*, clinician: User | None, clinic_id: int | None) -> None:
+    """The one rule for who may hold a client: an active clinician of the client's clinic."""
+    if (
+        clinician is None
+        or not clinician.is_clinician
+        or not clinician.is_active
+        or clinician.clinic_id != clinic_id
+    ):
+        raise ValidationError({"clinician": "Choose an active clinician of the client's clinic."})
 
 
 @transaction.atomic
@@ -49,24 +73,21 @@ def invitation_create(
     full_name: str = "",
     now: datetime | None = None,
 ) -> Invitation:
+    """Record an invitation and queue its email. The token is made when the email is sent."""
     now = now or timezone.now()
-    email = email.strip().lower()
+    email = User.objects.normalize_email(email.strip()).lower()
     if role not in (Role.CLINICIAN, Role.CLIENT):
         raise ValidationError({"role": "Invite a clinician or a client."})
-    if _email_in_use(email):
+    if User.objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": "An account with this email address already exists."})
-    if role == Role.CLIENT and (
-        clinician is None or not clinician.is_clinician or clinician.clinic_id != clinic.pk
-    ):
-        raise ValidationError({"clinician": "Choose a clinician of this clinic."})
+    if role == Role.CLIENT:
+        clinician_check(clinician=clinician, clinic_id=clinic.pk)
     # Any earlier open invitation for the same address in this clinic is superseded.
-    Invitation.objects.filter(
-        clinic=clinic, email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
-    ).update(revoked_at=now)
+    _open_invitations().filter(clinic=clinic, email__iexact=email).update(revoked_at=now)
     invitation = Invitation.objects.create(
         clinic=clinic,
         email=email,
-        full_name=full_name,
+        full_name=full_name.strip(),
         role=role,
         clinician=clinician if role == Role.CLIENT else None,
         invited_by=invited_by,
@@ -78,13 +99,15 @@ def invitation_create(
 
 
 def _invitation_send(*, invitation: Invitation) -> None:
+    # Callers hold the row (fresh, or locked with select_for_update), so the count is safe.
     invitation.send_count += 1
     Invitation.objects.filter(pk=invitation.pk).update(send_count=invitation.send_count)
     notification_create(
         kind=Notification.Kind.INVITATION,
         to_email=invitation.email,
         idempotency_key=f"invitation:{invitation.pk}:{invitation.send_count}",
-        context={"invitation_id": invitation.pk},
+        # "send" lets the worker drop an older email that is retried after a newer one.
+        context={"invitation_id": invitation.pk, "send": invitation.send_count},
     )
 
 
@@ -95,17 +118,19 @@ def invitation_resend(*, invitation: Invitation, now: datetime | None = None) ->
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at or invitation.revoked_at:
         raise ValidationError("Only an open invitation can be resent.")
+    # The old link dies now, not only when the new email leaves the worker.
+    invitation.token_hash = None
     invitation.expires_at = now + timedelta(days=settings.INVITATION_VALID_DAYS)
-    invitation.save(update_fields=["expires_at"])
+    invitation.save(update_fields=["expires_at", "token_hash"])
     _invitation_send(invitation=invitation)
     return invitation
 
 
 def invitation_revoke(*, invitation: Invitation, now: datetime | None = None) -> bool:
+    """Withdraw an open invitation. False when it was already accepted or withdrawn."""
     now = now or timezone.now()
-    updated = Invitation.objects.filter(
-        pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
-    ).update(revoked_at=now, token_hash=None)
+    # The hash stays so a withdrawn link can say so instead of "not valid".
+    updated = _open_invitations().filter(pk=invitation.pk).update(revoked_at=now)
     return bool(updated)
 
 
@@ -113,21 +138,25 @@ def invitation_for_token(*, token: str, now: datetime | None = None) -> Invitati
     """The open invitation matching a token, or InvitationError saying why not."""
     now = now or timezone.now()
     if not token or len(token) > 200:
-        raise InvitationError("This invitation link is not valid.")
+        raise InvitationError("This invitation link is not valid. Ask your clinic for a new one.")
     invitation = (
         Invitation.objects.select_related("clinic", "clinician")
         .filter(token_hash=token_hash(token))
         .first()
     )
     if invitation is None:
-        raise InvitationError("This invitation link is not valid. Ask for a new one.")
+        raise InvitationError("This invitation link is not valid. Ask your clinic for a new one.")
+    _invitation_check_open(invitation, now)
+    return invitation
+
+
+def _invitation_check_open(invitation: Invitation, now: datetime) -> None:
     if invitation.accepted_at:
         raise InvitationError("This invitation has already been used. Log in instead.")
     if invitation.revoked_at:
         raise InvitationError("This invitation was withdrawn. Ask your clinic for a new one.")
     if invitation.expires_at <= now:
         raise InvitationError("This invitation has expired. Ask your clinic for a new one.")
-    return invitation
 
 
 def invitation_accept(
@@ -138,19 +167,30 @@ def invitation_accept(
     full_name: str = "",
     now: datetime | None = None,
 ) -> User:
-    """Create the account for an open invitation. Safe against two accepts at once."""
+    """Create the account for an open invitation. Safe against two accepts at once.
+
+    Raises InvitationError when the link cannot be used, ValidationError for a
+    weak password or an unknown time zone; nothing is written in either case.
+    """
     now = now or timezone.now()
     validate_timezone(timezone_name)
     try:
         with transaction.atomic():
-            invitation = invitation_for_token(token=token, now=now)
+            found = invitation_for_token(token=token, now=now)
             # Lock the row: a second accept waits here, then finds it accepted.
-            invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
-            if invitation.accepted_at or invitation.revoked_at or invitation.expires_at <= now:
-                raise InvitationError("This invitation has already been used. Log in instead.")
+            invitation = (
+                Invitation.objects.select_for_update(of=("self",))
+                .select_related("clinic", "clinician")
+                .get(pk=found.pk)
+            )
+            if invitation.token_hash != token_hash(token):
+                raise InvitationError(
+                    "This invitation link was replaced by a newer one. Use the latest email."
+                )
+            _invitation_check_open(invitation, now)
             user = User(
                 email=invitation.email,
-                full_name=full_name or invitation.full_name,
+                full_name=(full_name or invitation.full_name).strip(),
                 role=invitation.role,
                 clinic=invitation.clinic,
                 timezone=timezone_name,
@@ -162,31 +202,53 @@ def invitation_accept(
                 ClientProfile.objects.create(user=user, clinician=invitation.clinician)
             invitation.accepted_at = now
             invitation.accepted_user = user
-            invitation.token_hash = None
-            invitation.save(update_fields=["accepted_at", "accepted_user", "token_hash"])
+            invitation.save(update_fields=["accepted_at", "accepted_user"])
     except IntegrityError as error:
         # The unique email constraint caught a parallel accept or an existing account.
-        raise InvitationError("An account with this email address already exists.") from error
+        raise InvitationError(
+            "An account with this email address already exists. Log in instead."
+        ) from error
     return user
 
 
-def user_deactivate(*, user: User) -> None:
+def password_reset_request(*, email: str, now: datetime | None = None) -> bool:
+    """Queue a reset email for an active account. True when an email was queued.
+
+    The caller shows the same page either way, so the answer reveals nothing.
+    The secret link is made by the worker at send time (accounts.emails).
+    """
+    now = now or timezone.now()
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    if user is None:
+        return False
+    window = int(now.timestamp() // PASSWORD_RESET_WINDOW.total_seconds())
+    _, created = notification_create(
+        kind=Notification.Kind.PASSWORD_RESET,
+        to_email=user.email,
+        recipient_id=user.pk,
+        idempotency_key=f"password_reset:{user.pk}:{window}",
+    )
+    return created
+
+
+def user_deactivate(*, user: User, now: datetime | None = None) -> None:
     """Deactivate an account and end its sessions at once."""
+    now = now or timezone.now()
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(is_active=False)
         user.is_active = False
-        invitations = Invitation.objects.filter(
-            clinician=user, accepted_at__isnull=True, revoked_at__isnull=True
-        )
-        invitations.update(revoked_at=timezone.now(), token_hash=None)
+        # A deactivated clinician's pending client invitations would otherwise
+        # create clients on a caseload nobody looks after.
+        _open_invitations().filter(clinician=user).update(revoked_at=now)
     sessions_end_for_user(user=user)
 
 
 def sessions_end_for_user(*, user: User) -> int:
     """Delete every database session that belongs to the user.
 
-    Django's session table has no user column, so this decodes each session;
-    the authentication middleware refuses inactive users regardless.
+    Django's session table has no user column, so this decodes each live
+    session; it runs only when an admin deactivates someone. The authentication
+    backend refuses inactive users on every request regardless.
     """
     ended = 0
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
@@ -199,14 +261,22 @@ def sessions_end_for_user(*, user: User) -> int:
 @transaction.atomic
 def client_reassign(*, client: User, clinician: User) -> ClientProfile:
     """Move a client to another clinician of the same clinic."""
-    if not clinician.is_clinician or not clinician.is_active:
-        raise ValidationError({"clinician": "Choose an active clinician."})
-    if clinician.clinic_id != client.clinic_id:
-        raise ValidationError({"clinician": "The clinician must work in the client's clinic."})
+    if not client.is_client:
+        raise ValidationError("Only a client can be moved to another clinician.")
+    clinician_check(clinician=clinician, clinic_id=client.clinic_id)
     profile = ClientProfile.objects.select_for_update().get(user=client)
     profile.clinician = clinician
     profile.save(update_fields=["clinician"])
     return profile
+
+
+def user_update_settings(*, user: User, full_name: str, timezone_name: str) -> User:
+    """A person's own name and time zone, from the settings page."""
+    validate_timezone(timezone_name)
+    user.full_name = full_name.strip()
+    user.timezone = timezone_name
+    user.save(update_fields=["full_name", "timezone"])
+    return user
 
 
 def user_update_timezone(*, user: User, timezone_name: str) -> None:

@@ -8,6 +8,12 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
+    path("accounts/settings/", views.account_settings, name="settings"),
+    path(
+        "accounts/settings/password/",
+        views.PasswordChangeView.as_view(),
+        name="password-change",
+    ),
     path("accounts/password-reset/", views.password_reset_request, name="password-reset"),
     path(
         "accounts/password-reset/sent/",

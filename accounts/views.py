@@ -1,37 +1,46 @@
-"""Login, password reset, invitations: the pages of the accounts app."""
+"""Login, password reset, invitations and account settings: the pages of the accounts app."""
 
-import uuid
-
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
+from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import services
-from accounts.access import clinician_required, invitation_for_user_or_404, invitations_visible_to
+from accounts.access import (
+    account_required,
+    clinician_required,
+    invitation_for_user_or_404,
+    invitations_visible_to,
+)
 from accounts.forms import (
+    AccountSettingsForm,
     EmailAuthenticationForm,
     InvitationAcceptForm,
     InviteClientForm,
     PasswordResetRequestForm,
+    form_data,
 )
 from accounts.models import Role, User
-from notifications.models import Notification
-from notifications.services import notification_create
 
 HOME_BY_ROLE = {
     Role.CLINICIAN: "homework:dashboard",
     Role.CLIENT: "homework:today",
+    Role.ADMIN: "admin:index",
 }
+
+# The clinician's invitations page lists this many, newest first.
+INVITATIONS_SHOWN = 200
 
 
 def home_url_for(user: User) -> str:
-    if user.role == Role.ADMIN:
-        return reverse("admin:index")
     return reverse(HOME_BY_ROLE[user.role])
 
 
@@ -52,23 +61,21 @@ class LoginView(auth_views.LoginView):
 
 
 class LogoutView(auth_views.LogoutView):
-    template_name = "accounts/logged_out.html"
     next_page = reverse_lazy("accounts:login")
 
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        # Stored after logout flushed the session, so it shows on the login page.
+        messages.info(request, "You are logged out.")
+        return response
 
+
+@sensitive_post_parameters()
 def password_reset_request(request: HttpRequest) -> HttpResponse:
     """Ask for a reset link. The same answer whether or not the address has an account."""
-    form = PasswordResetRequestForm(request.POST or None)
+    form = PasswordResetRequestForm(form_data(request))
     if request.method == "POST" and form.is_valid():
-        user = User.objects.filter(email__iexact=form.cleaned_data["email"], is_active=True).first()
-        if user is not None:
-            notification_create(
-                kind=Notification.Kind.PASSWORD_RESET,
-                to_email=user.email,
-                recipient_id=user.pk,
-                # Every request is its own email; the token inside is made at send time.
-                idempotency_key=f"password_reset:{user.pk}:{uuid.uuid4().hex}",
-            )
+        services.password_reset_request(email=form.cleaned_data["email"])
         return redirect("accounts:password-reset-done")
     return render(request, "accounts/password_reset_form.html", {"form": form})
 
@@ -86,15 +93,18 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
 
 
+def _invitation_refused(request: HttpRequest, reason: str, status: int) -> HttpResponse:
+    return render(request, "accounts/invitation_invalid.html", {"reason": reason}, status=status)
+
+
+@sensitive_post_parameters("password1", "password2")
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     try:
         invitation = services.invitation_for_token(token=token)
     except services.InvitationError as error:
-        return render(
-            request, "accounts/invitation_invalid.html", {"reason": str(error)}, status=404
-        )
+        return _invitation_refused(request, str(error), status=404)
 
-    form = InvitationAcceptForm(request.POST or None, invitation=invitation)
+    form = InvitationAcceptForm(form_data(request), invitation=invitation)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.invitation_accept(
@@ -104,12 +114,13 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 full_name=form.cleaned_data["full_name"],
             )
         except services.InvitationError as error:
-            return render(
-                request, "accounts/invitation_invalid.html", {"reason": str(error)}, status=409
-            )
+            # Someone (perhaps this person in another tab) got there first.
+            return _invitation_refused(request, str(error), status=409)
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            if request.user.is_authenticated:
+                logout(request)
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome to Kindwork. Your account is ready.")
             return redirect(home_url_for(user))
@@ -120,7 +131,8 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 @clinician_required
 def invitation_list(request: HttpRequest) -> HttpResponse:
-    form = InviteClientForm(request.POST or None)
+    """Invite a client to the caseload, and see, resend or withdraw earlier invitations."""
+    form = InviteClientForm(form_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.invitation_create(
@@ -134,10 +146,18 @@ def invitation_list(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            messages.success(request, f"Invitation on its way to {form.cleaned_data['email']}.")
             return redirect("accounts:invitations")
-    invitations = invitations_visible_to(request.user).order_by("-created_at", "-id")[:200]
-    return render(request, "accounts/invitations.html", {"form": form, "invitations": invitations})
+    invitations = invitations_visible_to(request.user).order_by("-created_at", "-id")
+    return render(
+        request,
+        "accounts/invitations.html",
+        {
+            "form": form,
+            "invitations": invitations[:INVITATIONS_SHOWN],
+            "invitation_valid_days": settings.INVITATION_VALID_DAYS,
+        },
+    )
 
 
 @require_POST
@@ -149,7 +169,9 @@ def invitation_resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"A new link was sent to {invitation.email}.")
+        messages.success(
+            request, f"A new link is on its way to {invitation.email}; the old one stopped working."
+        )
     return redirect("accounts:invitations")
 
 
@@ -162,3 +184,34 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
     else:
         messages.error(request, "That invitation is no longer open.")
     return redirect("accounts:invitations")
+
+
+@account_required
+def account_settings(request: HttpRequest) -> HttpResponse:
+    """A person's own name and time zone; the password has its own page."""
+    user = request.user
+    form = AccountSettingsForm(
+        form_data(request), initial={"full_name": user.full_name, "timezone": user.timezone}
+    )
+    if request.method == "POST" and form.is_valid():
+        services.user_update_settings(
+            user=user,
+            full_name=form.cleaned_data["full_name"],
+            timezone_name=form.cleaned_data["timezone"],
+        )
+        messages.success(request, "Your settings are saved.")
+        return redirect("accounts:settings")
+    return render(
+        request,
+        "accounts/settings.html",
+        {"form": form},
+    )
+
+
+@method_decorator(account_required, name="dispatch")
+class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
+    """Change the password; this session stays logged in, other sessions end."""
+
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:settings")
+    success_message = "Your password is changed."

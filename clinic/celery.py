@@ -2,10 +2,26 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
 app = Celery("clinic")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _close_old_database_connections(sender=None, **kwargs) -> None:
+    """Treat each task like a request: drop connections past CONN_MAX_AGE or broken.
+
+    CELERY_DB_REUSE_MAX keeps Celery from closing them around every task; this keeps
+    a connection that broke (database restarted) from failing the next task too.
+    Eager tasks run inside the caller's transaction (tests), where closing would break it.
+    """
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -7,6 +7,7 @@ the email variables; the README lists them all.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -50,6 +51,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "knox",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "notifications",
     "accounts",
     "homework",
@@ -186,12 +191,13 @@ REDIS_URL = os.getenv("REDIS_URL", "")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Bounded timeouts so a Redis outage cannot hang a web request.
+        # The worker's long-lived connections. socket_timeout must stay above the
+        # 1 s BRPOP poll; a dead broker is noticed and reconnected by the worker.
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
         "retry_on_timeout": False,
-        "max_retries": 1,
-        # Tasks are short; redelivery after this long only covers dead workers.
+        # Tasks are short (time limit below); redelivery after this long only
+        # covers workers that died without acknowledging.
         "visibility_timeout": 600,
     }
 else:
@@ -205,33 +211,127 @@ else:
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
     }
+# Publishing from a web request (and the health check) uses its own connection
+# with these on top: no reconnect loop, short socket timeouts. With Redis down
+# or hanging, creating a notification costs about a second at worst and the
+# sweep publishes the row later (see notifications/tasks.py).
+BROKER_FAIL_FAST_TRANSPORT_OPTIONS = {
+    "max_retries": 0,
+    "socket_connect_timeout": 0.5,
+    "socket_timeout": 1.0,
+}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = False
+# One name per deployment (or test run) lets several share one Redis database.
+CELERY_TASK_DEFAULT_QUEUE = os.getenv("CELERY_QUEUE", "celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
+# Late acks: a message is removed only after its task ran, so a worker lost
+# mid-task (killed, machine gone) leaves it for another; the outbox claim makes
+# a second run harmless. A task that raised or timed out is acknowledged, so a
+# poisonous message cannot loop; the sweep owns retries.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
+# Celery's Django fixup closes every database connection around every task unless
+# told to reuse them; clinic/celery.py instead applies CONN_MAX_AGE and the health
+# checks around each task, as Django does around each request.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "False")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic jobs. Beat only triggers short tasks; the database is the schedule.
 CELERY_BEAT_SCHEDULE = {
-    "notifications-sweep": {"task": "notifications.tasks.sweep_pending", "schedule": 120.0},
+    "notifications-sweep": {"task": "notifications.tasks.sweep_pending", "schedule": 60.0},
+    # Reminders fall due on the minute in every zone; each tick catches up missed ones.
+    # A tick queued during an outage is dropped once stale: the next one does its work.
+    "homework-reminders": {
+        "task": "homework.tasks.reminders_tick",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # Monday 08:00 local comes on the quarter hour in zones offset by :30 or :45.
+    "homework-weekly-summaries": {
+        "task": "homework.tasks.weekly_summaries_tick",
+        "schedule": 900.0,
+        "options": {"expires": 840},
+    },
 }
 
+# REST API (/api/v1/). Tokens come first so an anonymous call answers 401 with a
+# WWW-Authenticate header; the portal's own pages use the session (with CSRF).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "clinic.api.StandardPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "clinic.api_schema.KindworkAutoSchema",
+    "EXCEPTION_HANDLER": "clinic.api.exception_handler",
+    # No OPTIONS metadata: it would describe forms to callers who may not use them.
+    "DEFAULT_METADATA_CLASS": None,
+    "DEFAULT_THROTTLE_RATES": {
+        "login": os.getenv("API_LOGIN_RATE", "10/min"),
+        "login_email": os.getenv("API_LOGIN_EMAIL_RATE", "20/hour"),
+    },
+    # Throttles key anonymous callers by address: trust X-Forwarded-For only from
+    # our own proxy, otherwise anyone could pick a fresh address per attempt.
+    "NUM_PROXIES": 1 if envbool("BEHIND_TLS_PROXY", "False") else 0,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+REST_KNOX = {
+    # Only a SHA-512 digest of each token is stored; tokens expire and can be revoked.
+    "TOKEN_TTL": timedelta(hours=envint("API_TOKEN_TTL_HOURS", "720")),
+    "TOKEN_LIMIT_PER_USER": envint("API_TOKEN_LIMIT_PER_USER", "20"),
+    "AUTO_REFRESH": False,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": f"{SITE_NAME} API",
+    "DESCRIPTION": "Homework between therapy sessions: exercises, assignments, practice, progress.",
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AssignmentStatusEnum": "homework.models.AssignmentStatus",
+        "InvitationStatusEnum": "accounts.serializers.INVITATION_STATUSES",
+    },
+    # Swagger UI and Redoc come from the sidecar package, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# Throttle counters must be shared by every web process, so the cache is Redis in
+# production; without Redis a file cache still works across processes on one machine.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "kindwork",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 
 # Security: strict defaults whenever DEBUG is off.
 SESSION_COOKIE_HTTPONLY = True

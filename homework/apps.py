@@ -1,6 +1,47 @@
+import sys
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class HomeworkConfig(AppConfig):
     name = "homework"
     verbose_name = "Homework"
+
+    def ready(self) -> None:
+        from homework import emails  # noqa: F401  (registers reminder and summary emails)
+
+        # After every migrate (bin/run, deploys, a fresh test database) the
+        # built-in exercise library is present and up to date.
+        post_migrate.connect(load_library_after_migrate, sender=self)
+
+
+def load_library_after_migrate(sender: AppConfig, using: str, verbosity: int = 1, **kwargs) -> None:
+    """Load the built-in library once homework's tables are in step with the code.
+
+    Cheap when nothing changed (introspection plus one SELECT) and silent unless
+    rows changed. Skipped while the Exercise table is missing or lags behind the
+    model, e.g. after `migrate homework zero` or migrating back to an older state.
+    """
+    from django.db import connections
+
+    from homework.models import Exercise
+    from homework.services.exercises import exercise_library_load
+
+    connection = connections[using]
+    table = Exercise._meta.db_table
+    with connection.cursor() as cursor:
+        if table not in connection.introspection.table_names(cursor):
+            return
+        columns = {
+            column.name for column in connection.introspection.get_table_description(cursor, table)
+        }
+    if not {field.column for field in Exercise._meta.concrete_fields} <= columns:
+        return
+    result = exercise_library_load(using=using)
+    if result.changed and verbosity >= 1:
+        stdout = kwargs.get("stdout") or sys.stdout
+        stdout.write(
+            f"Exercise library: {result.created} added, {result.updated} updated, "
+            f"{result.archived} archived.\n"
+        )

@@ -7,6 +7,10 @@ easy to test exhaustively.
 
 Rules, in words a clinician would use:
 - A plan runs from its start date to its end date (inclusive, open-ended if none).
+- Days on which the clinician had paused the plan ask for nothing: a pause covers
+  the day it was paused up to (not including) the day it was resumed. The day a
+  plan was ended asks for nothing either. (The caller reads those days from the
+  assignment's history; see homework.selectors.practice.schedule_for.)
 - "Every day" and "chosen weekdays" plans are due on each such day.
 - "N times a week" plans may be done on any day; weeks run Monday to Sunday.
   A week's quota is N, or the number of days the plan runs that week if fewer
@@ -19,13 +23,18 @@ Rules, in words a clinician would use:
 
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 DAILY = "daily"
 WEEKDAYS = "weekdays"
 TIMES_PER_WEEK = "times_per_week"
 
 WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+# A pause: the first paused day and the day practice resumed (None: still paused).
+Pause = tuple[date, date | None]
 
 
 @dataclass(frozen=True)
@@ -35,17 +44,50 @@ class Schedule:
     end_date: date | None = None
     weekdays: int = 0  # bit i set = weekday i, Monday = 0
     times_per_week: int | None = None
+    pauses: tuple[Pause, ...] = ()
 
     @classmethod
-    def of(cls, assignment) -> "Schedule":
-        """The schedule of an Assignment (or anything with the same attributes)."""
+    def of(
+        cls, assignment, *, pauses: Iterable[Pause] = (), ended_on: date | None = None
+    ) -> "Schedule":
+        """The schedule of an Assignment (or anything with the same attributes).
+
+        pauses and ended_on come from the assignment's history, which this module
+        cannot read; without them the plan is taken to have run without a break.
+        """
+        end_date = assignment.end_date
+        if ended_on is not None:
+            # The day a plan is ended asks for nothing, as with a pause.
+            last_day = ended_on - timedelta(days=1)
+            end_date = last_day if end_date is None else min(end_date, last_day)
         return cls(
             kind=assignment.schedule_kind,
             start_date=assignment.start_date,
-            end_date=assignment.end_date,
+            end_date=end_date,
             weekdays=assignment.weekdays,
             times_per_week=assignment.times_per_week,
+            pauses=tuple(pauses),
         )
+
+
+def local_date(instant: datetime, zone: ZoneInfo) -> date:
+    """The calendar date on the wall in zone at an aware instant (the client's "today")."""
+    if instant.tzinfo is None:
+        raise ValueError("local_date needs an aware datetime")
+    return instant.astimezone(zone).date()
+
+
+def local_day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The UTC instants [start, end) of a local calendar day.
+
+    Days are 23 or 25 hours long across DST changes (23.5/24.5 on Lord Howe). Where
+    midnight itself does not exist (a spring-forward at 00:00), the day starts at the
+    first instant that does: fold=0 resolves a missing time with the offset from
+    before the change, which lands exactly on the change.
+    """
+    start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    return start, end
 
 
 def weekdays_mask(days: Iterable[int]) -> int:
@@ -74,7 +116,12 @@ def days_between(start: date, end: date) -> Iterator[date]:
 
 
 def is_active_on(schedule: Schedule, day: date) -> bool:
-    return schedule.start_date <= day and (schedule.end_date is None or day <= schedule.end_date)
+    """Whether the plan is running on day: started, not over, not paused."""
+    if day < schedule.start_date or (schedule.end_date is not None and day > schedule.end_date):
+        return False
+    return not any(
+        first <= day and (resumed is None or day < resumed) for first, resumed in schedule.pauses
+    )
 
 
 def is_scheduled_day(schedule: Schedule, day: date) -> bool:
@@ -105,15 +152,34 @@ def week_quota(schedule: Schedule, day: date) -> int:
     )
 
 
-def done_in_week(day: date, done_dates: Collection[date]) -> int:
+def done_in_week(
+    day: date, done_dates: Collection[date], *, schedule: Schedule | None = None
+) -> int:
+    """Days practised in the week containing day.
+
+    With a schedule, only days on which the plan was running count, as in `adherence`.
+    """
     monday = week_start(day)
     sunday = monday + timedelta(days=6)
-    return sum(1 for d in done_dates if monday <= d <= sunday)
+    return sum(
+        1
+        for d in set(done_dates)
+        if monday <= d <= sunday and (schedule is None or is_active_on(schedule, d))
+    )
 
 
 def left_this_week(schedule: Schedule, day: date, done_dates: Collection[date]) -> int:
     """Practices still to do this week (never negative)."""
-    return max(0, week_quota(schedule, day) - done_in_week(day, done_dates))
+    return max(0, week_quota(schedule, day) - done_in_week(day, done_dates, schedule=schedule))
+
+
+def next_scheduled_day(schedule: Schedule, after: date) -> date | None:
+    """The first day after `after` on which the plan asks for practice, within a week."""
+    for offset in range(1, 8):
+        day = after + timedelta(days=offset)
+        if is_scheduled_day(schedule, day):
+            return day
+    return None
 
 
 def due_on(schedule: Schedule, day: date, done_dates: Collection[date]) -> bool:
@@ -154,6 +220,7 @@ def adherence(
 ) -> Adherence:
     """Planned and done practices of one plan within [window_start, window_end]."""
     total = NO_PLAN
+    done_dates = frozenset(done_dates)
     monday = week_start(window_start)
     while monday <= window_end:
         sunday = monday + timedelta(days=6)
@@ -178,6 +245,21 @@ def _week_part_adherence(
     return Adherence(planned, min(planned, float(done_days)))
 
 
+def adherence_to_date(
+    schedule: Schedule, window_start: date, today: date, done_dates: Collection[date]
+) -> Adherence:
+    """Adherence from window_start up to and including today, for "the last N days".
+
+    Today is still in progress, so it counts only once practised: until then the
+    window ends yesterday, and a morning look at the dashboard is not a miss.
+    """
+    if window_start > today:
+        return NO_PLAN
+    if today in set(done_dates):
+        return adherence(schedule, window_start, today, done_dates)
+    return adherence(schedule, window_start, today - timedelta(days=1), done_dates)
+
+
 def weekly_adherence(
     schedule: Schedule, first_monday: date, weeks: int, done_dates: Collection[date]
 ) -> list[tuple[date, Adherence]]:
@@ -194,6 +276,11 @@ def describe(schedule: Schedule) -> str:
     if schedule.kind == DAILY:
         return "Every day"
     if schedule.kind == WEEKDAYS:
-        return ", ".join(WEEKDAY_NAMES[d] for d in weekdays_from_mask(schedule.weekdays))
+        days = weekdays_from_mask(schedule.weekdays)
+        if not days:
+            return "No days chosen"
+        if len(days) == 7:
+            return "Every day"
+        return ", ".join(WEEKDAY_NAMES[d] for d in days)
     n = schedule.times_per_week or 0
     return "Once a week" if n == 1 else f"{n} times a week"

@@ -1,16 +1,86 @@
 from django.urls import path
 
-from homework.views import clinician, portal
+from homework.views import assignments, clinician, exercises, portal, reminders, weeks
 
 app_name = "homework"
 
 urlpatterns = [
     # --- Exercise library and assignments (clinician) ---
+    path("clinician/exercises/", exercises.exercise_list, name="exercise-list"),
+    path("clinician/exercises/new/", exercises.exercise_create, name="exercise-create"),
+    path(
+        "clinician/exercises/<int:exercise_id>/", exercises.exercise_detail, name="exercise-detail"
+    ),
+    path(
+        "clinician/exercises/<int:exercise_id>/copy/", exercises.exercise_copy, name="exercise-copy"
+    ),
+    path(
+        "clinician/exercises/<int:exercise_id>/edit/", exercises.exercise_edit, name="exercise-edit"
+    ),
+    path(
+        "clinician/exercises/<int:exercise_id>/archive/",
+        exercises.exercise_archive,
+        name="exercise-archive",
+    ),
+    path(
+        "clinician/exercises/<int:exercise_id>/restore/",
+        exercises.exercise_restore,
+        name="exercise-restore",
+    ),
+    path(
+        "clinician/clients/<int:client_id>/assign/",
+        assignments.assignment_create,
+        name="assignment-create",
+    ),
+    path(
+        "clinician/assignments/<int:assignment_id>/",
+        assignments.assignment_edit,
+        name="assignment-edit",
+    ),
+    path(
+        "clinician/assignments/<int:assignment_id>/pause/",
+        assignments.assignment_pause,
+        name="assignment-pause",
+    ),
+    path(
+        "clinician/assignments/<int:assignment_id>/resume/",
+        assignments.assignment_resume,
+        name="assignment-resume",
+    ),
+    path(
+        "clinician/assignments/<int:assignment_id>/end/",
+        assignments.assignment_end,
+        name="assignment-end",
+    ),
     # --- end exercise library and assignments ---
     # --- Practice, review and progress (client portal and clinician) ---
     path("portal/", portal.today, name="today"),
+    path("portal/practice/<int:assignment_id>/", portal.practice, name="practice"),
+    path("portal/practice/<int:assignment_id>/log/", portal.log, name="log"),
+    path("portal/history/", portal.history, name="history"),
+    path(
+        "portal/history/<int:completion_id>/correct/",
+        portal.completion_edit,
+        name="completion-edit",
+    ),
+    path("portal/progress/", portal.progress, name="progress"),
+    path("portal/phrases/", portal.phrases, name="phrases"),
     path("clinician/", clinician.dashboard, name="dashboard"),
+    path("clinician/clients/<int:client_id>/", clinician.client_detail, name="client-detail"),
+    path(
+        "clinician/completions/<int:completion_id>/feedback/",
+        clinician.feedback_create_view,
+        name="feedback-create",
+    ),
     # --- end practice, review and progress ---
     # --- Reminders and weekly summaries ---
+    path("portal/reminders/", reminders.preferences, name="reminder-preferences"),
+    path(
+        "reminders/settings/<str:token>/",
+        reminders.preferences_signed,
+        name="reminder-preferences-signed",
+    ),
+    path("portal/weeks/<str:monday>/", weeks.client_week_page, name="client-week"),
+    path("clinician/weeks/<str:monday>/", weeks.clinician_week_page, name="clinician-week"),
     # --- end reminders and weekly summaries ---
 ]

@@ -8,7 +8,17 @@ from notifications.models import Notification
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["kind", "to_email", "status", "attempts", "created_at", "sent_at"]
+    """The delivery log: every email's status, read-only, and a retry for failed ones."""
+
+    list_display = [
+        "kind",
+        "to_email",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "sent_at",
+    ]
     list_filter = ["status", "kind"]
     search_fields = ["to_email", "idempotency_key"]
     readonly_fields = [f.name for f in Notification._meta.fields]
@@ -21,12 +31,13 @@ class NotificationAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    @admin.action(description="Retry selected failed notifications")
+    @admin.action(description="Retry selected failed emails")
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
-        count = sum(
-            services.notification_retry(notification_id=pk)
-            for pk in queryset.filter(status=Notification.Status.FAILED).values_list(
-                "pk", flat=True
+        failed_ids = queryset.filter(status=Notification.Status.FAILED).values_list("pk", flat=True)
+        count = sum(services.notification_retry(notification_id=pk) for pk in failed_ids)
+        skipped = queryset.count() - count
+        self.message_user(request, f"{count} email(s) queued again.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"{skipped} email(s) were not failed and were left alone.", messages.INFO
             )
-        )
-        self.message_user(request, f"{count} notification(s) queued again.", messages.SUCCESS)

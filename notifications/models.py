@@ -37,6 +37,9 @@ class Notification(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The database, not the broker, is the retry schedule: a pending row is not
+    # claimed before this moment, and the sweep publishes it once it has passed.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -46,6 +49,11 @@ class Notification(models.Model):
             models.Index(
                 fields=["status", "created_at"],
                 name="notification_status_created",
+            ),
+            # The sweep's query: pending rows that are due, stale "sending" claims.
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="notification_status_due",
             ),
         ]
 

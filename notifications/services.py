@@ -4,18 +4,27 @@ Apps that send email register a *context builder* per kind (see `register_kind`)
 The builder runs in the worker at send time and may add things that must never
 rest in the database, such as a fresh invitation token. notifications imports
 neither accounts nor homework; they import it.
+
+The database is the schedule. A row is only ever sent by the one worker whose
+conditional UPDATE moved it from pending to sending; a transient failure puts it
+back to pending with a later `next_attempt_at`, and the periodic sweep publishes
+rows that are due. The broker only carries ids and may lose them without harm.
 """
 
-import contextlib
 import logging
 import smtplib
+import time
+import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -35,14 +44,28 @@ class KindSpec:
 
 _KINDS: dict[str, KindSpec] = {}
 
-# Transient failures are retried with back-off up to this many attempts in all.
+# Attempts in all (first send included) before a transiently failing row is failed.
 MAX_ATTEMPTS = 5
-# A row stuck in "sending" this long belongs to a worker that died mid-send.
+# Wait after the 1st, 2nd, 3rd and 4th failed attempt: about 80 minutes in all, so a
+# short SMTP outage costs a delay, not a lost email. The sweep adds up to its interval.
+RETRY_BACKOFF = (
+    timedelta(minutes=1),
+    timedelta(minutes=4),
+    timedelta(minutes=16),
+    timedelta(hours=1),
+)
+# A row stuck in "sending" this long belongs to a worker that died mid-send (a task
+# is killed after CELERY_TASK_TIME_LIMIT, well below this).
 STALE_CLAIM_AFTER = timedelta(minutes=15)
+# A pending row whose task is simply waiting in the queue is not published again
+# until it has been due this long; only lost publishes (broker down) need the sweep.
+SWEEP_GRACE = timedelta(minutes=2)
+# Ids per task: small enough that one task ends well inside its time limit.
+BATCH_SIZE = 100
 
 
 class PermanentSendError(Exception):
-    """The message can never be delivered as it is (bad address, rejected)."""
+    """The message can never be delivered as it is (bad address, withdrawn invitation)."""
 
 
 def register_kind(
@@ -63,11 +86,13 @@ def notification_create(
     idempotency_key: str,
     recipient_id: int | None = None,
     context: dict | None = None,
+    now: datetime | None = None,
 ) -> tuple[Notification, bool]:
     """Write one outbox row (or return the existing one for the key) and enqueue it after commit.
 
     Returns (notification, created). Must not be given clinical content in `context`.
     """
+    now = now or timezone.now()
     notification, created = Notification.objects.get_or_create(
         idempotency_key=idempotency_key,
         defaults={
@@ -75,6 +100,8 @@ def notification_create(
             "to_email": to_email,
             "recipient_id": recipient_id,
             "context": context or {},
+            "created_at": now,
+            "next_attempt_at": now,
         },
     )
     if created:
@@ -85,88 +112,216 @@ def notification_create(
 def notifications_enqueue(*, ids: Iterable[int]) -> None:
     """Publish send tasks once the surrounding transaction commits.
 
-    A broker outage must not fail the user's request: the rows stay pending and
-    the periodic sweep publishes them later.
+    A rolled-back transaction publishes nothing. A broker outage must not fail the
+    user's request: the rows stay pending and the periodic sweep publishes them later.
     """
     ids = list(ids)
-    if not ids:
-        return
-    transaction.on_commit(lambda: _publish(ids))
+    if ids:
+        notifications_publish(ids=ids)
 
 
-def _publish(ids: list[int]) -> None:
+def notifications_publish(*, ids: list[int]) -> bool:
+    """Hand ids to the broker now, failing fast. False if the broker could not take them."""
     from notifications import tasks
 
     try:
-        for chunk_start in range(0, len(ids), 500):
-            tasks.send_notifications.delay(ids[chunk_start : chunk_start + 500])
-    except Exception:
+        tasks.send_notifications_publish(ids=ids, batch_size=BATCH_SIZE)
+    except Exception as error:
         # Logged without content; the sweep picks these rows up.
-        logger.warning("Broker unavailable; %d notification(s) left for the sweep", len(ids))
+        logger.warning(
+            "Broker unavailable (%s); %d notification(s) left for the sweep",
+            type(error).__name__,
+            len(ids),
+        )
+        return False
+    return True
 
 
 def notification_claim(*, notification_id: int, now: datetime | None = None) -> bool:
-    """Move a row from pending to sending. True only for the one caller that won."""
+    """Move a due row from pending to sending. True only for the one caller that won."""
     now = now or timezone.now()
     updated = Notification.objects.filter(
-        id=notification_id, status=Notification.Status.PENDING
+        id=notification_id, status=Notification.Status.PENDING, next_attempt_at__lte=now
     ).update(status=Notification.Status.SENDING, claimed_at=now)
     return updated == 1
 
 
-def notifications_send(*, ids: list[int], now: datetime | None = None) -> list[int]:
-    """Claim and send each id over one mail connection. Returns ids to retry later."""
-    retry: list[int] = []
-    claimed = [i for i in ids if notification_claim(notification_id=i, now=now)]
-    if not claimed:
-        return retry
-    rows = Notification.objects.in_bulk(claimed)
-    connection = mailers.default
+@dataclass
+class SendReport:
+    """What one `notifications_send` call did with the ids it was given."""
+
+    sent: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    # Transient failures, back to pending with a later next_attempt_at.
+    retry_later: list[int] = field(default_factory=list)
+    # Never claimed because the time budget ran out: still pending, due now.
+    unattempted: list[int] = field(default_factory=list)
+
+
+class _ConnectionFailed(Exception):
+    """The mail server could not be reached or refused us: not this message's fault."""
+
+
+def notifications_send(
+    *,
+    ids: list[int],
+    now: datetime | None = None,
+    budget_seconds: float | None = None,
+) -> SendReport:
+    """Claim and send each id over one mail connection and record every outcome.
+
+    Claims happen one row at a time, just before sending, so a worker killed
+    mid-batch strands at most one row in "sending". When the mail server cannot
+    be reached the batch stops: the rest stay pending for the sweep rather than
+    each spending an attempt on the same outage.
+    """
+    report = SendReport()
+    started = time.monotonic()
+    mailer: BaseEmailBackend | None = None
     try:
-        connection.open()
-        for notification_id in claimed:
-            notification = rows[notification_id]
-            if not _send_one(notification, connection):
-                retry.append(notification_id)
+        for position, notification_id in enumerate(ids):
+            if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+                report.unattempted.extend(ids[position:])
+                break
+            if not notification_claim(notification_id=notification_id, now=now):
+                continue  # another worker has it, it is done, or it is not due yet
+            notification = Notification.objects.get(pk=notification_id)
+            if mailer is None:
+                mailer = mailers.default
+            try:
+                outcome = _send_one(notification, mailer, now=now)
+            except _ConnectionFailed:
+                report.retry_later.append(notification_id)
+                break
+            getattr(report, outcome).append(notification_id)
+            if outcome == "retry_later":
+                # Whatever went wrong may have left the connection unusable; the
+                # next message opens a fresh one.
+                _close_quietly(mailer)
     finally:
-        # A connection that broke mid-batch is already as closed as it will get.
-        with contextlib.suppress(Exception):
-            connection.close()
-    return retry
+        if mailer is not None:
+            _close_quietly(mailer)
+    return report
 
 
-def _send_one(notification: Notification, connection) -> bool:
-    """Send one claimed row and record the outcome. False means retry later."""
+def _close_quietly(mailer: BaseEmailBackend) -> None:
+    try:
+        mailer.close()
+    except Exception:  # noqa: S110  (a broken connection is as closed as it gets)
+        pass
+
+
+def _send_one(notification: Notification, mailer: BaseEmailBackend, *, now: datetime | None) -> str:
+    """Send one claimed row and record the outcome: "sent", "failed" or "retry_later".
+
+    Raises _ConnectionFailed (after recording it) when the server could not be reached.
+    """
     attempts = notification.attempts + 1
     try:
         message = notification_render(notification)
-        connection.send_messages([message])
-    except (PermanentSendError, smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as error:
-        _record(notification, Notification.Status.FAILED, attempts, _describe(error))
-        logger.error("Notification %s failed permanently", notification.pk)
-        return True
-    except Exception as error:  # network, timeouts, 4xx: transient
-        status = (
-            Notification.Status.FAILED if attempts >= MAX_ATTEMPTS else Notification.Status.PENDING
+    except Exception as error:
+        permanent = isinstance(error, (PermanentSendError, ValueError))
+        return _record_failure(notification, attempts, error, permanent=permanent, now=now)
+    try:
+        mailer.open()
+    except Exception as error:
+        _record_failure(notification, attempts, error, permanent=False, now=now)
+        raise _ConnectionFailed from error
+    try:
+        mailer.send_messages([message])
+    except Exception as error:
+        return _record_failure(notification, attempts, error, permanent=_is_permanent(error), now=now)
+    Notification.objects.filter(pk=notification.pk).update(
+        status=Notification.Status.SENT,
+        attempts=attempts,
+        sent_at=timezone.now(),
+        last_error="",
+    )
+    return "sent"
+
+
+def _is_permanent(error: Exception) -> bool:
+    """SMTP's own rule: a 5xx reply about this message is final, anything else may pass later.
+
+    Timeouts, dropped connections and 4xx replies (greylisting, mailbox busy, 421
+    service unavailable) are transient.
+    """
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _reply in error.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 500 <= error.smtp_code < 600
+    return isinstance(error, (PermanentSendError, ValueError))
+
+
+def _record_failure(
+    notification: Notification,
+    attempts: int,
+    error: Exception,
+    *,
+    permanent: bool,
+    now: datetime | None,
+) -> str:
+    description = notification_error_describe(error)
+    if permanent or attempts >= MAX_ATTEMPTS:
+        Notification.objects.filter(pk=notification.pk).update(
+            status=Notification.Status.FAILED, attempts=attempts, last_error=description
         )
-        _record(notification, status, attempts, _describe(error))
-        logger.warning("Notification %s attempt %d failed", notification.pk, attempts)
-        return status == Notification.Status.PENDING
+        logger.error(
+            "Notification %s failed after %d attempt(s): %s",
+            notification.pk,
+            attempts,
+            description,
+        )
+        return "failed"
+    next_attempt_at = (now or timezone.now()) + RETRY_BACKOFF[attempts - 1]
     Notification.objects.filter(pk=notification.pk).update(
-        status=Notification.Status.SENT, attempts=attempts, sent_at=timezone.now(), last_error=""
+        status=Notification.Status.PENDING,
+        attempts=attempts,
+        last_error=description,
+        next_attempt_at=next_attempt_at,
     )
-    return True
-
-
-def _describe(error: Exception) -> str:
-    # The error class and SMTP reply only: never the message body.
-    return f"{type(error).__name__}: {error}"[:1000]
-
-
-def _record(notification: Notification, status: str, attempts: int, error: str) -> None:
-    Notification.objects.filter(pk=notification.pk).update(
-        status=status, attempts=attempts, last_error=error
+    logger.warning(
+        "Notification %s attempt %d failed, retrying at %s: %s",
+        notification.pk,
+        attempts,
+        next_attempt_at.isoformat(timespec="seconds"),
+        description,
     )
+    return "retry_later"
+
+
+def notification_error_describe(error: Exception) -> str:
+    """A short reason for the admin and the log, never the message's content.
+
+    SMTP replies and socket errors are the server's words about delivery; any other
+    exception may carry rendered text or template context (an invitation link, for
+    instance), so only its class and where it was raised are kept.
+    """
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = "; ".join(
+            f"{code} {_reply_text(reply)}" for code, reply in error.recipients.values()
+        )
+        description = f"SMTPRecipientsRefused: {replies}"
+    elif isinstance(error, smtplib.SMTPResponseException):
+        description = f"{type(error).__name__}: {error.smtp_code} {_reply_text(error.smtp_error)}"
+    elif isinstance(error, PermanentSendError):
+        description = f"PermanentSendError: {error}"
+    elif isinstance(error, OSError):
+        # Socket errors: "[Errno 111] Connection refused", "timed out", ...
+        description = f"{type(error).__name__}: {error}"
+    else:
+        description = type(error).__name__
+        frames = traceback.extract_tb(error.__traceback__)
+        if frames:
+            description += f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}"
+    return description[:1000]
+
+
+def _reply_text(reply: bytes | str) -> str:
+    if isinstance(reply, bytes):
+        reply = reply.decode("utf-8", "replace")
+    return " ".join(reply.split())
 
 
 def notification_render(notification: Notification) -> EmailMultiAlternatives:
@@ -197,27 +352,71 @@ def notification_render(notification: Notification) -> EmailMultiAlternatives:
     return message
 
 
-def notifications_pending_ids(*, now: datetime | None = None, limit: int = 5000) -> list[int]:
-    """Rows the sweep should publish again: pending ones, and claims abandoned by a dead worker."""
+def notifications_release_stale_claims(*, now: datetime | None = None) -> int:
+    """Put rows abandoned in "sending" by a dead worker back in the queue.
+
+    The worker may or may not have handed the message to SMTP before it died; we
+    send again rather than drop it (at least once, documented in the README). The
+    lost attempt counts, so a message that kills its worker every time ends failed
+    instead of looping for ever.
+    """
     now = now or timezone.now()
     stale = Notification.objects.filter(
         status=Notification.Status.SENDING, claimed_at__lt=now - STALE_CLAIM_AFTER
     )
-    # A worker killed mid-send may or may not have handed the message to SMTP; we
-    # choose to send again rather than drop it (documented in the README).
-    stale.update(status=Notification.Status.PENDING)
+    reason = "Worker stopped while sending"
+    failed = stale.filter(attempts__gte=MAX_ATTEMPTS - 1).update(
+        status=Notification.Status.FAILED, attempts=F("attempts") + 1, last_error=reason
+    )
+    released = stale.update(
+        status=Notification.Status.PENDING,
+        attempts=F("attempts") + 1,
+        last_error=reason,
+        next_attempt_at=now,
+    )
+    return failed + released
+
+
+def notifications_due_ids(*, now: datetime | None = None, limit: int = 5000) -> list[int]:
+    """Pending rows the sweep should publish: lost publishes, and retries whose time has come.
+
+    A row never tried yet was published when it was written, so it gets SWEEP_GRACE
+    before it counts as lost; a row waiting for a retry has no task anywhere.
+    """
+    now = now or timezone.now()
     return list(
-        Notification.objects.filter(status=Notification.Status.PENDING)
-        .order_by("created_at", "id")
+        Notification.objects.filter(
+            Q(attempts=0, next_attempt_at__lte=now - SWEEP_GRACE)
+            | Q(attempts__gt=0, next_attempt_at__lte=now),
+            status=Notification.Status.PENDING,
+        )
+        .order_by("next_attempt_at", "id")
         .values_list("id", flat=True)[:limit]
     )
 
 
-def notification_retry(*, notification_id: int) -> bool:
-    """Admin action: put a failed row back in the queue."""
+def notifications_sweep(*, now: datetime | None = None) -> int:
+    """The periodic safety net: release stale claims, publish due rows. Returns ids published."""
+    now = now or timezone.now()
+    notifications_release_stale_claims(now=now)
+    ids = notifications_due_ids(now=now)
+    if ids and not notifications_publish(ids=ids):
+        return 0
+    return len(ids)
+
+
+def notification_retry(*, notification_id: int, now: datetime | None = None) -> bool:
+    """Admin action: put a failed row back in the queue with a fresh set of attempts."""
+    now = now or timezone.now()
     updated = Notification.objects.filter(
         id=notification_id, status=Notification.Status.FAILED
-    ).update(status=Notification.Status.PENDING, attempts=0, last_error="")
+    ).update(
+        status=Notification.Status.PENDING,
+        attempts=0,
+        last_error="",
+        next_attempt_at=now,
+        claimed_at=None,
+    )
     if updated:
         notifications_enqueue(ids=[notification_id])
     return bool(updated)

@@ -1,24 +1,43 @@
-"""Celery tasks for the outbox: thin wrappers that take ids and call services."""
+"""Celery tasks for the outbox: thin wrappers that take ids and call services.
+
+Retries are not Celery retries: a transient failure writes the row's next attempt
+time, and `sweep_pending` publishes rows whose time has come. So nothing waits in
+the broker for minutes (where a visibility timeout could run it twice) and a lost
+message costs a delay, never an email.
+"""
 
 from celery import shared_task
+from django.conf import settings
 
 from notifications import services
 
 
-@shared_task(bind=True, max_retries=services.MAX_ATTEMPTS, acks_late=True)
-def send_notifications(self, ids: list[int]) -> None:
-    retry = services.notifications_send(ids=ids)
-    if retry:
-        # Rows went back to pending; back off exponentially (30 s, 60 s, 120 s...).
-        # Short countdowns only: the database, not the broker, is the schedule.
-        countdown = min(30 * 2**self.request.retries, 300)
-        raise self.retry(args=[retry], countdown=countdown)
+@shared_task
+def send_notifications(ids: list[int]) -> None:
+    # Stop claiming new rows well before the soft time limit; the rest go back to the queue.
+    budget = (settings.CELERY_TASK_SOFT_TIME_LIMIT or 240) / 2
+    report = services.notifications_send(ids=ids, budget_seconds=budget)
+    if report.unattempted:
+        services.notifications_publish(ids=report.unattempted)
 
 
 @shared_task
 def sweep_pending() -> int:
-    """Publish rows left pending (broker was down, or a retry was lost)."""
-    ids = services.notifications_pending_ids()
-    for start in range(0, len(ids), 500):
-        send_notifications.delay(ids[start : start + 500])
-    return len(ids)
+    """Release dead workers' claims and publish rows left pending (broker was down, or a retry is due)."""
+    return services.notifications_sweep()
+
+
+def send_notifications_publish(*, ids: list[int], batch_size: int) -> None:
+    """Publish `send_notifications` tasks over a connection that fails fast.
+
+    Called from web requests (after commit): with the broker away it raises within
+    about a second instead of retrying, and the caller leaves the rows to the sweep.
+    """
+    app = send_notifications.app
+    with app.connection_for_write(
+        transport_options=settings.BROKER_FAIL_FAST_TRANSPORT_OPTIONS
+    ) as connection:
+        for start in range(0, len(ids), batch_size):
+            send_notifications.apply_async(
+                args=[ids[start : start + batch_size]], connection=connection, retry=False
+            )

@@ -1,9 +1,106 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""The clinician's caseload, one client's practice, and feedback on a log.
 
-from accounts.access import clinician_required
+Privacy rule for this side: a log's reflection text and its answers to the
+exercise's prompts are shown only when the client chose to share them. Answers
+are part of what the client wrote about the practice, so "keep my reflection
+private" covers them too; the clinician always sees that the practice happened,
+its minutes and its ratings.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from accounts.access import client_for_user_or_404, clinician_required
+from accounts.models import User
+from homework import charts
+from homework.forms.completions import FeedbackForm
+from homework.models import Completion, Feedback
+from homework.selectors.practice import completion_for_user_or_404, log_details
+from homework.selectors.progress import caseload_for_clinician, client_progress
+from homework.services.feedback import feedback_create
+
+TIMELINE_PAGE_SIZE = 20
 
 
 @clinician_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "clinician/dashboard.html", {})
+    rows = caseload_for_clinician(clinician=request.user)
+    return render(
+        request,
+        "clinician/dashboard.html",
+        {"rows": rows, "attention_count": sum(1 for row in rows if row.needs_attention)},
+    )
+
+
+def _client_page(
+    request: HttpRequest,
+    client: User,
+    *,
+    failed_feedback: tuple[Completion, FeedbackForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    figures = client_progress(client=client)
+    completions = (
+        Completion.objects.filter(client_id=client.pk)
+        .select_related("assignment__exercise")
+        .prefetch_related(
+            Prefetch("feedback", queryset=Feedback.objects.select_related("clinician"))
+        )
+        .order_by("-local_date", "-id")
+    )
+    page = Paginator(completions, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
+    timeline = [
+        (
+            log_details(completion, today=figures.local_date),
+            FeedbackForm(auto_id=f"feedback-{completion.pk}-%s"),
+        )
+        for completion in page.object_list
+    ]
+    return render(
+        request,
+        "clinician/client_detail.html",
+        {
+            "client": client,
+            "progress": figures,
+            "adherence_chart": charts.adherence_chart(figures.weeks),
+            "rating_charts": [charts.ratings_chart(series) for series in figures.rating_series],
+            "page": page,
+            "timeline": timeline,
+            "failed_feedback": failed_feedback,
+        },
+        status=status,
+    )
+
+
+@clinician_required
+def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
+    client = client_for_user_or_404(request.user, client_id)
+    return _client_page(request, client)
+
+
+@clinician_required
+@require_http_methods(["POST"])
+def feedback_create_view(request: HttpRequest, completion_id: int) -> HttpResponse:
+    completion = completion_for_user_or_404(request.user, completion_id)
+    form = FeedbackForm(request.POST, auto_id=f"feedback-{completion.pk}-%s")
+    if form.is_valid():
+        try:
+            feedback_create(
+                clinician=request.user, completion=completion, text=form.cleaned_data["text"]
+            )
+        except ValidationError as error:
+            form.add_error("text", error.messages)
+        else:
+            messages.success(
+                request, "Your feedback is sent. Your client will see it in their history."
+            )
+            url = reverse("homework:client-detail", args=[completion.client_id])
+            return redirect(f"{url}#log-{completion.pk}")
+    # Show the client's page again with this reply and its message at the top, text kept.
+    return _client_page(request, completion.client, failed_feedback=(completion, form), status=400)

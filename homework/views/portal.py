@@ -1,9 +1,203 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""The client's portal: today, practising, logging, history, progress and phrases.
+
+Views stay thin: access through the selectors' *_or_404 helpers (someone else's
+object answers 404 like a missing one), figures from the selectors, writes
+through the services.
+"""
+
+from datetime import datetime
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from accounts.access import client_required
+from accounts.models import User
+from homework import charts
+from homework import schedule as plan
+from homework.forms.completions import CompletionForm
+from homework.models import Assignment, Completion, Feedback
+from homework.selectors.practice import (
+    assignment_for_client_or_404,
+    client_today,
+    log_details,
+    logging_closed_reason,
+    phrase_bank,
+    today_for_client,
+)
+from homework.selectors.progress import client_progress
+from homework.services.completions import CompletionLocked, completion_correct, completion_log
+from homework.services.feedback import feedback_mark_read
+
+HISTORY_PAGE_SIZE = 20
 
 
 @client_required
 def today(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/today.html", {})
+    return render(request, "portal/today.html", {"today": today_for_client(client=request.user)})
+
+
+@client_required
+def practice(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    assignment = assignment_for_client_or_404(request.user, assignment_id)
+    day = client_today(request.user)
+    todays_log = Completion.objects.filter(assignment=assignment, local_date=day).first()
+    return render(
+        request,
+        "portal/practice.html",
+        {
+            "assignment": assignment,
+            "exercise": assignment.exercise,
+            "schedule_text": plan.describe(plan.Schedule.of(assignment)),
+            "closed_reason": None if todays_log else logging_closed_reason(assignment, day),
+            "todays_log": todays_log,
+        },
+    )
+
+
+def _minutes_from_timer(request: HttpRequest) -> int | None:
+    """The practice page's timer passes ?minutes=; anything odd is simply ignored."""
+    value = request.GET.get("minutes", "")
+    return int(value) if value.isdigit() and int(value) <= 600 else None
+
+
+def _locked(request: HttpRequest, completion: Completion | None, reason: str) -> HttpResponse:
+    return render(
+        request,
+        "portal/log_locked.html",
+        {"completion": completion, "reason": reason},
+        status=403,
+    )
+
+
+def _save(client: User, assignment: Assignment, form: CompletionForm, now: datetime) -> Completion:
+    arguments = form.service_arguments()
+    editing_id = form.cleaned_data.get("completion_id")
+    editing = (
+        Completion.objects.select_related("assignment__exercise")
+        .filter(pk=editing_id, client_id=client.pk, assignment_id=assignment.pk)
+        .first()
+        if editing_id
+        else None
+    )
+    if editing is not None:
+        return completion_correct(client=client, completion=editing, now=now, **arguments)
+    return completion_log(client=client, assignment=assignment, now=now, **arguments)
+
+
+def _log_page(
+    request: HttpRequest, assignment: Assignment, existing: Completion | None, now: datetime
+) -> HttpResponse:
+    exercise = assignment.exercise
+    day = plan.local_date(now, request.user.zone)
+    closed_reason = None if existing else logging_closed_reason(assignment, day)
+    status = 200
+    if request.method == "POST":
+        form = CompletionForm(request.POST, exercise=exercise)
+        if form.is_valid():
+            try:
+                _save(request.user, assignment, form, now)
+            except CompletionLocked as error:
+                return _locked(request, existing, str(error))
+            except ValidationError as error:
+                form.add_error(None, error.messages)
+            else:
+                messages.success(
+                    request,
+                    "Your log is corrected."
+                    if existing is not None or form.cleaned_data.get("completion_id")
+                    else "Your practice is logged. Thank you for taking this time for yourself.",
+                )
+                return redirect("homework:today")
+        status = 400
+    else:
+        form = CompletionForm(
+            initial=CompletionForm.initial_for(exercise, existing, _minutes_from_timer(request)),
+            exercise=exercise,
+        )
+    return render(
+        request,
+        "portal/log.html",
+        {
+            "assignment": assignment,
+            "exercise": exercise,
+            "form": form,
+            "existing": existing,
+            "closed_reason": closed_reason,
+            "local_date": day,
+        },
+        status=status,
+    )
+
+
+@client_required
+def log(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    """Log today's practice; if today's log exists, this corrects it."""
+    assignment = assignment_for_client_or_404(request.user, assignment_id)
+    now = timezone.now()
+    day = plan.local_date(now, request.user.zone)
+    existing = Completion.objects.filter(assignment=assignment, local_date=day).first()
+    return _log_page(request, assignment, existing, now)
+
+
+@client_required
+def completion_edit(request: HttpRequest, completion_id: int) -> HttpResponse:
+    """Correct a log from history: today's opens the log form, an earlier day's is kept as is."""
+    completion = (
+        Completion.objects.select_related("assignment__exercise")
+        .filter(pk=completion_id, client_id=request.user.pk)
+        .first()
+    )
+    if completion is None:
+        raise Http404("No such practice log.")
+    now = timezone.now()
+    if completion.local_date != plan.local_date(now, request.user.zone):
+        return _locked(
+            request,
+            completion,
+            "Logs from earlier days can't be changed, so your record stays as it was on the day.",
+        )
+    if request.method != "POST":
+        return redirect("homework:log", assignment_id=completion.assignment_id)
+    return _log_page(request, completion.assignment, completion, now)
+
+
+@client_required
+def history(request: HttpRequest) -> HttpResponse:
+    completions = (
+        Completion.objects.filter(client_id=request.user.pk)
+        .select_related("assignment__exercise")
+        .prefetch_related(
+            Prefetch("feedback", queryset=Feedback.objects.select_related("clinician"))
+        )
+        .order_by("-local_date", "-id")
+    )
+    page = Paginator(completions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    day = client_today(request.user)
+    entries = [log_details(completion, today=day) for completion in page.object_list]
+    # Shown now, so read now; the "new" marks above were taken before this update.
+    feedback_mark_read(client=request.user, completion_ids=[e.completion.pk for e in entries])
+    return render(request, "portal/history.html", {"page": page, "entries": entries})
+
+
+@client_required
+def progress(request: HttpRequest) -> HttpResponse:
+    figures = client_progress(client=request.user)
+    return render(
+        request,
+        "portal/progress.html",
+        {
+            "progress": figures,
+            "adherence_chart": charts.adherence_chart(figures.weeks),
+            "rating_charts": [charts.ratings_chart(series) for series in figures.rating_series],
+        },
+    )
+
+
+@client_required
+def phrases(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/phrases.html", {"phrases": phrase_bank(client=request.user)})

@@ -1,0 +1,98 @@
+"""API shapes of accounts: who am I, credentials, invitations.
+
+Serializers only check the shape of input; the rules live in accounts.services.
+"""
+
+from django.contrib.auth import authenticate
+from rest_framework import serializers
+
+from accounts.models import Clinic, Invitation, User, available_timezones
+
+
+class ClinicSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Clinic
+        fields = ["id", "name", "timezone"]
+        read_only_fields = fields
+
+
+class TimezoneField(serializers.ChoiceField):
+    """An IANA zone name, e.g. "Europe/London"."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(choices=sorted(available_timezones()), **kwargs)
+
+
+class MeSerializer(serializers.ModelSerializer):
+    clinic = ClinicSerializer(read_only=True)
+    timezone = TimezoneField()
+    full_name = serializers.CharField(max_length=200, allow_blank=True, trim_whitespace=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "full_name", "role", "clinic", "timezone"]
+        read_only_fields = ["id", "email", "role", "clinic"]
+
+
+class CredentialsSerializer(serializers.Serializer):
+    """Email and password; the same message whether the account or the password is wrong."""
+
+    email = serializers.EmailField(max_length=254, write_only=True)
+    password = serializers.CharField(max_length=4096, write_only=True, trim_whitespace=False)
+
+    def validate(self, data: dict) -> dict:
+        user = authenticate(
+            self.context.get("request"), email=data["email"], password=data["password"]
+        )
+        if user is None:
+            raise serializers.ValidationError(
+                "The email address and password do not match an active account.",
+                code="authorization",
+            )
+        data["user"] = user
+        return data
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(
+        read_only=True, help_text="Send as `Authorization: Token <token>`."
+    )
+    expiry = serializers.DateTimeField(read_only=True)
+
+
+# The values of Invitation.status.
+INVITATION_STATUSES = [
+    ("pending", "Pending"),
+    ("accepted", "Accepted"),
+    ("revoked", "Revoked"),
+    ("expired", "Expired"),
+]
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    status = serializers.ChoiceField(choices=INVITATION_STATUSES, read_only=True)
+    email = serializers.EmailField(max_length=254)
+    full_name = serializers.CharField(max_length=200, allow_blank=True, required=False)
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "email",
+            "full_name",
+            "status",
+            "send_count",
+            "created_at",
+            "expires_at",
+            "accepted_at",
+            "revoked_at",
+        ]
+        read_only_fields = [
+            "id",
+            "status",
+            "send_count",
+            "created_at",
+            "expires_at",
+            "accepted_at",
+            "revoked_at",
+        ]

@@ -1,0 +1,223 @@
+"""Shared pieces of the REST API: scoping, roles, pagination, throttles, errors.
+
+Each app keeps its own endpoints in `<app>/api.py`; what every endpoint must
+do the same way lives here, once.
+"""
+
+import logging
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, pagination, permissions, serializers, throttling, views
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from accounts.models import Role, User
+
+logger = logging.getLogger(__name__)
+
+
+# --- Scoping: the one place where an API view decides what the caller may see ---
+
+
+class CallerScopedMixin:
+    """Every queryset of an API view is the caller's, from the app's access rules.
+
+    A view names its rule in `visible_to` (a function from user to queryset, such
+    as `accounts.access.clients_visible_to`); list, retrieve, update and actions
+    all start from it, so an object that exists but is not the caller's answers
+    404 exactly like one that does not exist. `refine_queryset` may only narrow
+    or prefetch, never widen.
+    """
+
+    visible_to: ClassVar[Callable[[User], QuerySet]]
+    # An empty queryset naming the model, for the router and the schema only.
+    queryset: ClassVar[QuerySet]
+    request: Request
+
+    def get_queryset(self) -> QuerySet:
+        user = self.request.user
+        if not user.is_authenticated:
+            # Only reached while building the schema; real requests are refused earlier.
+            return self.queryset.none()
+        return self.refine_queryset(type(self).visible_to(user))
+
+    def refine_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset
+
+
+def scoped_choices(model: type, visible_to: Callable[[User], QuerySet]) -> Callable:
+    """The choices of a filter (django-filter) that names an object: only the caller's.
+
+    An id the caller may not see is refused exactly like an unknown one.
+    """
+
+    def choices(request: Request | None) -> QuerySet:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return model._default_manager.none()
+        return visible_to(user)
+
+    return choices
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related object named by id in a request body, chosen among the caller's only."""
+
+    def __init__(self, *, visible_to: Callable[[User], QuerySet], model: type, **kwargs) -> None:
+        self.visible_to = visible_to
+        self.model = model
+        super().__init__(**kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return self.model._default_manager.none()
+        return self.visible_to(user)
+
+
+# --- Roles ---
+
+
+class _RolePermission(permissions.BasePermission):
+    roles: ClassVar[tuple[str, ...]] = ()
+    message = _("This endpoint is not for your account.")
+
+    def has_permission(self, request: Request, view: views.APIView) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.role in self.roles)
+
+
+class IsClinician(_RolePermission):
+    roles = (Role.CLINICIAN,)
+
+
+class IsClient(_RolePermission):
+    roles = (Role.CLIENT,)
+
+
+class IsClinicianOrClient(_RolePermission):
+    roles = (Role.CLINICIAN, Role.CLIENT)
+
+
+class ClinicianWrites(_RolePermission):
+    """Clinicians and clients read (each their own); only clinicians write."""
+
+    roles = (Role.CLINICIAN, Role.CLIENT)
+
+    def has_permission(self, request: Request, view: views.APIView) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return request.method in permissions.SAFE_METHODS or request.user.role == Role.CLINICIAN
+
+
+class ClientWrites(_RolePermission):
+    """Clinicians and clients read (each their own); only clients write."""
+
+    roles = (Role.CLINICIAN, Role.CLIENT)
+
+    def has_permission(self, request: Request, view: views.APIView) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return request.method in permissions.SAFE_METHODS or request.user.role == Role.CLIENT
+
+
+# --- Pagination ---
+
+
+class StandardPagination(pagination.PageNumberPagination):
+    """Page numbers; every list view orders by a unique key so pages never overlap."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+# --- Throttles ---
+
+
+class _FailOpenThrottle(throttling.SimpleRateThrottle):
+    """Counters live in the shared cache (Redis in production).
+
+    If that cache is down the request goes through and a warning is logged:
+    throttling is a second line of defence, and a cache outage must not lock
+    every API user out.
+    """
+
+    def allow_request(self, request: Request, view: views.APIView) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except (OSError, ConnectionError, TimeoutError) as error:
+            logger.warning("API throttle cache unavailable: %s", type(error).__name__)
+            return True
+        except Exception as error:  # redis-py's errors do not share a stdlib base
+            if type(error).__module__.startswith("redis"):
+                logger.warning("API throttle cache unavailable: %s", type(error).__name__)
+                return True
+            raise
+
+
+class LoginRateThrottle(_FailOpenThrottle):
+    """Login and token requests per client address."""
+
+    scope = "login"
+
+    def get_cache_key(self, request: Request, view: views.APIView) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class LoginEmailRateThrottle(_FailOpenThrottle):
+    """Login and token requests per account, so spreading guesses over addresses fails too."""
+
+    scope = "login_email"
+
+    def get_cache_key(self, request: Request, view: views.APIView) -> str | None:
+        email = request.data.get("email") if hasattr(request.data, "get") else None
+        if not isinstance(email, str) or not email.strip():
+            return None
+        ident = email.strip().lower()[:254]
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+LOGIN_THROTTLES = [LoginRateThrottle, LoginEmailRateThrottle]
+
+
+# --- Errors ---
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every refusal that is not about fields: 401, 403, 404, 405, 429."""
+
+    detail = serializers.CharField()
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """JSON errors with field messages.
+
+    Services raise Django's ValidationError (a business rule said no); that is a
+    400 with the same field messages the portal shows. Anything not handled here
+    still propagates as a 500 on purpose: it is a bug to fix, not to hide.
+    """
+    if isinstance(exc, DjangoValidationError):
+        detail = _django_error_detail(exc)
+        exc = exceptions.ValidationError(detail)
+    return views.exception_handler(exc, context)
+
+
+def _django_error_detail(error: DjangoValidationError) -> dict[str, list[str]]:
+    non_field = api_settings.NON_FIELD_ERRORS_KEY
+    if hasattr(error, "error_dict"):
+        return {
+            (non_field if field == NON_FIELD_ERRORS else field): messages
+            for field, messages in error.message_dict.items()
+        }
+    return {non_field: error.messages}

@@ -1,0 +1,42 @@
+"""URLs of the REST API: /api/v1/... plus the OpenAPI schema and its docs.
+
+Every route added here needs a row in tests/api/test_authorization_matrix.py,
+which walks these patterns and fails on a route it does not know.
+"""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import SimpleRouter
+
+from accounts import api as accounts_api
+from homework import api as homework_api
+
+router = SimpleRouter(trailing_slash=True)
+router.register("invitations", accounts_api.InvitationViewSet, basename="invitation")
+router.register("exercises", homework_api.ExerciseViewSet, basename="exercise")
+router.register("clients", homework_api.ClientViewSet, basename="client")
+router.register("assignments", homework_api.AssignmentViewSet, basename="assignment")
+router.register("completions", homework_api.CompletionViewSet, basename="completion")
+
+v1 = [
+    path("auth/token/", accounts_api.TokenCreateView.as_view(), name="token"),
+    path("auth/token/logout/", accounts_api.TokenLogoutView.as_view(), name="token-logout"),
+    path(
+        "auth/token/logoutall/", accounts_api.TokenLogoutAllView.as_view(), name="token-logoutall"
+    ),
+    path("auth/login/", accounts_api.SessionLoginView.as_view(), name="session-login"),
+    path("auth/logout/", accounts_api.SessionLogoutView.as_view(), name="session-logout"),
+    path("me/", accounts_api.MeView.as_view(), name="me"),
+    path("me/preferences/", homework_api.PreferencesView.as_view(), name="me-preferences"),
+    path("me/progress/", homework_api.OwnProgressView.as_view(), name="me-progress"),
+    path("today/", homework_api.TodayView.as_view(), name="today"),
+    *router.urls,
+]
+
+app_name = "api"
+
+urlpatterns = [
+    path("v1/", include((v1, "v1"))),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+]

@@ -1,0 +1,16 @@
+"""The homework part of the REST API (/api/v1/); URLs in clinic/api_urls.py."""
+
+from homework.api.assignments import AssignmentViewSet
+from homework.api.clients import ClientViewSet, OwnProgressView
+from homework.api.exercises import ExerciseViewSet
+from homework.api.practice import CompletionViewSet, PreferencesView, TodayView
+
+__all__ = [
+    "AssignmentViewSet",
+    "ClientViewSet",
+    "CompletionViewSet",
+    "ExerciseViewSet",
+    "OwnProgressView",
+    "PreferencesView",
+    "TodayView",
+]

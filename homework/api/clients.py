@@ -1,0 +1,66 @@
+"""A clinician's caseload and progress over HTTP, and a client's own progress.
+
+The figures come from homework.selectors.progress, the same as the dashboard's.
+"""
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.access import clients_visible_to
+from accounts.models import User
+from clinic.api import CallerScopedMixin, IsClient, IsClinician
+from homework.selectors.progress import CaseloadRow, caseload_for_clinician, client_progress
+from homework.serializers import CaseloadClientSerializer, ProgressSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The caller's caseload, clients needing attention first"),
+    retrieve=extend_schema(summary="One client with their adherence figures"),
+)
+@extend_schema(tags=["clients"])
+class ClientViewSet(CallerScopedMixin, viewsets.GenericViewSet):
+    queryset = User.objects.none()
+    visible_to = clients_visible_to
+    serializer_class = CaseloadClientSerializer
+    permission_classes = [IsClinician]
+
+    def refine_queryset(self, queryset: QuerySet[User]) -> QuerySet[User]:
+        return queryset.order_by("full_name", "email", "id")
+
+    def list(self, request: Request) -> Response:
+        rows = caseload_for_clinician(clinician=request.user)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        client = self.get_object()
+        return Response(self.get_serializer(self._row_for(client)).data)
+
+    @extend_schema(responses=ProgressSerializer)
+    @action(detail=True, methods=["get"], serializer_class=ProgressSerializer)
+    def progress(self, request: Request, pk: str) -> Response:
+        """Adherence by week, ratings series and change per exercise."""
+        progress = client_progress(client=self.get_object())
+        return Response(ProgressSerializer(progress).data)
+
+    def _row_for(self, client: User) -> CaseloadRow:
+        # The caseload's figures are computed together (a fixed handful of queries);
+        # one client's row is the same row the list shows.
+        rows = caseload_for_clinician(clinician=self.request.user)
+        return next(row for row in rows if row.client.pk == client.pk)
+
+
+@extend_schema(tags=["me"])
+class OwnProgressView(APIView):
+    """The client's own progress, as on the portal's progress page."""
+
+    permission_classes = [IsClient]
+
+    @extend_schema(responses=ProgressSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(ProgressSerializer(client_progress(client=request.user)).data)

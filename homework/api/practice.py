@@ -1,0 +1,208 @@
+"""Practice over HTTP: today's list, logging and correcting practice, feedback, and
+the client's reminder preferences."""
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.access import clients_visible_to
+from accounts.models import User
+from clinic.api import (
+    CallerScopedMixin,
+    ClientWrites,
+    ClinicianWrites,
+    IsClient,
+    scoped_choices,
+)
+from homework.models import Assignment, Completion
+from homework.selectors.assignments import assignments_visible_to
+from homework.selectors.practice import completions_visible_to, today_for_client
+from homework.serializers import (
+    CompletionCreateSerializer,
+    CompletionSerializer,
+    CompletionWriteSerializer,
+    FeedbackSerializer,
+    PreferencesSerializer,
+    TodaySerializer,
+)
+from homework.services import completions as services
+from homework.services.feedback import feedback_create
+from homework.services.preferences import client_preferences_update
+
+# --- Today ---
+
+
+@extend_schema(tags=["practice"])
+class TodayView(APIView):
+    """What is due today in the client's own time zone; the same answer as the portal."""
+
+    permission_classes = [IsClient]
+
+    @extend_schema(responses=TodaySerializer)
+    def get(self, request: Request) -> Response:
+        today = today_for_client(client=request.user)
+        return Response(TodaySerializer(today.as_dict()).data)
+
+
+# --- Practice logs ---
+
+
+class _DateRangeForm(forms.Form):
+    def clean(self) -> dict:
+        data = super().clean()
+        first, last = data.get("date_from"), data.get("date_to")
+        if first and last and first > last:
+            self.add_error("date_to", "The end of the range must be on or after its start.")
+        return data
+
+
+class CompletionFilter(django_filters.FilterSet):
+    client = django_filters.ModelChoiceFilter(
+        queryset=scoped_choices(User, clients_visible_to),
+        help_text="A client on the caller's caseload.",
+    )
+    assignment = django_filters.ModelChoiceFilter(
+        queryset=scoped_choices(Assignment, assignments_visible_to)
+    )
+    date_from = django_filters.DateFilter(
+        field_name="local_date", lookup_expr="gte", help_text="First local date, YYYY-MM-DD."
+    )
+    date_to = django_filters.DateFilter(
+        field_name="local_date", lookup_expr="lte", help_text="Last local date, YYYY-MM-DD."
+    )
+
+    class Meta:
+        model = Completion
+        fields = ["client", "assignment", "date_from", "date_to"]
+        form = _DateRangeForm
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Practice logs, newest first (a clinician: their clients')"),
+    create=extend_schema(
+        summary="Log today's practice (logging the same plan again today corrects it)",
+        request=CompletionCreateSerializer,
+        responses={201: CompletionSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Correct today's log (earlier days are kept as they were)",
+        request=CompletionWriteSerializer,
+        responses=CompletionSerializer,
+    ),
+)
+@extend_schema(tags=["practice"])
+class CompletionViewSet(
+    CallerScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Completion.objects.none()
+    visible_to = completions_visible_to
+    serializer_class = CompletionSerializer
+    permission_classes = [ClientWrites]
+    filterset_class = CompletionFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def refine_queryset(self, queryset: QuerySet[Completion]) -> QuerySet[Completion]:
+        return queryset.select_related("assignment").order_by("-local_date", "-id")
+
+    def create(self, request: Request) -> Response:
+        serializer = CompletionCreateSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        assignment = (
+            Assignment.objects.select_related("exercise").filter(pk=data["assignment"].pk).get()
+        )
+        completion = services.completion_log(
+            client=request.user,
+            assignment=assignment,
+            minutes=data["minutes"],
+            ratings=data.get("ratings", {}),
+            answers=data.get("answers", {}),
+            reflection=data.get("reflection", ""),
+            reflection_shared=data.get("reflection_shared", True),
+        )
+        body = CompletionSerializer(completion, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        completion = self.get_object()
+        serializer = CompletionWriteSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        completion = services.completion_correct(
+            client=request.user,
+            completion=completion,
+            minutes=data.get("minutes"),
+            ratings=data.get("ratings"),
+            answers=data.get("answers"),
+            reflection=data.get("reflection"),
+            reflection_shared=data.get("reflection_shared"),
+        )
+        return Response(CompletionSerializer(completion, context={"request": request}).data)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The clinician's replies on this log, oldest first",
+        responses=FeedbackSerializer(many=True),
+        filters=False,
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Reply on this log (the client's clinician)",
+        request=FeedbackSerializer,
+        responses={201: FeedbackSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        # Replies are the clinician's to write and both sides' to read.
+        permission_classes=[ClinicianWrites],
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def feedback(self, request: Request, pk: str) -> Response:
+        completion = self.get_object()
+        if request.method == "POST":
+            serializer = FeedbackSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            reply = feedback_create(
+                clinician=request.user,
+                completion=completion,
+                text=serializer.validated_data["text"],
+            )
+            return Response(FeedbackSerializer(reply).data, status=status.HTTP_201_CREATED)
+        replies = completion.feedback.select_related("clinician").order_by("created_at", "id")
+        return Response(FeedbackSerializer(replies, many=True).data)
+
+
+# --- Reminder preferences ---
+
+
+@extend_schema(tags=["me"])
+class PreferencesView(APIView):
+    """The client's reminder time, quiet hours, pause and weekly summary."""
+
+    permission_classes = [IsClient]
+
+    @extend_schema(responses=PreferencesSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(PreferencesSerializer(request.user.client_profile).data)
+
+    @extend_schema(request=PreferencesSerializer, responses=PreferencesSerializer)
+    def patch(self, request: Request) -> Response:
+        profile = request.user.client_profile
+        serializer = PreferencesSerializer(profile, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "reminders_paused_until" in data:
+            data["paused_until"] = data.pop("reminders_paused_until")
+        client_preferences_update(profile=profile, **data)
+        return Response(PreferencesSerializer(profile).data)

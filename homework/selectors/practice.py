@@ -1,0 +1,411 @@
+"""Reads for the client's practice: today's list, the phrase bank, and who may see what.
+
+`today_for_client` is the one answer to "what is due today" for the portal page
+and the API's `today` endpoint alike; both render `Today.as_dict()` or the objects
+behind it.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.access import clients_visible_to
+from accounts.models import User
+from homework import schedule as plan
+from homework.models import (
+    Assignment,
+    AssignmentEvent,
+    AssignmentStatus,
+    Completion,
+    Feedback,
+    Rating,
+)
+
+# AssignmentEvent.action values that change whether a plan runs. Both the verb and
+# the past tense are accepted so the history reads right whichever the writer used.
+PAUSE_ACTIONS = frozenset({"paused", "pause"})
+RESUME_ACTIONS = frozenset({"resumed", "resume"})
+END_ACTIONS = frozenset({"ended", "end"})
+STATUS_ACTIONS = PAUSE_ACTIONS | RESUME_ACTIONS | END_ACTIONS
+
+
+# --- Access: objects that are not the caller's answer 404, like missing ones. ---
+
+
+def assignments_visible_to(user: User) -> QuerySet[Assignment]:
+    """A client's own assignments; a clinician's caseload's; built on accounts.access."""
+    return Assignment.objects.filter(client__in=clients_visible_to(user))
+
+
+def assignment_for_client_or_404(client: User, assignment_id: int) -> Assignment:
+    assignment = (
+        Assignment.objects.filter(pk=assignment_id, client_id=client.pk)
+        .select_related("exercise")
+        .first()
+    )
+    if assignment is None:
+        raise Http404("No such practice.")
+    return assignment
+
+
+def completions_visible_to(user: User) -> QuerySet[Completion]:
+    return Completion.objects.filter(client__in=clients_visible_to(user))
+
+
+def completion_for_user_or_404(user: User, completion_id: int) -> Completion:
+    completion = (
+        completions_visible_to(user)
+        .select_related("assignment__exercise", "client")
+        .filter(pk=completion_id)
+        .first()
+    )
+    if completion is None:
+        raise Http404("No such practice log.")
+    return completion
+
+
+# --- Schedules with their history ---
+
+
+def status_events_by_assignment(
+    assignment_ids: Iterable[int],
+) -> dict[int, list[AssignmentEvent]]:
+    """Pause, resume and end events of many assignments, in one query."""
+    events: dict[int, list[AssignmentEvent]] = defaultdict(list)
+    ids = list(assignment_ids)
+    if not ids:
+        return events
+    for event in AssignmentEvent.objects.filter(
+        assignment_id__in=ids, action__in=STATUS_ACTIONS
+    ).only("id", "assignment_id", "action", "created_at"):
+        events[event.assignment_id].append(event)
+    return events
+
+
+def schedule_for(
+    assignment: Assignment, *, zone: ZoneInfo, events: Iterable[AssignmentEvent] = ()
+) -> plan.Schedule:
+    """The assignment's schedule with its pauses and its end read from its history.
+
+    Dates come from the client's zone. A plan that is paused or ended but has no
+    matching event (history written before events existed) is taken to have stopped
+    on the day the row last changed.
+    """
+    pauses: list[plan.Pause] = []
+    paused_on: date | None = None
+    ended_on: date | None = None
+    for event in sorted(events, key=lambda e: (e.created_at, e.pk)):
+        day = plan.local_date(event.created_at, zone)
+        if event.action in PAUSE_ACTIONS and paused_on is None:
+            paused_on = day
+        elif event.action in RESUME_ACTIONS and paused_on is not None:
+            if day > paused_on:
+                pauses.append((paused_on, day))
+            paused_on = None
+        elif event.action in END_ACTIONS:
+            ended_on = day
+    last_change = plan.local_date(assignment.updated_at, zone)
+    if assignment.status == AssignmentStatus.PAUSED:
+        pauses.append((paused_on or last_change, None))
+    elif paused_on is not None and assignment.status == AssignmentStatus.ENDED:
+        pauses.append((paused_on, None))
+    # An "ended" event counts only while the plan is still ended.
+    ended_on = (ended_on or last_change) if assignment.status == AssignmentStatus.ENDED else None
+    return plan.Schedule.of(assignment, pauses=pauses, ended_on=ended_on)
+
+
+def schedules_for(
+    assignments: Iterable[Assignment], *, zone_of: dict[int, ZoneInfo]
+) -> dict[int, plan.Schedule]:
+    """Schedules of many assignments (one query for their history), keyed by assignment id."""
+    assignments = list(assignments)
+    events = status_events_by_assignment(a.pk for a in assignments)
+    return {
+        a.pk: schedule_for(a, zone=zone_of[a.client_id], events=events.get(a.pk, ()))
+        for a in assignments
+    }
+
+
+def last_resumed_on(schedule: plan.Schedule) -> date | None:
+    """The day practice last restarted after a pause, if it ever did."""
+    resumed = [resumed for _, resumed in schedule.pauses if resumed is not None]
+    return max(resumed) if resumed else None
+
+
+def is_open_for_logging(assignment: Assignment, day: date) -> bool:
+    """Whether a new log may be written for the assignment on the client's local day.
+
+    Only running plans take new logs: not paused (the clinician paused it for a
+    reason, and paused days ask for nothing), not ended, not before the start or
+    after the end date. Practice on an unscheduled day of a running plan is welcome.
+    """
+    return (
+        assignment.status == AssignmentStatus.ACTIVE
+        and assignment.start_date <= day
+        and (assignment.end_date is None or day <= assignment.end_date)
+    )
+
+
+def logging_closed_reason(assignment: Assignment, day: date) -> str | None:
+    """Why a new log cannot be written today, in the client's words; None when it can."""
+    if assignment.status == AssignmentStatus.ENDED or (
+        assignment.end_date is not None and day > assignment.end_date
+    ):
+        return "This practice has ended, so new logs can't be added to it."
+    if assignment.status == AssignmentStatus.PAUSED:
+        return (
+            "Your clinician has paused this practice for now. You can log it again once it resumes."
+        )
+    if day < assignment.start_date:
+        start = assignment.start_date
+        return f"This practice starts on {start:%A} {start.day} {start:%B}."
+    return None
+
+
+# --- Today ---
+
+
+@dataclass(frozen=True)
+class TodayItem:
+    """One plan as it stands today for the client."""
+
+    assignment: Assignment
+    schedule: plan.Schedule
+    state: str  # "due", "done", "later" (nothing asked today) or "paused"
+    completion: Completion | None  # today's log, if any
+    week_quota: int
+    done_this_week: int
+    left_this_week: int
+    next_day: date | None  # the next day it asks for practice, for "later" items
+    can_log: bool
+
+    @property
+    def exercise(self):
+        return self.assignment.exercise
+
+    @property
+    def is_flexible(self) -> bool:
+        return self.schedule.kind == plan.TIMES_PER_WEEK
+
+    @property
+    def schedule_text(self) -> str:
+        return plan.describe(self.schedule)
+
+    def as_dict(self) -> dict:
+        return {
+            "assignment_id": self.assignment.pk,
+            "exercise_id": self.assignment.exercise_id,
+            "title": self.assignment.exercise.title,
+            "typical_minutes": self.assignment.exercise.typical_minutes,
+            "note": self.assignment.note,
+            "schedule": self.schedule_text,
+            "schedule_kind": self.schedule.kind,
+            "state": self.state,
+            "completion_id": self.completion.pk if self.completion else None,
+            "week_quota": self.week_quota,
+            "done_this_week": self.done_this_week,
+            "left_this_week": self.left_this_week,
+            "next_day": self.next_day.isoformat() if self.next_day else None,
+            "can_log": self.can_log,
+        }
+
+
+@dataclass(frozen=True)
+class Today:
+    client_id: int
+    local_date: date
+    timezone: str
+    due: list[TodayItem] = field(default_factory=list)
+    done: list[TodayItem] = field(default_factory=list)
+    later: list[TodayItem] = field(default_factory=list)
+    paused: list[TodayItem] = field(default_factory=list)
+    unread_feedback: int = 0
+
+    @property
+    def has_plans(self) -> bool:
+        return bool(self.due or self.done or self.later or self.paused)
+
+    def as_dict(self) -> dict:
+        return {
+            "local_date": self.local_date.isoformat(),
+            "timezone": self.timezone,
+            "due": [item.as_dict() for item in self.due],
+            "done": [item.as_dict() for item in self.done],
+            "later": [item.as_dict() for item in self.later],
+            "paused": [item.as_dict() for item in self.paused],
+            "unread_feedback": self.unread_feedback,
+        }
+
+
+def client_today(client: User, now: datetime | None = None) -> date:
+    return plan.local_date(now or timezone.now(), client.zone)
+
+
+def today_for_client(*, client: User, now: datetime | None = None) -> Today:
+    """What is due today in the client's own zone, what is done, what is left this week.
+
+    Four queries whatever the number of plans: assignments, their history, this
+    week's logs, and unread feedback.
+    """
+    zone = client.zone
+    day = plan.local_date(now or timezone.now(), zone)
+    monday = plan.week_start(day)
+    assignments = [
+        a
+        for a in Assignment.objects.filter(
+            client_id=client.pk, status__in=[AssignmentStatus.ACTIVE, AssignmentStatus.PAUSED]
+        )
+        .select_related("exercise")
+        .order_by("start_date", "id")
+        # A plan whose end date has passed is over, whatever its status says.
+        if a.end_date is None or a.end_date >= day
+    ]
+    schedules = schedules_for(assignments, zone_of={client.pk: zone})
+    done_dates: dict[int, set[date]] = defaultdict(set)
+    todays: dict[int, Completion] = {}
+    for completion in Completion.objects.filter(
+        client_id=client.pk, local_date__gte=monday, local_date__lte=day
+    ):
+        done_dates[completion.assignment_id].add(completion.local_date)
+        if completion.local_date == day:
+            todays[completion.assignment_id] = completion
+    unread = Feedback.objects.filter(completion__client_id=client.pk, read_at__isnull=True).count()
+
+    result = Today(
+        client_id=client.pk, local_date=day, timezone=client.timezone, unread_feedback=unread
+    )
+    for assignment in assignments:
+        sched = schedules[assignment.pk]
+        done = done_dates.get(assignment.pk, set())
+        completion = todays.get(assignment.pk)
+        if assignment.status == AssignmentStatus.PAUSED:
+            state = "paused"
+        elif completion is not None:
+            state = "done"
+        elif plan.due_on(sched, day, done):
+            state = "due"
+        else:
+            state = "later"
+        next_day = None
+        if state == "later":
+            next_day = (
+                assignment.start_date
+                if day < assignment.start_date
+                else plan.next_scheduled_day(sched, day)
+            )
+        item = TodayItem(
+            assignment=assignment,
+            schedule=sched,
+            state=state,
+            completion=completion,
+            week_quota=plan.week_quota(sched, day),
+            done_this_week=plan.done_in_week(day, done, schedule=sched),
+            left_this_week=plan.left_this_week(sched, day, done),
+            next_day=next_day,
+            can_log=completion is not None or is_open_for_logging(assignment, day),
+        )
+        getattr(result, state).append(item)
+    return result
+
+
+# --- Phrase bank ---
+
+
+@dataclass(frozen=True)
+class Phrase:
+    text: str
+    exercise_title: str
+    last_used: date
+    times: int
+
+
+def phrase_bank(*, client: User) -> list[Phrase]:
+    """The kind phrases a client wrote in answer to prompts marked "phrase", newest first.
+
+    The same phrase written again (ignoring case and spacing) appears once, with how
+    often and when it was last used. Read in Python rather than by JSON queries so it
+    keeps working when answers are encrypted at rest.
+    """
+    phrases: dict[str, Phrase] = {}
+    completions = (
+        Completion.objects.filter(client_id=client.pk)
+        .select_related("assignment__exercise")
+        .only(
+            "id",
+            "local_date",
+            "answers",
+            "assignment__id",
+            "assignment__exercise__id",
+            "assignment__exercise__title",
+            "assignment__exercise__prompts",
+        )
+        .order_by("-local_date", "-id")
+    )
+    for completion in completions:
+        exercise = completion.assignment.exercise
+        phrase_keys = [
+            p.get("key") for p in exercise.prompts if isinstance(p, dict) and p.get("phrase")
+        ]
+        for key in phrase_keys:
+            text = str((completion.answers or {}).get(key) or "").strip()
+            if not text:
+                continue
+            normal = " ".join(text.lower().split())
+            seen = phrases.get(normal)
+            if seen is None:
+                phrases[normal] = Phrase(text, exercise.title, completion.local_date, 1)
+            else:
+                phrases[normal] = Phrase(
+                    seen.text, seen.exercise_title, seen.last_used, seen.times + 1
+                )
+    return list(phrases.values())
+
+
+# --- One log, ready to show ---
+
+
+@dataclass(frozen=True)
+class LogDetails:
+    completion: Completion
+    ratings: list[tuple[str, int]]  # (label, value) for the ratings recorded
+    answers: list[tuple[str, str]]  # (prompt label, answer) in the exercise's order
+    is_today: bool
+
+    @property
+    def exercise(self):
+        return self.completion.assignment.exercise
+
+
+def log_details(completion: Completion, *, today: date | None = None) -> LogDetails:
+    """Labels for a log's ratings and answers. Callers decide whether answers may be shown."""
+    exercise = completion.assignment.exercise
+    ratings = [
+        (Rating(key).label, getattr(completion, key))
+        for key in Rating.values
+        if getattr(completion, key) is not None
+    ]
+    labels = {
+        str(p["key"]): p.get("label") or str(p["key"])
+        for p in exercise.prompts
+        if isinstance(p, dict) and "key" in p
+    }
+    answers = [
+        (labels.get(key, key), text)
+        for key, text in sorted(
+            (completion.answers or {}).items(),
+            key=lambda item: list(labels).index(item[0]) if item[0] in labels else len(labels),
+        )
+        if text
+    ]
+    return LogDetails(
+        completion=completion,
+        ratings=ratings,
+        answers=answers,
+        is_today=completion.local_date == today,
+    )

@@ -1,0 +1,475 @@
+"""Progress figures: one client's (portal and clinician) and a clinician's caseload.
+
+These are the single source of the numbers shown on the portal's progress page,
+the clinician's dashboard and client page, and later the API and the weekly
+summaries. Each reads a fixed handful of queries, whatever the size of the
+caseload or of the history, and does the arithmetic in Python with
+homework.schedule.
+
+Definitions (shown to people in the templates too):
+- Adherence over "the last 7 (or 28) days" runs up to today; today counts once
+  practised, so a day still in progress is not a miss (schedule.adherence_to_date).
+- Adherence by week: whole weeks Monday to Sunday; the current week so far.
+- The streak counts weeks in which the whole week's plan was met. A single missed
+  week is forgiven (the count pauses); two missed weeks in a row start it afresh.
+  Weeks with nothing planned neither add nor break. The current week adds once its
+  plan is met and never breaks the count, since it is not over.
+- Needs attention, for a client with a running plan: no practice logged for
+  ATTENTION_IDLE_DAYS days or more (counted from the later of the last practice
+  and the day the plan started or resumed), or distress after practice trending
+  up: the mean distress-after of the latest TREND_LOGS logs that record it is at
+  least TREND_RISE points above the mean of the TREND_LOGS logs before them.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from statistics import fmean
+
+from django.db.models import F, Max, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from accounts.access import clients_visible_to
+from accounts.models import User
+from homework import schedule as plan
+from homework.models import RATING_PAIRS, Assignment, AssignmentStatus, Completion, Rating
+from homework.selectors.practice import last_resumed_on, schedules_for
+
+WEEKS_SHOWN = 12
+ATTENTION_IDLE_DAYS = 5
+TREND_LOGS = 3
+TREND_RISE = 1.0
+STREAK_GRACE_WEEKS = 1
+
+PAIR_LABELS = {
+    "distress": "Distress",
+    "belief": "Belief in the critical thought",
+    "self_criticism": "Self-criticism",
+}
+
+
+@dataclass(frozen=True)
+class WeekRow:
+    monday: date
+    adherence: plan.Adherence
+    practice_days: int
+    minutes: int
+    is_current: bool = False
+
+    @property
+    def sunday(self) -> date:
+        return self.monday + timedelta(days=6)
+
+
+@dataclass(frozen=True)
+class RatingWeek:
+    monday: date
+    before: float | None
+    after: float | None
+    logs: int
+
+
+@dataclass(frozen=True)
+class RatingSeries:
+    """Weekly means of one before/after pair, for the line chart."""
+
+    key: str
+    label: str
+    weeks: list[RatingWeek]
+
+
+@dataclass(frozen=True)
+class RatingChange:
+    key: str
+    label: str
+    logs: int
+    mean_before: float
+    mean_after: float
+
+    @property
+    def change(self) -> float:
+        return self.mean_after - self.mean_before
+
+
+@dataclass(frozen=True)
+class ExerciseChange:
+    exercise_id: int
+    title: str
+    practices: int
+    minutes: int
+    changes: list[RatingChange]
+    mean_self_kindness_after: float | None
+
+
+@dataclass(frozen=True)
+class Streak:
+    weeks: int  # weeks with the plan met in the current run
+    resting: bool  # the last finished week was missed but forgiven
+    this_week_met: bool
+
+
+@dataclass(frozen=True)
+class AssignmentSummary:
+    assignment: Assignment
+    schedule: plan.Schedule
+    adherence_28: plan.Adherence
+    last_practice: date | None
+    practices: int
+
+    @property
+    def schedule_text(self) -> str:
+        return plan.describe(self.schedule)
+
+
+@dataclass(frozen=True)
+class ClientProgress:
+    client: User
+    local_date: date
+    weeks: list[WeekRow]
+    practice_days_total: int
+    minutes_total: int
+    practice_days_recent: int  # within the weeks shown
+    minutes_recent: int
+    exercises: list[ExerciseChange]
+    rating_series: list[RatingSeries]
+    streak: Streak
+    assignments: list[AssignmentSummary]
+
+    @property
+    def first_monday(self) -> date:
+        return self.weeks[0].monday
+
+
+def kind_streak(weeks: Sequence[plan.Adherence], *, grace: int = STREAK_GRACE_WEEKS) -> Streak:
+    """Count weeks with the plan met, forgiving up to `grace` missed weeks in a row.
+
+    weeks runs oldest first and its last item is the current week, which is not
+    over: it adds when already met and otherwise changes nothing.
+    """
+    count = 0
+    missed_in_row = 0
+    this_week_met = False
+    for index, week in enumerate(weeks):
+        if week.planned <= 0:
+            continue
+        met = week.done >= week.planned - 1e-9
+        is_current = index == len(weeks) - 1
+        if met:
+            count += 1
+            missed_in_row = 0
+            this_week_met = is_current
+        elif not is_current:
+            missed_in_row += 1
+            if missed_in_row > grace:
+                count = 0
+    return Streak(
+        weeks=count, resting=0 < missed_in_row <= grace and count > 0, this_week_met=this_week_met
+    )
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return fmean(values) if values else None
+
+
+def client_progress(
+    *, client: User, now: datetime | None = None, weeks: int = WEEKS_SHOWN
+) -> ClientProgress:
+    """Everything the progress page and the clinician's client page chart, in three queries."""
+    zone = client.zone
+    today = plan.local_date(now or timezone.now(), zone)
+    this_monday = plan.week_start(today)
+    first_monday = this_monday - timedelta(weeks=weeks - 1)
+
+    assignments = list(
+        Assignment.objects.filter(client_id=client.pk)
+        .select_related("exercise")
+        .order_by("status", "-start_date", "-id")
+    )
+    schedules = schedules_for(assignments, zone_of={client.pk: zone})
+    logs = list(
+        Completion.objects.filter(client_id=client.pk)
+        .order_by("local_date", "id")
+        .values("assignment_id", "local_date", "minutes", *Rating.values)
+    )
+
+    done: dict[int, set[date]] = defaultdict(set)
+    for log in logs:
+        done[log["assignment_id"]].add(log["local_date"])
+
+    # Weekly adherence across every plan; the current week so far (today once practised).
+    def week_adherence(monday: date, *, whole: bool) -> plan.Adherence:
+        total = plan.NO_PLAN
+        for assignment in assignments:
+            sched, dates = schedules[assignment.pk], done.get(assignment.pk, set())
+            if monday == this_monday and not whole:
+                total += plan.adherence_to_date(sched, monday, today, dates)
+            else:
+                total += plan.adherence(sched, monday, monday + timedelta(days=6), dates)
+        return total
+
+    week_rows = []
+    for index in range(weeks):
+        monday = first_monday + timedelta(weeks=index)
+        in_week = [log for log in logs if monday <= log["local_date"] <= monday + timedelta(6)]
+        week_rows.append(
+            WeekRow(
+                monday=monday,
+                adherence=week_adherence(monday, whole=False),
+                practice_days=len({log["local_date"] for log in in_week}),
+                minutes=sum(log["minutes"] for log in in_week),
+                is_current=monday == this_monday,
+            )
+        )
+
+    # The streak looks back to the first week any plan ran.
+    starts = [a.start_date for a in assignments if a.start_date <= today]
+    streak_weeks = []
+    if starts:
+        monday = plan.week_start(min(starts))
+        while monday <= this_monday:
+            streak_weeks.append(week_adherence(monday, whole=True))
+            monday += timedelta(weeks=1)
+
+    recent = [log for log in logs if first_monday <= log["local_date"] <= today]
+    return ClientProgress(
+        client=client,
+        local_date=today,
+        weeks=week_rows,
+        practice_days_total=len({log["local_date"] for log in logs}),
+        minutes_total=sum(log["minutes"] for log in logs),
+        practice_days_recent=len({log["local_date"] for log in recent}),
+        minutes_recent=sum(log["minutes"] for log in recent),
+        exercises=_exercise_changes(assignments, logs),
+        rating_series=_rating_series(recent, first_monday, weeks),
+        streak=kind_streak(streak_weeks),
+        assignments=[
+            AssignmentSummary(
+                assignment=a,
+                schedule=schedules[a.pk],
+                adherence_28=plan.adherence_to_date(
+                    schedules[a.pk], today - timedelta(days=27), today, done.get(a.pk, set())
+                ),
+                last_practice=max(done[a.pk]) if done.get(a.pk) else None,
+                practices=len(done.get(a.pk, ())),
+            )
+            for a in assignments
+        ],
+    )
+
+
+def _exercise_changes(assignments: list[Assignment], logs: list[dict]) -> list[ExerciseChange]:
+    """Mean before and after of each rating pair, per exercise, over logs that record both."""
+    exercise_of = {a.pk: a.exercise for a in assignments}
+    by_exercise: dict[int, list[dict]] = defaultdict(list)
+    for log in logs:
+        by_exercise[exercise_of[log["assignment_id"]].pk].append(log)
+    result = []
+    titles = {e.pk: e.title for e in exercise_of.values()}
+    for exercise_id, rows in by_exercise.items():
+        changes = []
+        for key, before, after in RATING_PAIRS:
+            pairs = [
+                (r[before], r[after])
+                for r in rows
+                if r[before] is not None and r[after] is not None
+            ]
+            if pairs:
+                changes.append(
+                    RatingChange(
+                        key=key,
+                        label=PAIR_LABELS[key],
+                        logs=len(pairs),
+                        mean_before=fmean(p[0] for p in pairs),
+                        mean_after=fmean(p[1] for p in pairs),
+                    )
+                )
+        kindness = [
+            r[Rating.SELF_KINDNESS_AFTER] for r in rows if r[Rating.SELF_KINDNESS_AFTER] is not None
+        ]
+        result.append(
+            ExerciseChange(
+                exercise_id=exercise_id,
+                title=titles[exercise_id],
+                practices=len(rows),
+                minutes=sum(r["minutes"] for r in rows),
+                changes=changes,
+                mean_self_kindness_after=_mean(kindness),
+            )
+        )
+    return sorted(result, key=lambda change: (-change.practices, change.title))
+
+
+def _rating_series(logs: list[dict], first_monday: date, weeks: int) -> list[RatingSeries]:
+    """Weekly mean before and after of each pair that has any data in the window."""
+    series = []
+    for key, before, after in RATING_PAIRS:
+        rows = []
+        any_data = False
+        for index in range(weeks):
+            monday = first_monday + timedelta(weeks=index)
+            in_week = [log for log in logs if monday <= log["local_date"] <= monday + timedelta(6)]
+            befores = [log[before] for log in in_week if log[before] is not None]
+            afters = [log[after] for log in in_week if log[after] is not None]
+            any_data = any_data or bool(befores or afters)
+            rows.append(
+                RatingWeek(
+                    monday=monday,
+                    before=_mean(befores),
+                    after=_mean(afters),
+                    logs=max(len(befores), len(afters)),
+                )
+            )
+        if any_data:
+            series.append(RatingSeries(key=key, label=PAIR_LABELS[key], weeks=rows))
+    return series
+
+
+# --- The caseload ---
+
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    client: User
+    local_date: date
+    active_assignments: int  # status active and not past its end date
+    adherence_7: plan.Adherence
+    adherence_28: plan.Adherence
+    practised_days_7: int
+    last_practice: date | None
+    idle_days: int | None  # None when no plan is running today
+    distress_recent: float | None
+    distress_earlier: float | None
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.reasons)
+
+    @property
+    def days_since_practice(self) -> int | None:
+        return None if self.last_practice is None else (self.local_date - self.last_practice).days
+
+
+def _is_running(assignment: Assignment, schedule: plan.Schedule, day: date) -> bool:
+    return assignment.status == AssignmentStatus.ACTIVE and plan.is_active_on(schedule, day)
+
+
+def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> list[CaseloadRow]:
+    """One row per client on the clinician's caseload, those needing attention first.
+
+    Six queries for any caseload: clients, assignments, their history, the last 28
+    days of logs, each client's last practice, and each client's latest distress ratings.
+    """
+    now = now or timezone.now()
+    clients = list(clients_visible_to(clinician).order_by("full_name", "email", "id"))
+    if not clients:
+        return []
+    ids = [c.pk for c in clients]
+    zones = {c.pk: c.zone for c in clients}
+    todays = {c.pk: plan.local_date(now, zones[c.pk]) for c in clients}
+    earliest = min(todays.values()) - timedelta(days=28)
+
+    assignments = list(
+        Assignment.objects.filter(client_id__in=ids).only(
+            "id",
+            "client_id",
+            "schedule_kind",
+            "weekdays",
+            "times_per_week",
+            "start_date",
+            "end_date",
+            "status",
+            "updated_at",
+        )
+    )
+    schedules = schedules_for(assignments, zone_of=zones)
+    done: dict[int, set[date]] = defaultdict(set)
+    days_by_client: dict[int, set[date]] = defaultdict(set)
+    for assignment_id, client_id, day in Completion.objects.filter(
+        client_id__in=ids, local_date__gte=earliest
+    ).values_list("assignment_id", "client_id", "local_date"):
+        done[assignment_id].add(day)
+        days_by_client[client_id].add(day)
+    last_practice = dict(
+        Completion.objects.filter(client_id__in=ids)
+        .values("client_id")
+        .annotate(last=Max("local_date"))
+        .values_list("client_id", "last")
+    )
+    distress: dict[int, list[int]] = defaultdict(list)
+    for client_id, _rank, value in (
+        Completion.objects.filter(client_id__in=ids, distress_after__isnull=False)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("client_id")],
+                order_by=[F("local_date").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=2 * TREND_LOGS)
+        .order_by("client_id", "rank")
+        .values_list("client_id", "rank", "distress_after")
+    ):
+        distress[client_id].append(value)
+
+    by_client: dict[int, list[Assignment]] = defaultdict(list)
+    for assignment in assignments:
+        by_client[assignment.client_id].append(assignment)
+
+    rows = []
+    for client in clients:
+        today = todays[client.pk]
+        plans = by_client.get(client.pk, [])
+        running = [a for a in plans if _is_running(a, schedules[a.pk], today)]
+        adherence_7 = adherence_28 = plan.NO_PLAN
+        for a in plans:
+            dates = done.get(a.pk, set())
+            adherence_7 += plan.adherence_to_date(
+                schedules[a.pk], today - timedelta(days=6), today, dates
+            )
+            adherence_28 += plan.adherence_to_date(
+                schedules[a.pk], today - timedelta(days=27), today, dates
+            )
+        last = last_practice.get(client.pk)
+        idle_days = None
+        if running:
+            began = min(
+                max(a.start_date, last_resumed_on(schedules[a.pk]) or a.start_date) for a in running
+            )
+            idle_days = (today - max(began, last or began)).days
+        latest = distress.get(client.pk, [])
+        recent = _mean(latest[:TREND_LOGS]) if len(latest) >= 2 * TREND_LOGS else None
+        earlier = _mean(latest[TREND_LOGS:]) if len(latest) >= 2 * TREND_LOGS else None
+
+        reasons = []
+        if idle_days is not None and idle_days >= ATTENTION_IDLE_DAYS:
+            reasons.append(f"No practice logged for {idle_days} days")
+        if recent is not None and earlier is not None and recent - earlier >= TREND_RISE:
+            reasons.append(
+                f"Distress after practice rising (average {recent:.1f}, was {earlier:.1f})"
+            )
+        rows.append(
+            CaseloadRow(
+                client=client,
+                local_date=today,
+                active_assignments=sum(
+                    1
+                    for a in plans
+                    if a.status == AssignmentStatus.ACTIVE
+                    and (a.end_date is None or a.end_date >= today)
+                ),
+                adherence_7=adherence_7,
+                adherence_28=adherence_28,
+                practised_days_7=sum(
+                    1 for d in days_by_client.get(client.pk, ()) if d > today - timedelta(days=7)
+                ),
+                last_practice=last,
+                idle_days=idle_days,
+                distress_recent=recent,
+                distress_earlier=earlier,
+                reasons=reasons,
+            )
+        )
+    return sorted(rows, key=lambda row: not row.needs_attention)

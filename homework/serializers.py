@@ -1,0 +1,451 @@
+"""API shapes of homework: exercises, assignments, practice logs, feedback, progress.
+
+Serializers only check the shape of input (types, lengths, choices). Every rule
+about what is allowed lives in homework.services and is called by homework.api,
+exactly as the portal's views call it.
+"""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.access import clients_visible_to
+from accounts.models import ClientProfile, User
+from clinic.api import ScopedPrimaryKeyRelatedField
+from homework.models import (
+    Assignment,
+    AssignmentStatus,
+    Category,
+    Completion,
+    Exercise,
+    Feedback,
+    Rating,
+    ScheduleKind,
+)
+from homework.schedule import describe, weekdays_from_mask
+from homework.selectors.assignments import assignment_schedule_text, assignments_visible_to
+from homework.selectors.exercises import exercises_visible_to
+from homework.services import completions, feedback, preferences
+from homework.services.assignments import MAX_NOTE_LENGTH
+
+# --- Exercises ---
+
+
+class PromptSerializer(serializers.Serializer):
+    """A reflection prompt. Keys are made by the server and kept across edits."""
+
+    key = serializers.CharField(read_only=True)
+    label = serializers.CharField(max_length=300, trim_whitespace=True)
+    phrase = serializers.BooleanField(
+        default=False, help_text="Whether answers feed the client's bank of kind phrases."
+    )
+
+
+class ExerciseSerializer(serializers.ModelSerializer):
+    source = serializers.SerializerMethodField()
+    category = serializers.ChoiceField(choices=Category.choices)
+    steps = serializers.ListField(
+        child=serializers.CharField(max_length=500, allow_blank=True, trim_whitespace=False),
+        max_length=100,
+    )
+    prompts = PromptSerializer(many=True, required=False, max_length=100)
+    ratings = serializers.ListField(
+        child=serializers.ChoiceField(choices=Rating.choices), required=False, max_length=20
+    )
+    typical_minutes = serializers.IntegerField(min_value=1, max_value=240)
+
+    class Meta:
+        model = Exercise
+        fields = [
+            "id",
+            "source",
+            "title",
+            "category",
+            "summary",
+            "steps",
+            "prompts",
+            "ratings",
+            "typical_minutes",
+            "copied_from",
+            "archived_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "copied_from", "archived_at", "created_at", "updated_at"]
+        extra_kwargs = {
+            "title": {"max_length": 200},
+            "summary": {"max_length": 2000},
+        }
+
+    @extend_schema_field(serializers.ChoiceField(choices=["builtin", "clinic"]))
+    def get_source(self, exercise: Exercise) -> str:
+        return "builtin" if exercise.is_builtin else "clinic"
+
+
+# --- Assignments ---
+
+
+class WeekdaysField(serializers.ListField):
+    """Days of the week as numbers, Monday = 0; stored as a bit mask."""
+
+    child = serializers.IntegerField(min_value=0, max_value=6)
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("max_length", 7)
+        kwargs.setdefault("help_text", "For chosen weekdays: 0 = Monday ... 6 = Sunday.")
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: int | list[int]) -> list[int]:
+        return weekdays_from_mask(value) if isinstance(value, int) else list(value)
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    exercise_title = serializers.CharField(source="exercise.title", read_only=True)
+    schedule_kind = serializers.ChoiceField(choices=ScheduleKind.choices, required=False)
+    weekdays = WeekdaysField(required=False)
+    times_per_week = serializers.IntegerField(
+        min_value=1, max_value=7, allow_null=True, required=False
+    )
+    schedule_text = serializers.SerializerMethodField()
+    note = serializers.CharField(max_length=MAX_NOTE_LENGTH, allow_blank=True, required=False)
+    status = serializers.ChoiceField(choices=AssignmentStatus.choices, read_only=True)
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "id",
+            "client",
+            "clinician",
+            "exercise",
+            "exercise_title",
+            "note",
+            "schedule_kind",
+            "weekdays",
+            "times_per_week",
+            "schedule_text",
+            "start_date",
+            "end_date",
+            "reminder_time",
+            "status",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "id",
+            "client",
+            "clinician",
+            "exercise",
+            "status",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_schedule_text(self, assignment: Assignment) -> str:
+        return assignment_schedule_text(assignment)
+
+
+class AssignmentCreateSerializer(AssignmentSerializer):
+    client = ScopedPrimaryKeyRelatedField(
+        model=User, visible_to=clients_visible_to, help_text="A client on your caseload."
+    )
+    exercise = ScopedPrimaryKeyRelatedField(
+        model=Exercise, visible_to=exercises_visible_to, help_text="An exercise of your library."
+    )
+
+    class Meta(AssignmentSerializer.Meta):
+        read_only_fields = ["id", "clinician", "status", "created_at", "updated_at"]
+
+
+# --- Practice logs and feedback ---
+
+
+class RatingsSerializer(serializers.Serializer):
+    """The 0-10 ratings; only those the exercise asks for may be given."""
+
+    distress_before = serializers.IntegerField(
+        min_value=0, max_value=10, allow_null=True, required=False
+    )
+    distress_after = serializers.IntegerField(
+        min_value=0, max_value=10, allow_null=True, required=False
+    )
+    belief_before = serializers.IntegerField(
+        min_value=0, max_value=10, allow_null=True, required=False
+    )
+    belief_after = serializers.IntegerField(
+        min_value=0, max_value=10, allow_null=True, required=False
+    )
+    self_criticism_before = serializers.IntegerField(
+        min_value=0, max_value=10, allow_null=True, required=False
+    )
+    self_criticism_after = serializers.IntegerField(
+        min_value=0, max_value=10, allow_null=True, required=False
+    )
+    self_kindness_after = serializers.IntegerField(
+        min_value=0, max_value=10, allow_null=True, required=False
+    )
+
+
+class CompletionSerializer(serializers.ModelSerializer):
+    """A practice log as its reader may see it.
+
+    A clinician does not see the reflection or the prompt answers of a log whose
+    client chose not to share them: both come back empty, with reflection_shared
+    false, exactly as on the clinician's pages.
+    """
+
+    exercise = serializers.IntegerField(source="assignment.exercise_id", read_only=True)
+    ratings = serializers.SerializerMethodField()
+    answers = serializers.SerializerMethodField()
+    reflection = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Completion
+        fields = [
+            "id",
+            "assignment",
+            "client",
+            "exercise",
+            "local_date",
+            "minutes",
+            "ratings",
+            "answers",
+            "reflection",
+            "reflection_shared",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(RatingsSerializer)
+    def get_ratings(self, completion: Completion) -> dict[str, int | None]:
+        return {key: getattr(completion, key) for key in Rating.values}
+
+    @extend_schema_field(serializers.DictField(child=serializers.CharField()))
+    def get_answers(self, completion: Completion) -> dict[str, str]:
+        return completion.answers if self._private_visible(completion) else {}
+
+    def get_reflection(self, completion: Completion) -> str:
+        return completion.reflection if self._private_visible(completion) else ""
+
+    def _private_visible(self, completion: Completion) -> bool:
+        request = self.context.get("request")
+        reader = getattr(request, "user", None)
+        return reader is not None and (
+            completion.client_id == reader.pk or completion.reflection_shared
+        )
+
+
+class CompletionWriteSerializer(serializers.Serializer):
+    """Logging or correcting practice; the rules live in homework.services.completions."""
+
+    minutes = serializers.IntegerField(min_value=0, max_value=completions.MAX_MINUTES)
+    ratings = RatingsSerializer(required=False)
+    answers = serializers.DictField(
+        child=serializers.CharField(
+            allow_blank=True, max_length=completions.MAX_ANSWER_CHARS, trim_whitespace=False
+        ),
+        required=False,
+        help_text="Answers by prompt key (see the exercise's prompts).",
+    )
+    reflection = serializers.CharField(
+        allow_blank=True,
+        required=False,
+        max_length=completions.MAX_REFLECTION_CHARS,
+        trim_whitespace=False,
+    )
+    reflection_shared = serializers.BooleanField(required=False)
+
+
+class CompletionCreateSerializer(CompletionWriteSerializer):
+    assignment = ScopedPrimaryKeyRelatedField(
+        model=Assignment, visible_to=assignments_visible_to, help_text="One of your assignments."
+    )
+
+
+class FeedbackSerializer(serializers.ModelSerializer):
+    text = serializers.CharField(max_length=feedback.MAX_FEEDBACK_CHARS)
+    clinician_name = serializers.CharField(source="clinician.get_full_name", read_only=True)
+
+    class Meta:
+        model = Feedback
+        fields = [
+            "id",
+            "completion",
+            "clinician",
+            "clinician_name",
+            "text",
+            "created_at",
+            "read_at",
+        ]
+        read_only_fields = ["id", "completion", "clinician", "created_at", "read_at"]
+
+
+# --- Today ---
+
+
+class TodayItemSerializer(serializers.Serializer):
+    assignment_id = serializers.IntegerField()
+    exercise_id = serializers.IntegerField()
+    title = serializers.CharField()
+    typical_minutes = serializers.IntegerField()
+    note = serializers.CharField(allow_blank=True)
+    schedule = serializers.CharField(help_text="The plan in words, e.g. 'Every day'.")
+    schedule_kind = serializers.ChoiceField(choices=ScheduleKind.choices)
+    state = serializers.ChoiceField(choices=["due", "done", "later", "paused"])
+    completion_id = serializers.IntegerField(allow_null=True)
+    week_quota = serializers.IntegerField()
+    done_this_week = serializers.IntegerField()
+    left_this_week = serializers.IntegerField()
+    next_day = serializers.DateField(allow_null=True)
+    can_log = serializers.BooleanField()
+
+
+class TodaySerializer(serializers.Serializer):
+    """What is due today in the client's own zone: the portal's Today page as data."""
+
+    local_date = serializers.DateField()
+    timezone = serializers.CharField()
+    due = TodayItemSerializer(many=True)
+    done = TodayItemSerializer(many=True)
+    later = TodayItemSerializer(many=True)
+    paused = TodayItemSerializer(many=True)
+    unread_feedback = serializers.IntegerField()
+
+
+# --- Reminder preferences ---
+
+
+class PreferencesSerializer(serializers.ModelSerializer):
+    """A client's reminder preferences. Times are in the client's own time zone."""
+
+    paused_until = serializers.DateTimeField(
+        source="reminders_paused_until",
+        allow_null=True,
+        required=False,
+        help_text="Reminders stay quiet until then; null resumes them.",
+    )
+    pause_days = serializers.IntegerField(
+        write_only=True,
+        required=False,
+        min_value=1,
+        max_value=preferences.MAX_PAUSE.days,
+        help_text="Pause reminders for this many days from now (instead of paused_until).",
+    )
+
+    class Meta:
+        model = ClientProfile
+        fields = [
+            "reminder_time",
+            "quiet_hours_start",
+            "quiet_hours_end",
+            "paused_until",
+            "pause_days",
+            "weekly_summary",
+        ]
+
+
+# --- Caseload and progress (figures from homework.selectors.progress) ---
+
+
+class AdherenceSerializer(serializers.Serializer):
+    """Planned and done practices; percent is done / planned, null when nothing was planned."""
+
+    planned = serializers.FloatField()
+    done = serializers.FloatField()
+    percent = serializers.IntegerField(allow_null=True, min_value=0, max_value=100)
+
+
+class CaseloadClientSerializer(serializers.Serializer):
+    """A client on the caseload with this week's and this month's practice."""
+
+    id = serializers.IntegerField(source="client.pk")
+    email = serializers.EmailField(source="client.email")
+    full_name = serializers.CharField(source="client.full_name")
+    timezone = serializers.CharField(source="client.timezone")
+    local_date = serializers.DateField(help_text="Today in the client's time zone.")
+    active_assignments = serializers.IntegerField()
+    adherence_7 = AdherenceSerializer(help_text="The last 7 days up to today.")
+    adherence_28 = AdherenceSerializer(help_text="The last 28 days up to today.")
+    practised_days_7 = serializers.IntegerField()
+    last_practice = serializers.DateField(allow_null=True)
+    days_since_practice = serializers.IntegerField(allow_null=True)
+    idle_days = serializers.IntegerField(allow_null=True)
+    distress_recent = serializers.FloatField(allow_null=True)
+    distress_earlier = serializers.FloatField(allow_null=True)
+    needs_attention = serializers.BooleanField()
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class ProgressWeekSerializer(serializers.Serializer):
+    monday = serializers.DateField()
+    sunday = serializers.DateField()
+    adherence = AdherenceSerializer()
+    practice_days = serializers.IntegerField()
+    minutes = serializers.IntegerField()
+    is_current = serializers.BooleanField()
+
+
+class RatingWeekSerializer(serializers.Serializer):
+    monday = serializers.DateField()
+    before = serializers.FloatField(allow_null=True)
+    after = serializers.FloatField(allow_null=True)
+    logs = serializers.IntegerField()
+
+
+class RatingSeriesSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    weeks = RatingWeekSerializer(many=True)
+
+
+class RatingChangeSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    logs = serializers.IntegerField()
+    mean_before = serializers.FloatField()
+    mean_after = serializers.FloatField()
+    change = serializers.FloatField()
+
+
+class ExerciseChangeSerializer(serializers.Serializer):
+    exercise_id = serializers.IntegerField()
+    title = serializers.CharField()
+    practices = serializers.IntegerField()
+    minutes = serializers.IntegerField()
+    changes = RatingChangeSerializer(many=True)
+    mean_self_kindness_after = serializers.FloatField(allow_null=True)
+
+
+class StreakSerializer(serializers.Serializer):
+    weeks = serializers.IntegerField()
+    resting = serializers.BooleanField()
+    this_week_met = serializers.BooleanField()
+
+
+class AssignmentProgressSerializer(serializers.Serializer):
+    assignment_id = serializers.IntegerField(source="assignment.pk")
+    exercise_id = serializers.IntegerField(source="assignment.exercise_id")
+    exercise_title = serializers.CharField(source="assignment.exercise.title")
+    status = serializers.ChoiceField(choices=AssignmentStatus.choices, source="assignment.status")
+    schedule_text = serializers.SerializerMethodField()
+    adherence_28 = AdherenceSerializer()
+    last_practice = serializers.DateField(allow_null=True)
+    practices = serializers.IntegerField()
+
+    def get_schedule_text(self, summary) -> str:
+        return describe(summary.schedule)
+
+
+class ProgressSerializer(serializers.Serializer):
+    """A client's progress: adherence by week, ratings series, change per exercise."""
+
+    client = serializers.IntegerField(source="client.pk")
+    local_date = serializers.DateField()
+    weeks = ProgressWeekSerializer(many=True)
+    practice_days_total = serializers.IntegerField()
+    minutes_total = serializers.IntegerField()
+    practice_days_recent = serializers.IntegerField()
+    minutes_recent = serializers.IntegerField()
+    exercises = ExerciseChangeSerializer(many=True)
+    rating_series = RatingSeriesSerializer(many=True)
+    streak = StreakSerializer()
+    assignments = AssignmentProgressSerializer(many=True)

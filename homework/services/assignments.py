@@ -1,0 +1,386 @@
+"""Writes for assignments: give a client an exercise with a schedule, then edit,
+pause, resume or end it.
+
+This module is the one place for the assignment rules; the clinician pages
+and the API both call it. Every change writes an AssignmentEvent, so the
+history of a plan can always be shown. Dates are the client's local dates:
+"today" is today in the client's own time zone.
+"""
+
+from collections.abc import Collection
+from datetime import date, datetime, time
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+
+from accounts.access import clients_visible_to
+from accounts.models import Role, User
+from homework.models import (
+    Assignment,
+    AssignmentEvent,
+    AssignmentStatus,
+    Exercise,
+    ScheduleKind,
+)
+from homework.schedule import weekdays_mask
+
+MAX_NOTE_LENGTH = 2000
+
+# What a clinician can change on an assignment (the exercise is fixed: assign
+# a new one instead, so completions never mix two exercises under one plan).
+EDITABLE_FIELDS = (
+    "note",
+    "schedule_kind",
+    "weekdays",
+    "times_per_week",
+    "start_date",
+    "end_date",
+    "reminder_time",
+)
+
+
+class EventAction:
+    CREATED = "created"
+    EDITED = "edited"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    ENDED = "ended"
+
+
+def client_today(*, client: User, now: datetime | None = None) -> date:
+    """Today's date where the client lives."""
+    return (now or timezone.now()).astimezone(client.zone).date()
+
+
+def _display_date(day: date) -> str:
+    return date_format(day, "j F Y")
+
+
+def _event_value(value: Any) -> Any:
+    """A JSON-friendly form of a field value, for AssignmentEvent.changes."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    return value
+
+
+def _schedule_rule_errors(
+    *,
+    schedule_kind: str,
+    weekdays: Collection[int],
+    times_per_week: int | None,
+    start_date: date | None,
+    end_date: date | None,
+    note: str,
+) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if schedule_kind not in ScheduleKind.values:
+        errors["schedule_kind"] = [
+            "Choose how often: every day, chosen weekdays or N times a week."
+        ]
+    if schedule_kind == ScheduleKind.WEEKDAYS:
+        if not weekdays:
+            errors["weekdays"] = ["Choose at least one day of the week."]
+        elif any(not isinstance(day, int) or not 0 <= day <= 6 for day in weekdays):
+            errors["weekdays"] = ["Days of the week run from 0 (Monday) to 6 (Sunday)."]
+    if schedule_kind == ScheduleKind.TIMES_PER_WEEK:
+        if times_per_week is None:
+            errors["times_per_week"] = ["Say how many times a week, from 1 to 7."]
+        elif not isinstance(times_per_week, int) or not 1 <= times_per_week <= 7:
+            errors["times_per_week"] = ["Choose between 1 and 7 times a week."]
+    if start_date is None:
+        errors["start_date"] = ["Choose a start date."]
+    elif end_date is not None and end_date < start_date:
+        errors["end_date"] = ["The end date must be on or after the start date."]
+    if len(note) > MAX_NOTE_LENGTH:
+        errors["note"] = [f"Keep the note under {MAX_NOTE_LENGTH} characters."]
+    return errors
+
+
+def _check_clinician_and_client(*, clinician: User, client: User) -> None:
+    if clinician.role != Role.CLINICIAN:
+        raise ValidationError("Only a clinician can assign or change homework.")
+    if not clients_visible_to(clinician).filter(pk=client.pk).exists():
+        raise ValidationError({"client": "This client is not on your caseload."})
+
+
+def _exercise_errors(*, exercise: Exercise | None, clinician: User) -> dict[str, list[str]]:
+    # Another clinic's exercise gets the same answer as one that does not exist.
+    if exercise is None or exercise.clinic_id not in (None, clinician.clinic_id):
+        return {"exercise": ["Choose an exercise from your library."]}
+    if exercise.is_archived:
+        return {
+            "exercise": [
+                f"“{exercise.title}” is archived. Restore it in the library or choose another "
+                "exercise."
+            ]
+        }
+    return {}
+
+
+def _full_clean(assignment: Assignment) -> None:
+    # The people and the exercise were checked above; skip their lookups.
+    assignment.full_clean(exclude=["client", "clinician", "exercise"])
+
+
+@transaction.atomic
+def assignment_create(
+    *,
+    clinician: User,
+    client: User,
+    exercise: Exercise | None,
+    schedule_kind: str,
+    start_date: date | None,
+    note: str = "",
+    weekdays: Collection[int] = (),
+    times_per_week: int | None = None,
+    end_date: date | None = None,
+    reminder_time: time | None = None,
+    now: datetime | None = None,
+) -> Assignment:
+    """Give a client an exercise. Raises ValidationError (field messages), writing nothing."""
+    now = now or timezone.now()
+    _check_clinician_and_client(clinician=clinician, client=client)
+    note = (note or "").strip()
+    errors = _exercise_errors(exercise=exercise, clinician=clinician)
+    errors.update(
+        _schedule_rule_errors(
+            schedule_kind=schedule_kind,
+            weekdays=weekdays,
+            times_per_week=times_per_week,
+            start_date=start_date,
+            end_date=end_date,
+            note=note,
+        )
+    )
+    today = client_today(client=client, now=now)
+    if "start_date" not in errors and start_date < today:
+        errors["start_date"] = [
+            f"The start date cannot be in the past: today is {_display_date(today)} "
+            "in the client's time zone."
+        ]
+    if errors:
+        raise ValidationError(errors)
+
+    assignment = Assignment(
+        client=client,
+        clinician=clinician,
+        exercise=exercise,
+        note=note,
+        created_at=now,
+        status=AssignmentStatus.ACTIVE,
+        **_schedule_values(
+            schedule_kind=schedule_kind,
+            weekdays=weekdays,
+            times_per_week=times_per_week,
+            start_date=start_date,
+            end_date=end_date,
+            reminder_time=reminder_time,
+        ),
+    )
+    _full_clean(assignment)
+    assignment.save()
+    AssignmentEvent.objects.create(
+        assignment=assignment,
+        actor=clinician,
+        action=EventAction.CREATED,
+        changes={
+            name: {"from": None, "to": _event_value(getattr(assignment, name))}
+            for name in EDITABLE_FIELDS
+            if name != "note"
+        },
+        created_at=now,
+    )
+    return assignment
+
+
+def _schedule_values(
+    *,
+    schedule_kind: str,
+    weekdays: Collection[int],
+    times_per_week: int | None,
+    start_date: date,
+    end_date: date | None,
+    reminder_time: time | None,
+) -> dict[str, Any]:
+    """Model values; fields that do not belong to the chosen kind are cleared."""
+    return {
+        "schedule_kind": schedule_kind,
+        "weekdays": weekdays_mask(weekdays) if schedule_kind == ScheduleKind.WEEKDAYS else 0,
+        "times_per_week": times_per_week if schedule_kind == ScheduleKind.TIMES_PER_WEEK else None,
+        "start_date": start_date,
+        "end_date": end_date,
+        "reminder_time": reminder_time,
+    }
+
+
+def _locked(assignment: Assignment) -> Assignment:
+    """The assignment re-read under a row lock, so two changes cannot interleave."""
+    return Assignment.objects.select_for_update().select_related("client").get(pk=assignment.pk)
+
+
+def _copy_back(source: Assignment, target: Assignment) -> None:
+    for name in (*EDITABLE_FIELDS, "status", "updated_at"):
+        setattr(target, name, getattr(source, name))
+
+
+@transaction.atomic
+def assignment_update(
+    *,
+    assignment: Assignment,
+    actor: User,
+    schedule_kind: str,
+    start_date: date | None,
+    note: str = "",
+    weekdays: Collection[int] = (),
+    times_per_week: int | None = None,
+    end_date: date | None = None,
+    reminder_time: time | None = None,
+    now: datetime | None = None,
+) -> list[str]:
+    """Change the note or schedule; returns the names of the fields that changed.
+
+    Dates already in the past stay as they are; a date that is changed cannot
+    be moved into the past (that would rewrite what the client was asked to do).
+    """
+    now = now or timezone.now()
+    current = _locked(assignment)
+    _check_clinician_and_client(clinician=actor, client=current.client)
+    if current.status == AssignmentStatus.ENDED:
+        raise ValidationError(
+            "This assignment has ended and cannot be changed. Assign the exercise again instead."
+        )
+    note = (note or "").strip()
+    errors = _schedule_rule_errors(
+        schedule_kind=schedule_kind,
+        weekdays=weekdays,
+        times_per_week=times_per_week,
+        start_date=start_date,
+        end_date=end_date,
+        note=note,
+    )
+    today = client_today(client=current.client, now=now)
+    if "start_date" not in errors and start_date != current.start_date and start_date < today:
+        errors["start_date"] = [
+            f"A new start date cannot be in the past: today is {_display_date(today)} "
+            "in the client's time zone."
+        ]
+    if (
+        "end_date" not in errors
+        and end_date is not None
+        and end_date != current.end_date
+        and end_date < today
+    ):
+        errors["end_date"] = [
+            "A new end date cannot be in the past. To stop the plan now, use End instead."
+        ]
+    if errors:
+        raise ValidationError(errors)
+
+    values = {
+        "note": note,
+        **_schedule_values(
+            schedule_kind=schedule_kind,
+            weekdays=weekdays,
+            times_per_week=times_per_week,
+            start_date=start_date,
+            end_date=end_date,
+            reminder_time=reminder_time,
+        ),
+    }
+    changes = {
+        name: {"from": _event_value(getattr(current, name)), "to": _event_value(value)}
+        for name, value in values.items()
+        if getattr(current, name) != value
+    }
+    if not changes:
+        return []
+    for name in changes:
+        setattr(current, name, values[name])
+    _full_clean(current)
+    current.save(update_fields=[*changes, "updated_at"])
+    AssignmentEvent.objects.create(
+        assignment=current, actor=actor, action=EventAction.EDITED, changes=changes, created_at=now
+    )
+    _copy_back(current, assignment)
+    return list(changes)
+
+
+def _change_status(
+    *,
+    assignment: Assignment,
+    actor: User,
+    allowed_from: Collection[str],
+    to: str,
+    action: str,
+    refusal: str,
+    now: datetime | None,
+) -> Assignment:
+    now = now or timezone.now()
+    current = _locked(assignment)
+    _check_clinician_and_client(clinician=actor, client=current.client)
+    if current.status not in allowed_from:
+        raise ValidationError({"status": refusal})
+    changes: dict[str, dict[str, Any]] = {"status": {"from": current.status, "to": to}}
+    current.status = to
+    current.save(update_fields=[*changes, "updated_at"])
+    AssignmentEvent.objects.create(
+        assignment=current, actor=actor, action=action, changes=changes, created_at=now
+    )
+    _copy_back(current, assignment)
+    return assignment
+
+
+@transaction.atomic
+def assignment_pause(
+    *, assignment: Assignment, actor: User, now: datetime | None = None
+) -> Assignment:
+    """Stop reminders and due practice for a while; the plan keeps its dates."""
+    return _change_status(
+        assignment=assignment,
+        actor=actor,
+        allowed_from=[AssignmentStatus.ACTIVE],
+        to=AssignmentStatus.PAUSED,
+        action=EventAction.PAUSED,
+        refusal="Only an active assignment can be paused.",
+        now=now,
+    )
+
+
+@transaction.atomic
+def assignment_resume(
+    *, assignment: Assignment, actor: User, now: datetime | None = None
+) -> Assignment:
+    return _change_status(
+        assignment=assignment,
+        actor=actor,
+        allowed_from=[AssignmentStatus.PAUSED],
+        to=AssignmentStatus.ACTIVE,
+        action=EventAction.RESUMED,
+        refusal="Only a paused assignment can be resumed.",
+        now=now,
+    )
+
+
+@transaction.atomic
+def assignment_end(
+    *, assignment: Assignment, actor: User, now: datetime | None = None
+) -> Assignment:
+    """End the plan for good; history and completions stay.
+
+    The dates are left as planned: the "ended" event's date is when it stopped
+    (homework.selectors.practice reads it), and the day it ends asks for nothing.
+    """
+    return _change_status(
+        assignment=assignment,
+        actor=actor,
+        allowed_from=[AssignmentStatus.ACTIVE, AssignmentStatus.PAUSED],
+        to=AssignmentStatus.ENDED,
+        action=EventAction.ENDED,
+        refusal="This assignment has already ended.",
+        now=now,
+    )

@@ -1,0 +1,209 @@
+"""Reminder and summary preferences: one service for the portal, the email link and the API.
+
+The link in every reminder and summary email lets its recipient change these
+preferences without logging in. It is a signed, expiring token naming the user
+and the email it came from (`scope`), and it grants that one action only.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.contrib.auth.models import Group
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ClientProfile, Role, User
+
+# The longest pause a client may choose at once; reminders resume on their own after it.
+MAX_PAUSE = timedelta(days=90)
+LINK_MAX_AGE = timedelta(days=30)
+LINK_SALT = "homework.reminder-preferences"
+
+SCOPE_REMINDERS = "reminders"
+SCOPE_WEEKLY = "weekly"
+SCOPES = (SCOPE_REMINDERS, SCOPE_WEEKLY)
+
+# Clinicians have no profile row to hold an opt-out; membership of this group is it.
+# (A boolean on the user would be cleaner; it needs an accounts migration.)
+CLINICIAN_SUMMARY_OPT_OUT_GROUP = "Weekly caseload summary: opted out"
+
+
+class _Unchanged:
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED: Any = _Unchanged()
+
+
+def client_preferences_update(
+    *,
+    profile: ClientProfile,
+    reminder_time: time = UNCHANGED,
+    quiet_hours_start: time | None = UNCHANGED,
+    quiet_hours_end: time | None = UNCHANGED,
+    paused_until: datetime | None = UNCHANGED,
+    pause_days: int | None = None,
+    weekly_summary: bool = UNCHANGED,
+    now: datetime | None = None,
+) -> ClientProfile:
+    """Change a client's reminder preferences; arguments left out stay as they are.
+
+    `paused_until=None` resumes reminders; `pause_days=N` pauses them for N days from
+    now. Raises ValidationError (by field) and writes nothing when anything is wrong.
+    """
+    now = now or timezone.now()
+    errors: dict[str, str] = {}
+    changes: dict[str, Any] = {}
+
+    if reminder_time is not UNCHANGED:
+        if not isinstance(reminder_time, time):
+            errors["reminder_time"] = "Choose a time of day for your reminders."
+        else:
+            changes["reminder_time"] = reminder_time.replace(second=0, microsecond=0)
+
+    if quiet_hours_start is not UNCHANGED or quiet_hours_end is not UNCHANGED:
+        start = profile.quiet_hours_start if quiet_hours_start is UNCHANGED else quiet_hours_start
+        end = profile.quiet_hours_end if quiet_hours_end is UNCHANGED else quiet_hours_end
+        if any(value is not None and not isinstance(value, time) for value in (start, end)):
+            errors["quiet_hours_start"] = "Quiet hours need valid times."
+        elif (start is None) != (end is None):
+            field = "quiet_hours_end" if end is None else "quiet_hours_start"
+            errors[field] = "Quiet hours need both a start and an end (or neither)."
+        elif start is not None and start == end:
+            errors["quiet_hours_end"] = "Quiet hours must end at a different time than they start."
+        else:
+            changes["quiet_hours_start"] = start and start.replace(second=0, microsecond=0)
+            changes["quiet_hours_end"] = end and end.replace(second=0, microsecond=0)
+
+    if pause_days is not None:
+        if paused_until is not UNCHANGED:
+            errors["pause"] = "Choose either a pause length or an end date, not both."
+        elif not isinstance(pause_days, int) or not 1 <= pause_days <= MAX_PAUSE.days:
+            errors["pause"] = f"A pause lasts from 1 to {MAX_PAUSE.days} days."
+        else:
+            changes["reminders_paused_until"] = now + timedelta(days=pause_days)
+    elif paused_until is not UNCHANGED:
+        if paused_until is None:
+            changes["reminders_paused_until"] = None
+        elif not isinstance(paused_until, datetime) or timezone.is_naive(paused_until):
+            errors["pause"] = "Choose when the pause ends."
+        elif paused_until <= now:
+            errors["pause"] = "A pause must end in the future."
+        elif paused_until > now + MAX_PAUSE:
+            errors["pause"] = f"A pause can last at most {MAX_PAUSE.days} days."
+        else:
+            changes["reminders_paused_until"] = paused_until
+
+    if weekly_summary is not UNCHANGED:
+        if not isinstance(weekly_summary, bool):
+            errors["weekly_summary"] = "Choose whether to get a weekly summary."
+        else:
+            changes["weekly_summary"] = weekly_summary
+
+    if errors:
+        raise ValidationError(errors)
+    if changes:
+        for name, value in changes.items():
+            setattr(profile, name, value)
+        profile.save(update_fields=list(changes))
+    return profile
+
+
+def client_reminders_are_paused(*, profile: ClientProfile, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return profile.reminders_paused_until is not None and profile.reminders_paused_until > now
+
+
+# --- Clinicians' weekly caseload summary ---
+
+
+def clinician_weekly_summary_wanted(*, user: User) -> bool:
+    return not user.groups.filter(name=CLINICIAN_SUMMARY_OPT_OUT_GROUP).exists()
+
+
+@transaction.atomic
+def clinician_weekly_summary_set(*, user: User, enabled: bool) -> None:
+    if not user.is_clinician:
+        raise ValidationError("Only clinicians get a caseload summary.")
+    group, _ = Group.objects.get_or_create(name=CLINICIAN_SUMMARY_OPT_OUT_GROUP)
+    if enabled:
+        user.groups.remove(group)
+    else:
+        user.groups.add(group)
+
+
+# --- The signed link in every email ---
+
+
+class PreferencesLinkError(Exception):
+    """The link is unknown, tampered with, expired, or its account is gone."""
+
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+def _signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=LINK_SALT)
+
+
+def preferences_token_make(*, user_id: int, scope: str) -> str:
+    """A URL-safe token that lets its bearer change this user's preferences for 30 days."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+    return _signer().sign_object({"u": user_id, "s": scope}, compress=False)
+
+
+@dataclass(frozen=True)
+class PreferencesLink:
+    user: User
+    scope: str
+
+
+def preferences_token_read(*, token: str) -> PreferencesLink:
+    """The user and scope of a valid token, or PreferencesLinkError saying why not."""
+    if not token or len(token) > 300:
+        raise PreferencesLinkError("This link is not valid.")
+    try:
+        payload = _signer().unsign_object(token, max_age=LINK_MAX_AGE)
+    except signing.SignatureExpired as error:
+        raise PreferencesLinkError("This link has expired.", expired=True) from error
+    except (signing.BadSignature, ValueError, TypeError) as error:
+        raise PreferencesLinkError("This link is not valid.") from error
+    if not isinstance(payload, dict) or payload.get("s") not in SCOPES:
+        raise PreferencesLinkError("This link is not valid.")
+    user = (
+        User.objects.select_related("client_profile")
+        .filter(
+            pk=payload.get("u"), is_active=True, role__in=[Role.CLIENT, Role.CLINICIAN]
+        )
+        .first()
+    )
+    if user is None or (user.is_client and not hasattr(user, "client_profile")):
+        raise PreferencesLinkError("This link is not valid.")
+    return PreferencesLink(user=user, scope=payload["s"])
+
+
+def preferences_one_click_unsubscribe(
+    *, link: PreferencesLink, now: datetime | None = None
+) -> str:
+    """RFC 8058 one-click unsubscribe from the email the link came in. Returns what changed.
+
+    From a summary: no more weekly summaries. From a reminder: reminders pause for the
+    longest allowed time (there is no "off for ever"; the client can resume any time).
+    """
+    user = link.user
+    if link.scope == SCOPE_WEEKLY:
+        if user.is_clinician:
+            clinician_weekly_summary_set(user=user, enabled=False)
+        else:
+            client_preferences_update(profile=user.client_profile, weekly_summary=False, now=now)
+        return "Weekly summaries are off."
+    if not user.is_client:
+        raise PreferencesLinkError("This link is not valid.")
+    client_preferences_update(profile=user.client_profile, pause_days=MAX_PAUSE.days, now=now)
+    return f"Reminders are paused for {MAX_PAUSE.days} days."

@@ -1,0 +1,431 @@
+"""Who gets what: every API route x every method x every kind of caller.
+
+The routes come from the URL conf itself (clinic.api_urls), so a new route
+without a row in MATRIX fails `test_it_has_a_row_for_every_route`, and every
+route is exercised by `test_it_answers_every_caller_as_the_matrix_says`.
+
+Detail routes point at objects of world.client (on world.clinician's caseload in
+world.clinic). Write methods send an empty JSON body: an allowed caller then gets
+a validation answer (400) or a no-op success, a refused one 401/403/404. An
+object that exists but is not the caller's answers 404, like a missing one.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.api.conftest import USER_KEYS
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+# Callers run in this order: the refused ones first, so a write the allowed
+# caller makes (pause, revoke, log out) cannot change what the others see.
+CALLER_ORDER = (
+    "anonymous",
+    "admin",
+    "stranger_client",
+    "stranger_clinician",
+    "other_client",
+    "colleague",
+    "client",
+    "clinician",
+)
+assert sorted(CALLER_ORDER) == sorted(USER_KEYS)
+
+
+def expect(
+    *,
+    anonymous: int = 401,
+    client: int = 403,
+    other_client: int | None = None,
+    stranger_client: int | None = None,
+    clinician: int = 403,
+    colleague: int | None = None,
+    stranger_clinician: int | None = None,
+    admin: int = 403,
+) -> dict[str, int]:
+    """Expected statuses; the other client / colleague / strangers default to their role's."""
+    return {
+        "anonymous": anonymous,
+        "client": client,
+        "other_client": client if other_client is None else other_client,
+        "stranger_client": client if stranger_client is None else stranger_client,
+        "clinician": clinician,
+        "colleague": clinician if colleague is None else colleague,
+        "stranger_clinician": clinician if stranger_clinician is None else stranger_clinician,
+        "admin": admin,
+    }
+
+
+def everyone(status: int) -> dict[str, int]:
+    """Public endpoints (logging in): the same answer for all, anonymous included."""
+    return expect(anonymous=status, client=status, clinician=status, admin=status)
+
+
+def signed_in(status: int) -> dict[str, int]:
+    return expect(client=status, clinician=status, admin=status)
+
+
+def clinicians(status: int, *, others: int | None = None) -> dict[str, int]:
+    """A clinician-only endpoint. `others`: the colleague and other clinic (404 for objects)."""
+    return expect(clinician=status, colleague=others, stranger_clinician=others)
+
+
+def clients(status: int) -> dict[str, int]:
+    """A client-only endpoint about the caller themself."""
+    return expect(client=status)
+
+
+def readers(status: int) -> dict[str, int]:
+    """Both roles, each for their own (a list)."""
+    return expect(client=status, clinician=status)
+
+
+def own_object(*, client: int, clinician: int, colleague: int = 404) -> dict[str, int]:
+    """An object of world.client: theirs and their clinician's, nobody else's (404).
+
+    A role refused outright (403) is refused before any lookup, for all its users.
+    """
+
+    def others(status: int) -> int:
+        return 403 if status == 403 else 404
+
+    return expect(
+        client=client,
+        other_client=others(client),
+        stranger_client=others(client),
+        clinician=clinician,
+        colleague=403 if clinician == 403 else colleague,
+        stranger_clinician=others(clinician),
+    )
+
+
+# For each route: the object it points at (a key of TARGETS) and the answers.
+@dataclass(frozen=True)
+class Row:
+    methods: dict[str, dict[str, int]]
+    target: str | None = None
+
+
+MATRIX: dict[str, Row] = {
+    # --- Logging in: public, throttled; an empty body is refused with field messages.
+    "api:v1:token": Row(
+        {
+            "GET": everyone(405),
+            "POST": everyone(400),
+            "PUT": everyone(405),
+            "PATCH": everyone(405),
+            "DELETE": everyone(405),
+        }
+    ),
+    "api:v1:session-login": Row(
+        {
+            "GET": everyone(405),
+            "POST": everyone(400),
+            "PUT": everyone(405),
+            "PATCH": everyone(405),
+            "DELETE": everyone(405),
+        }
+    ),
+    # Token logouts need the token they revoke.
+    "api:v1:token-logout": Row(
+        {
+            "GET": signed_in(405),
+            "POST": signed_in(204),
+            "PUT": signed_in(405),
+            "PATCH": signed_in(405),
+            "DELETE": signed_in(405),
+        }
+    ),
+    "api:v1:token-logoutall": Row(
+        {
+            "GET": signed_in(405),
+            "POST": signed_in(204),
+            "PUT": signed_in(405),
+            "PATCH": signed_in(405),
+            "DELETE": signed_in(405),
+        }
+    ),
+    "api:v1:session-logout": Row(
+        {
+            "GET": signed_in(405),
+            "POST": signed_in(204),
+            "PUT": signed_in(405),
+            "PATCH": signed_in(405),
+            "DELETE": signed_in(405),
+        }
+    ),
+    # --- Me
+    "api:v1:me": Row(
+        {
+            "GET": signed_in(200),
+            "POST": signed_in(405),
+            "PUT": signed_in(405),
+            "PATCH": signed_in(200),
+            "DELETE": signed_in(405),
+        }
+    ),
+    "api:v1:me-preferences": Row(
+        {
+            "GET": clients(200),
+            "POST": clients(405),
+            "PUT": clients(405),
+            "PATCH": clients(200),
+            "DELETE": clients(405),
+        }
+    ),
+    "api:v1:me-progress": Row(
+        {
+            "GET": clients(200),
+            "POST": clients(405),
+            "PUT": clients(405),
+            "PATCH": clients(405),
+            "DELETE": clients(405),
+        }
+    ),
+    "api:v1:today": Row(
+        {
+            "GET": clients(200),
+            "POST": clients(405),
+            "PUT": clients(405),
+            "PATCH": clients(405),
+            "DELETE": clients(405),
+        }
+    ),
+    # --- Exercises: clinicians of the clinic share its library; a client sees what
+    # was assigned to them. Only clinicians write (clients: 403 before any lookup).
+    "api:v1:exercise-list": Row(
+        {
+            "GET": readers(200),
+            "POST": clinicians(400),
+            "PUT": clinicians(405),
+            "PATCH": clinicians(405),
+            "DELETE": clinicians(405),
+        }
+    ),
+    "api:v1:exercise-detail": Row(
+        {
+            "GET": own_object(client=200, clinician=200),
+            "POST": clinicians(405),
+            "PUT": clinicians(400, others=None) | {"stranger_clinician": 404},
+            "PATCH": clinicians(200) | {"stranger_clinician": 404},
+            "DELETE": clinicians(405),
+        },
+        target="exercise",
+    ),
+    **{
+        f"api:v1:exercise-{name}": Row(
+            {
+                "GET": readers(405),
+                "POST": clinicians(status) | {"stranger_clinician": 404},
+                "PUT": clinicians(405),
+                "PATCH": clinicians(405),
+                "DELETE": clinicians(405),
+            },
+            target="exercise",
+        )
+        for name, status in (("archive", 200), ("restore", 200), ("copy", 201))
+    },
+    # --- The caseload: clinicians only; a colleague's client is not found.
+    "api:v1:client-list": Row(
+        {
+            "GET": clinicians(200),
+            "POST": clinicians(405),
+            "PUT": clinicians(405),
+            "PATCH": clinicians(405),
+            "DELETE": clinicians(405),
+        }
+    ),
+    "api:v1:client-detail": Row(
+        {
+            "GET": clinicians(200, others=404),
+            "POST": clinicians(405),
+            "PUT": clinicians(405),
+            "PATCH": clinicians(405),
+            "DELETE": clinicians(405),
+        },
+        target="client",
+    ),
+    "api:v1:client-progress": Row(
+        {
+            "GET": clinicians(200, others=404),
+            "POST": clinicians(405),
+            "PUT": clinicians(405),
+            "PATCH": clinicians(405),
+            "DELETE": clinicians(405),
+        },
+        target="client",
+    ),
+    # --- Invitations: the inviting clinician's.
+    "api:v1:invitation-list": Row(
+        {
+            "GET": clinicians(200),
+            "POST": clinicians(400),
+            "PUT": clinicians(405),
+            "PATCH": clinicians(405),
+            "DELETE": clinicians(405),
+        }
+    ),
+    "api:v1:invitation-detail": Row(
+        {
+            "GET": clinicians(200, others=404),
+            "POST": clinicians(405),
+            "PUT": clinicians(405),
+            "PATCH": clinicians(405),
+            "DELETE": clinicians(405),
+        },
+        target="invitation",
+    ),
+    **{
+        f"api:v1:invitation-{name}": Row(
+            {
+                "GET": clinicians(405),
+                "POST": clinicians(200, others=404),
+                "PUT": clinicians(405),
+                "PATCH": clinicians(405),
+                "DELETE": clinicians(405),
+            },
+            target="invitation",
+        )
+        for name in ("resend", "revoke")
+    },
+    # --- Assignments: the clinician writes, the client reads their own.
+    "api:v1:assignment-list": Row(
+        {
+            "GET": readers(200),
+            "POST": clinicians(400),
+            "PUT": clinicians(405),
+            "PATCH": clinicians(405),
+            "DELETE": clinicians(405),
+        }
+    ),
+    "api:v1:assignment-detail": Row(
+        {
+            "GET": own_object(client=200, clinician=200),
+            "POST": clinicians(405),
+            "PUT": clinicians(400, others=404),
+            "PATCH": clinicians(200, others=404),
+            "DELETE": clinicians(405),
+        },
+        target="assignment",
+    ),
+    **{
+        f"api:v1:assignment-{name}": Row(
+            {
+                "GET": readers(405),
+                "POST": clinicians(200, others=404),
+                "PUT": clinicians(405),
+                "PATCH": clinicians(405),
+                "DELETE": clinicians(405),
+            },
+            target=target,
+        )
+        for name, target in (
+            ("pause", "assignment"),
+            ("resume", "paused_assignment"),
+            ("end", "assignment"),
+        )
+    },
+    # --- Practice logs: the client writes, the clinician reads (and replies).
+    "api:v1:completion-list": Row(
+        {
+            "GET": readers(200),
+            "POST": clients(400),
+            "PUT": clients(405),
+            "PATCH": clients(405),
+            "DELETE": clients(405),
+        }
+    ),
+    "api:v1:completion-detail": Row(
+        {
+            "GET": own_object(client=200, clinician=200),
+            "POST": clients(405),
+            "PUT": clients(405),
+            "PATCH": own_object(client=200, clinician=403),
+            "DELETE": clients(405),
+        },
+        target="completion",
+    ),
+    "api:v1:completion-feedback": Row(
+        {
+            "GET": own_object(client=200, clinician=200),
+            "POST": own_object(client=403, clinician=400),
+            "PUT": clinicians(405),
+            "PATCH": clinicians(405),
+            "DELETE": clinicians(405),
+        },
+        target="completion",
+    ),
+    # --- The OpenAPI schema and its docs are public: they describe, never contain, data.
+    "api:schema": Row({m: everyone(200 if m == "GET" else 405) for m in METHODS}),
+    "api:docs": Row({m: everyone(200 if m == "GET" else 405) for m in METHODS}),
+}
+
+
+def _walk(patterns: list, prefix: str = "", namespace: str = "") -> list[tuple[str, str]]:
+    routes = []
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            routes += _walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        elif isinstance(pattern, URLPattern):
+            routes.append((prefix + str(pattern.pattern), f"{namespace}{pattern.name}"))
+    return routes
+
+
+def api_routes() -> list[tuple[str, str]]:
+    """(pattern, name) of every route under /api/, straight from the URL conf."""
+    return [
+        (pattern, name)
+        for pattern, name in _walk(get_resolver().url_patterns)
+        if pattern.startswith("api/")
+    ]
+
+
+ROUTE_NAMES = sorted({name for _pattern, name in api_routes()})
+
+
+def test_it_has_a_row_for_every_route() -> None:
+    routes = api_routes()
+    assert all(not name.endswith(":None") for _pattern, name in routes), "unnamed API route"
+    assert len(routes) == len(ROUTE_NAMES), "two API routes share a name"
+    assert any(pattern.startswith("api/v1/") for pattern, _ in routes)
+    assert set(ROUTE_NAMES) - set(MATRIX) == set(), "routes without a row in MATRIX"
+    assert set(MATRIX) - set(ROUTE_NAMES) == set(), "rows for routes that no longer exist"
+
+
+def test_it_lists_every_method_for_every_route() -> None:
+    incomplete = {name: sorted(set(METHODS) - set(row.methods)) for name, row in MATRIX.items()}
+    assert {name: missing for name, missing in incomplete.items() if missing} == {}
+    for name, row in MATRIX.items():
+        for method, statuses in row.methods.items():
+            assert set(statuses) == set(USER_KEYS), (name, method)
+
+
+TARGETS = {
+    "exercise": lambda api: api.exercise.pk,
+    "client": lambda api: api.world.client.pk,
+    "invitation": lambda api: api.invitation.pk,
+    "assignment": lambda api: api.assignment.pk,
+    "paused_assignment": lambda api: api.paused_assignment.pk,
+    "completion": lambda api: api.completion.pk,
+}
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("route", ROUTE_NAMES)
+def test_it_answers_every_caller_as_the_matrix_says(api, route: str, method: str) -> None:
+    row = MATRIX.get(route)
+    assert row is not None, f"{route} has no row in MATRIX"
+    kwargs = {"pk": TARGETS[row.target](api)} if row.target else {}
+    url = reverse(route, kwargs=kwargs)
+
+    answers = {}
+    for key in CALLER_ORDER:
+        response = api.as_user(key).generic(method, url, "{}", content_type="application/json")
+        answers[key] = response.status_code
+        assert response.status_code < 500, (key, response.content[:500])
+        if route.startswith("api:v1:") and response.status_code >= 400:
+            assert response["Content-Type"] == "application/json", (key, response.content[:200])
+    assert answers == row.methods[method]

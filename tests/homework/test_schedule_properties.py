@@ -1,0 +1,289 @@
+"""Property-based tests of homework.schedule over random plans, date ranges and time zones.
+
+Each property is checked against an independent way of computing the same thing
+(arithmetic instead of day-by-day loops, or a simulated client), not against the
+module's own helpers.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from homework import schedule as plan
+from homework.schedule import Schedule
+
+EXAMPLES = settings(max_examples=200, deadline=None)
+
+dates = st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31))
+
+
+@st.composite
+def schedules(draw, *, with_pauses: bool = True) -> Schedule:
+    kind = draw(st.sampled_from([plan.DAILY, plan.WEEKDAYS, plan.TIMES_PER_WEEK]))
+    start = draw(dates)
+    end = draw(st.none() | st.integers(0, 120).map(lambda n: start + timedelta(days=n)))
+    pauses = ()
+    if with_pauses:
+        pauses = tuple(
+            (
+                start + timedelta(days=first),
+                None if length is None else start + timedelta(first + length),
+            )
+            for first, length in draw(
+                st.lists(st.tuples(st.integers(0, 100), st.none() | st.integers(1, 30)), max_size=2)
+            )
+        )
+    return Schedule(
+        kind=kind,
+        start_date=start,
+        end_date=end,
+        weekdays=draw(st.integers(1, 127)) if kind == plan.WEEKDAYS else 0,
+        times_per_week=draw(st.integers(1, 7)) if kind == plan.TIMES_PER_WEEK else None,
+        pauses=pauses,
+    )
+
+
+@st.composite
+def plan_and_history(draw, *, with_pauses: bool = True):
+    """A plan, a window around it, and random days practised."""
+    schedule = draw(schedules(with_pauses=with_pauses))
+    window_start = schedule.start_date + timedelta(days=draw(st.integers(-20, 100)))
+    window_end = window_start + timedelta(days=draw(st.integers(0, 90)))
+    done = draw(
+        st.sets(
+            st.integers(-20, 200).map(lambda n: schedule.start_date + timedelta(days=n)),
+            max_size=80,
+        )
+    )
+    return schedule, window_start, window_end, done
+
+
+def weekday_count(first: date, last: date, weekday: int) -> int:
+    """How many dates in [first, last] fall on weekday, by arithmetic."""
+    if last < first:
+        return 0
+    first_hit = first + timedelta(days=(weekday - first.weekday()) % 7)
+    return 0 if first_hit > last else (last - first_hit).days // 7 + 1
+
+
+# --- Occurrence counts ---
+
+
+@EXAMPLES
+@given(plan_and_history(with_pauses=False))
+def test_it_counts_occurrences_of_fixed_day_plans_like_the_calendar_does(case):
+    schedule, window_start, window_end, _ = case
+    scheduled = sum(
+        1
+        for day in plan.days_between(window_start, window_end)
+        if plan.is_scheduled_day(schedule, day)
+    )
+    first = max(window_start, schedule.start_date)
+    last = window_end if schedule.end_date is None else min(window_end, schedule.end_date)
+    if schedule.kind == plan.DAILY:
+        expected = max(0, (last - first).days + 1)
+    elif schedule.kind == plan.WEEKDAYS:
+        expected = sum(
+            weekday_count(first, last, w) for w in plan.weekdays_from_mask(schedule.weekdays)
+        )
+    else:
+        return  # flexible plans have no fixed occurrences; see the quota tests
+    assert scheduled == expected
+
+
+@EXAMPLES
+@given(schedules())
+def test_it_never_schedules_a_day_outside_the_plan_or_inside_a_pause(schedule):
+    for offset in range(-3, 160):
+        day = schedule.start_date + timedelta(days=offset)
+        if plan.is_scheduled_day(schedule, day):
+            assert day >= schedule.start_date
+            assert schedule.end_date is None or day <= schedule.end_date
+            assert not any(
+                first <= day and (resumed is None or day < resumed)
+                for first, resumed in schedule.pauses
+            )
+
+
+# --- Weekly quotas ---
+
+
+@EXAMPLES
+@given(schedules(), st.integers(-10, 150))
+def test_it_asks_a_weekly_quota_within_the_plan_and_the_week(schedule, offset):
+    day = schedule.start_date + timedelta(days=offset)
+    quota = plan.week_quota(schedule, day)
+    monday = day - timedelta(days=day.weekday())
+    running_days = sum(
+        1 for d in (monday + timedelta(days=i) for i in range(7)) if plan.is_active_on(schedule, d)
+    )
+    assert 0 <= quota <= running_days <= 7
+    if schedule.kind == plan.TIMES_PER_WEEK:
+        assert quota == min(schedule.times_per_week, running_days)
+    if schedule.kind == plan.WEEKDAYS and running_days == 7:
+        assert quota == bin(schedule.weekdays).count("1")
+
+
+@EXAMPLES
+@given(plan_and_history())
+def test_it_leaves_the_quota_minus_what_was_done_and_never_less_than_zero(case):
+    schedule, window_start, _, done = case
+    left = plan.left_this_week(schedule, window_start, done)
+    monday = window_start - timedelta(days=window_start.weekday())
+    done_running = sum(
+        1
+        for d in done
+        if monday <= d <= monday + timedelta(days=6) and plan.is_active_on(schedule, d)
+    )
+    assert left == max(0, plan.week_quota(schedule, window_start) - done_running)
+
+
+@EXAMPLES
+@given(schedules(), st.integers(0, 20))
+def test_it_asks_a_client_who_practises_whenever_due_exactly_the_quota_each_week(schedule, weeks):
+    """Simulate a client who practises each day it is due: each week ends with the quota met."""
+    done: set[date] = set()
+    monday = schedule.start_date - timedelta(days=schedule.start_date.weekday())
+    monday += timedelta(weeks=weeks)
+    for offset in range(-7, 14):
+        day = monday + timedelta(days=offset)
+        if plan.due_on(schedule, day, done):
+            done.add(day)
+    week_done = {d for d in done if monday <= d <= monday + timedelta(days=6)}
+    assert len(week_done) == plan.week_quota(schedule, monday)
+    result = plan.adherence(schedule, monday, monday + timedelta(days=6), done)
+    assert result.ratio in (None, 1.0)
+
+
+# --- Adherence ---
+
+
+@EXAMPLES
+@given(plan_and_history())
+def test_it_keeps_adherence_within_zero_and_one(case):
+    schedule, window_start, window_end, done = case
+    result = plan.adherence(schedule, window_start, window_end, done)
+    assert 0 <= result.done <= result.planned
+    assert result.ratio is None or 0.0 <= result.ratio <= 1.0
+    assert result.percent is None or 0 <= result.percent <= 100
+    to_date = plan.adherence_to_date(schedule, window_start, window_end, done)
+    assert to_date.ratio is None or 0.0 <= to_date.ratio <= 1.0
+
+
+@EXAMPLES
+@given(plan_and_history(), st.integers(0, 90))
+def test_it_adds_up_planned_practice_over_adjacent_windows(case, split):
+    schedule, window_start, window_end, done = case
+    middle = min(window_end, window_start + timedelta(days=split))
+    whole = plan.adherence(schedule, window_start, window_end, done)
+    first = plan.adherence(schedule, window_start, middle, done)
+    second = plan.adherence(schedule, middle + timedelta(days=1), window_end, done)
+    assert abs(whole.planned - (first.planned + second.planned)) < 1e-9
+
+
+@EXAMPLES
+@given(plan_and_history(), st.integers(-20, 200))
+def test_it_never_lowers_adherence_when_more_practice_is_logged(case, extra):
+    schedule, window_start, window_end, done = case
+    before = plan.adherence(schedule, window_start, window_end, done)
+    more = done | {schedule.start_date + timedelta(days=extra)}
+    after = plan.adherence(schedule, window_start, window_end, more)
+    assert after.planned == before.planned
+    assert after.done >= before.done
+
+
+@EXAMPLES
+@given(plan_and_history(with_pauses=False), st.integers(0, 60), st.integers(1, 30))
+def test_it_plans_no_more_with_a_pause_than_without(case, first, length):
+    schedule, window_start, window_end, done = case
+    # Over whole weeks: within a week, a flexible plan's quota is spread over the days
+    # it runs, so pausing Tuesday rightly gives Monday alone a larger share.
+    window_start -= timedelta(days=window_start.weekday())
+    window_end += timedelta(days=6 - window_end.weekday())
+    paused = Schedule(
+        kind=schedule.kind,
+        start_date=schedule.start_date,
+        end_date=schedule.end_date,
+        weekdays=schedule.weekdays,
+        times_per_week=schedule.times_per_week,
+        pauses=(
+            (
+                schedule.start_date + timedelta(first),
+                schedule.start_date + timedelta(first + length),
+            ),
+        ),
+    )
+    assert (
+        plan.adherence(paused, window_start, window_end, done).planned
+        <= plan.adherence(schedule, window_start, window_end, done).planned + 1e-9
+    )
+
+
+@EXAMPLES
+@given(plan_and_history(with_pauses=False))
+def test_it_gives_full_adherence_to_a_client_who_does_every_scheduled_day(case):
+    schedule, window_start, window_end, _ = case
+    if schedule.kind == plan.TIMES_PER_WEEK:
+        return  # covered by the simulated client above (prorated part-weeks differ)
+    every = set(
+        d for d in plan.days_between(window_start, window_end) if plan.is_scheduled_day(schedule, d)
+    )
+    result = plan.adherence(schedule, window_start, window_end, every)
+    assert result.ratio in (None, 1.0)
+    assert result.planned == len(every)
+
+
+# --- Local dates in real time zones, across DST ---
+
+ZONES = [
+    "UTC",
+    "America/New_York",
+    "America/Los_Angeles",
+    "America/St_Johns",
+    "America/Santiago",
+    "Europe/London",
+    "Europe/Berlin",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Australia/Sydney",
+    "Australia/Lord_Howe",
+    "Pacific/Auckland",
+    "Pacific/Chatham",
+]
+instants = st.datetimes(
+    min_value=datetime(2025, 1, 1), max_value=datetime(2032, 12, 31), timezones=st.just(UTC)
+)
+# Day lengths real zones have in these years: 23, 23.5, 24, 24.5 or 25 hours.
+DAY_LENGTHS = {timedelta(hours=h) for h in (23, 23.5, 24, 24.5, 25)}
+
+
+@EXAMPLES
+@given(instants, st.sampled_from(ZONES))
+def test_it_places_every_instant_inside_the_bounds_of_its_local_day(instant, zone_name):
+    zone = ZoneInfo(zone_name)
+    day = plan.local_date(instant, zone)
+    start, end = plan.local_day_bounds(day, zone)
+    assert start <= instant < end
+    assert end - start in DAY_LENGTHS
+    assert plan.local_date(start, zone) == day
+    assert plan.local_date(end, zone) == day + timedelta(days=1)
+
+
+@EXAMPLES
+@given(instants, st.sampled_from(ZONES), st.integers(1, 36 * 60))
+def test_it_never_moves_the_local_date_backwards_as_time_passes(instant, zone_name, minutes):
+    zone = ZoneInfo(zone_name)
+    later = instant + timedelta(minutes=minutes)
+    assert plan.local_date(later, zone) >= plan.local_date(instant, zone)
+    assert (plan.local_date(later, zone) - plan.local_date(instant, zone)).days <= 2
+
+
+@EXAMPLES
+@given(st.dates(min_value=date(2025, 1, 1), max_value=date(2032, 12, 31)), st.sampled_from(ZONES))
+def test_it_tiles_consecutive_local_days_without_gaps_or_overlaps(day, zone_name):
+    zone = ZoneInfo(zone_name)
+    _, end = plan.local_day_bounds(day, zone)
+    next_start, _ = plan.local_day_bounds(day + timedelta(days=1), zone)
+    assert end == next_start
