@@ -5,6 +5,7 @@ moving a client), so the admin cannot do what the portal would refuse. Superuser
 see every clinic; a staff member with a clinic sees only that clinic.
 """
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import AdminForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -181,10 +182,11 @@ class UserAdmin(ClinicScopedAdmin, DjangoUserAdmin):
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         if formset.model is not ClientProfile:
             return super().save_formset(request, form, formset, change)
-        for profile_form in formset.forms:
-            if profile_form.has_changed():
-                profile = profile_form.save(commit=False)
-                _save_profile_through_service(profile, profile_form.changed_data)
+        # save(commit=False) also records what changed, for the admin's history message.
+        profiles = formset.save(commit=False)
+        changed = {id(profile): fields for profile, fields in formset.changed_objects}
+        for profile in profiles:
+            _save_profile_through_service(profile, changed.get(id(profile), []))
         return None
 
     @admin.action(description="Deactivate selected accounts (logs them out everywhere)")
@@ -296,6 +298,12 @@ class InvitationAdmin(ClinicScopedAdmin):
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # No filtering by hash in the address bar either: it would tell whether a token is live.
+        return not lookup.startswith("token_hash") and super().lookup_allowed(
+            lookup, value, request
+        )
+
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         # Kept as a record; withdraw instead.
         return False
@@ -364,6 +372,7 @@ class InvitationAdmin(ClinicScopedAdmin):
             "errors": form.errors,
             "add": True,
             "has_view_permission": self.has_view_permission(request),
+            "invitation_valid_days": settings.INVITATION_VALID_DAYS,
             **(extra_context or {}),
         }
         return TemplateResponse(

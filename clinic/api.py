@@ -5,13 +5,17 @@ do the same way lives here, once.
 """
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import django_filters
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, pagination, permissions, serializers, throttling, views
@@ -85,6 +89,44 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         return self.visible_to(user)
 
 
+class StrictFilterSet(django_filters.FilterSet):
+    """A filter given with an empty value is refused, like any other bad value.
+
+    django-filter reads `?status=` as "no filter" (what an HTML form sends); an API
+    caller who sends it has made a mistake, and an unfiltered list would hide it.
+    """
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        for name in self.filters:
+            if name in self.data and not self.data.get(name, "").strip():
+                self.form.add_error(name, "Give a value, or leave this filter out.")
+        return valid and not self.form.errors
+
+
+CLOCK_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": CLOCK_TIME_PATTERN, "example": "18:30"},
+)
+class ClockTimeField(serializers.TimeField):
+    """A time of day to the minute, "HH:MM", in the person's own time zone.
+
+    Reminders work to the minute; seconds would only suggest a precision they lack.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("format", "%H:%M")
+        kwargs.setdefault("input_formats", ["%H:%M"])
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value: object) -> Any:
+        if not isinstance(value, str) or not re.fullmatch(CLOCK_TIME_PATTERN, value):
+            raise serializers.ValidationError('Give a time of day as "HH:MM", e.g. "18:30".')
+        return super().to_internal_value(value)
+
+
 # --- Roles ---
 
 
@@ -135,11 +177,40 @@ class ClientWrites(_RolePermission):
 
 
 class StandardPagination(pagination.PageNumberPagination):
-    """Page numbers; every list view orders by a unique key so pages never overlap."""
+    """Page numbers; every list view orders by a unique key so pages never overlap.
+
+    `page` and `page_size` are checked like any other parameter: a bad value is a
+    400 naming it, rather than silently the first page or the default size.
+    """
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_number(self, request: Request, paginator: Any) -> int:
+        return self._whole_number(request, self.page_query_param, maximum=None) or 1
+
+    def get_page_size(self, request: Request) -> int:
+        size = self._whole_number(request, self.page_size_query_param, maximum=self.max_page_size)
+        return size or self.page_size
+
+    def _whole_number(self, request: Request, name: str, *, maximum: int | None) -> int | None:
+        raw = request.query_params.get(name)
+        if raw is None:
+            return None
+        value = int(raw) if re.fullmatch(r"[0-9]{1,9}", raw) else 0
+        if value < 1 or (maximum is not None and value > maximum):
+            upper = f" to {maximum}" if maximum else " up"
+            raise exceptions.ValidationError({name: [f"Give a whole number from 1{upper}."]})
+        return value
+
+    def get_schema_operation_parameters(self, view: views.APIView) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["maximum"] = self.max_page_size
+        return parameters
 
 
 # --- Throttles ---
@@ -208,9 +279,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     still propagates as a 500 on purpose: it is a bug to fix, not to hide.
     """
     if isinstance(exc, DjangoValidationError):
-        detail = _django_error_detail(exc)
-        exc = exceptions.ValidationError(detail)
+        exc = exceptions.ValidationError(_django_error_detail(exc))
+    if isinstance(exc, exceptions.ValidationError) and not isinstance(exc.detail, dict):
+        # `raise ValidationError("message")` would answer a bare list; keep one shape.
+        exc = exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: exc.detail})
     return views.exception_handler(exc, context)
+
+
+@csrf_exempt  # it changes nothing, and a POST to a wrong URL should still hear 404
+def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Any other URL under /api/: a JSON 404 like the API's own, not the site's HTML page."""
+    return JsonResponse({"detail": "Not found."}, status=404)
 
 
 def _django_error_detail(error: DjangoValidationError) -> dict[str, list[str]]:

@@ -4,14 +4,22 @@ Every route added here needs a row in tests/api/test_authorization_matrix.py,
 which walks these patterns and fails on a route it does not know.
 """
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
 from accounts import api as accounts_api
+from clinic.api import not_found
 from homework import api as homework_api
 
-router = SimpleRouter(trailing_slash=True)
+
+class Router(SimpleRouter):
+    # Ids are numbers: anything else is not a route at all (a JSON 404 below).
+    def get_lookup_regex(self, viewset: type, lookup_prefix: str = "") -> str:
+        return f"(?P<{lookup_prefix}pk>[0-9]+)"
+
+
+router = Router(trailing_slash=True)
 router.register("invitations", accounts_api.InvitationViewSet, basename="invitation")
 router.register("exercises", homework_api.ExerciseViewSet, basename="exercise")
 router.register("clients", homework_api.ClientViewSet, basename="client")
@@ -39,4 +47,6 @@ urlpatterns = [
     path("v1/", include((v1, "v1"))),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    # Last: any other URL under /api/ answers a JSON 404.
+    re_path(r"^(?P<path>.*)$", not_found, name="not-found"),
 ]

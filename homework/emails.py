@@ -111,9 +111,7 @@ def _weekly_clinician_context(notification: Notification) -> dict:
 
 def unsubscribe_headers(notification: Notification) -> dict:
     """RFC 2369 / RFC 8058: a one-click way out that needs no login, on every such email."""
-    url = preferences_url(
-        user_id=notification.recipient_id, scope=SCOPE_OF_KIND[notification.kind]
-    )
+    url = preferences_url(user_id=notification.recipient_id, scope=SCOPE_OF_KIND[notification.kind])
     return {
         "List-Unsubscribe": f"<{url}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

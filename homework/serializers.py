@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from accounts.access import clients_visible_to
 from accounts.models import ClientProfile, User
-from clinic.api import ScopedPrimaryKeyRelatedField
+from clinic.api import ClockTimeField, ScopedPrimaryKeyRelatedField
 from homework.models import (
     Assignment,
     AssignmentStatus,
@@ -108,6 +108,11 @@ class AssignmentSerializer(serializers.ModelSerializer):
     schedule_text = serializers.SerializerMethodField()
     note = serializers.CharField(max_length=MAX_NOTE_LENGTH, allow_blank=True, required=False)
     status = serializers.ChoiceField(choices=AssignmentStatus.choices, read_only=True)
+    reminder_time = ClockTimeField(
+        allow_null=True,
+        required=False,
+        help_text="In the client's time zone; null means the client's own reminder time.",
+    )
 
     class Meta:
         model = Assignment
@@ -317,6 +322,9 @@ class TodaySerializer(serializers.Serializer):
 class PreferencesSerializer(serializers.ModelSerializer):
     """A client's reminder preferences. Times are in the client's own time zone."""
 
+    reminder_time = ClockTimeField(required=False)
+    quiet_hours_start = ClockTimeField(allow_null=True, required=False)
+    quiet_hours_end = ClockTimeField(allow_null=True, required=False)
     paused_until = serializers.DateTimeField(
         source="reminders_paused_until",
         allow_null=True,

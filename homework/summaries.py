@@ -430,4 +430,3 @@ def weekly_summaries_create_due(
     if created:
         logger.info("Weekly summaries: %d new notification(s)", len(created))
     return created
-

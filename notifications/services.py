@@ -11,6 +11,7 @@ back to pending with a later `next_attempt_at`, and the periodic sweep publishes
 rows that are due. The broker only carries ids and may lose them without harm.
 """
 
+import contextlib
 import logging
 import smtplib
 import time
@@ -117,7 +118,7 @@ def notifications_enqueue(*, ids: Iterable[int]) -> None:
     """
     ids = list(ids)
     if ids:
-        notifications_publish(ids=ids)
+        transaction.on_commit(lambda: notifications_publish(ids=ids))
 
 
 def notifications_publish(*, ids: list[int]) -> bool:
@@ -205,10 +206,9 @@ def notifications_send(
 
 
 def _close_quietly(mailer: BaseEmailBackend) -> None:
-    try:
+    # A connection that broke mid-conversation is as closed as it will get.
+    with contextlib.suppress(Exception):
         mailer.close()
-    except Exception:  # noqa: S110  (a broken connection is as closed as it gets)
-        pass
 
 
 def _send_one(notification: Notification, mailer: BaseEmailBackend, *, now: datetime | None) -> str:
@@ -230,7 +230,9 @@ def _send_one(notification: Notification, mailer: BaseEmailBackend, *, now: date
     try:
         mailer.send_messages([message])
     except Exception as error:
-        return _record_failure(notification, attempts, error, permanent=_is_permanent(error), now=now)
+        return _record_failure(
+            notification, attempts, error, permanent=_is_permanent(error), now=now
+        )
     Notification.objects.filter(pk=notification.pk).update(
         status=Notification.Status.SENT,
         attempts=attempts,

@@ -23,7 +23,7 @@ def send_notifications(ids: list[int]) -> None:
 
 @shared_task
 def sweep_pending() -> int:
-    """Release dead workers' claims and publish rows left pending (broker was down, or a retry is due)."""
+    """Release dead workers' claims; publish rows left pending (broker down, retry due)."""
     return services.notifications_sweep()
 
 

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from accounts.access import clients_visible_to
 from accounts.models import User
-from clinic.api import CallerScopedMixin, ClinicianWrites, scoped_choices
+from clinic.api import CallerScopedMixin, ClinicianWrites, StrictFilterSet, scoped_choices
 from homework.models import Assignment, AssignmentStatus
 from homework.schedule import weekdays_from_mask
 from homework.selectors.assignments import assignments_visible_to
@@ -19,7 +19,7 @@ from homework.serializers import AssignmentCreateSerializer, AssignmentSerialize
 from homework.services import assignments as services
 
 
-class AssignmentFilter(django_filters.FilterSet):
+class AssignmentFilter(StrictFilterSet):
     client = django_filters.ModelChoiceFilter(
         queryset=scoped_choices(User, clients_visible_to),
         help_text="A client on the caller's caseload.",

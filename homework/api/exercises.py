@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clinic.api import CallerScopedMixin, ClinicianWrites
+from clinic.api import CallerScopedMixin, ClinicianWrites, StrictFilterSet
 from homework.models import Category, Exercise
 from homework.selectors.exercises import exercises_visible_to
 from homework.serializers import ExerciseSerializer
@@ -18,7 +18,7 @@ SOURCE_CHOICES = [("builtin", "Built-in library"), ("clinic", "This clinic's own
 YES_NO = [("true", "Yes"), ("false", "No")]
 
 
-class ExerciseFilter(django_filters.FilterSet):
+class ExerciseFilter(StrictFilterSet):
     category = django_filters.ChoiceFilter(choices=Category.choices)
     source = django_filters.ChoiceFilter(choices=SOURCE_CHOICES, method="filter_source")
     archived = django_filters.ChoiceFilter(

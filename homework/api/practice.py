@@ -18,6 +18,7 @@ from clinic.api import (
     ClientWrites,
     ClinicianWrites,
     IsClient,
+    StrictFilterSet,
     scoped_choices,
 )
 from homework.models import Assignment, Completion
@@ -62,7 +63,7 @@ class _DateRangeForm(forms.Form):
         return data
 
 
-class CompletionFilter(django_filters.FilterSet):
+class CompletionFilter(StrictFilterSet):
     client = django_filters.ModelChoiceFilter(
         queryset=scoped_choices(User, clients_visible_to),
         help_text="A client on the caller's caseload.",

@@ -11,7 +11,7 @@ from django import forms
 
 from homework.models import Assignment, Category, Exercise, ScheduleKind
 from homework.schedule import WEEKDAY_NAMES, weekdays_from_mask
-from homework.services.assignments import MAX_NOTE_LENGTH
+from homework.services.assignments import MAX_NOTE_LENGTH, assignment_schedule_errors
 
 
 def exercise_choices(exercises: Iterable[Exercise]) -> list:
@@ -84,6 +84,22 @@ class AssignmentForm(forms.Form):
             f"A time of day in the client's time zone ({client_zone}). Leave empty to use "
             f"the client's own reminder time ({client_reminder})."
         )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        # The service's own schedule rules, so every problem shows at once.
+        problems = assignment_schedule_errors(
+            schedule_kind=data.get("schedule_kind", ""),
+            weekdays=data.get("weekdays") or [],
+            times_per_week=data.get("times_per_week"),
+            start_date=data.get("start_date"),
+            end_date=data.get("end_date"),
+            note=data.get("note", ""),
+        )
+        for field, messages in problems.items():
+            if field in self.fields and field not in self.errors:
+                self.add_error(field, messages)
+        return data
 
     def service_arguments(self) -> dict:
         data = self.cleaned_data

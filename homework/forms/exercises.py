@@ -43,6 +43,11 @@ class LibraryFilterForm(forms.Form):
     )
     archived = forms.BooleanField(label="Show archived exercises instead", required=False)
 
+    def __init__(self, *args, **kwargs) -> None:
+        # The checkbox label follows its box, where a colon reads oddly.
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
 
 class ExerciseForm(forms.Form):
     title = forms.CharField(

@@ -49,9 +49,7 @@ class ReminderPreferencesForm(forms.Form):
         label="Send me a short weekly summary on Monday mornings", required=False
     )
 
-    def __init__(
-        self, *args, profile: ClientProfile, now: datetime, **kwargs: Any
-    ) -> None:
+    def __init__(self, *args, profile: ClientProfile, now: datetime, **kwargs: Any) -> None:
         kwargs.setdefault(
             "initial",
             {
@@ -63,9 +61,9 @@ class ReminderPreferencesForm(forms.Form):
         )
         super().__init__(*args, **kwargs)
         zone = profile.user.zone
-        self.fields["reminder_time"].help_text = (
-            f"In your time zone ({profile.user.timezone.replace('_', ' ')})."
-        )
+        self.fields[
+            "reminder_time"
+        ].help_text = f"In your time zone ({profile.user.timezone.replace('_', ' ')})."
         paused_until = profile.reminders_paused_until
         choices = []
         if paused_until and paused_until > now:

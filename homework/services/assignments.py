@@ -68,7 +68,7 @@ def _event_value(value: Any) -> Any:
     return value
 
 
-def _schedule_rule_errors(
+def assignment_schedule_errors(
     *,
     schedule_kind: str,
     weekdays: Collection[int],
@@ -77,6 +77,11 @@ def _schedule_rule_errors(
     end_date: date | None,
     note: str,
 ) -> dict[str, list[str]]:
+    """Problems with a plan's schedule and note, by field (empty when sound).
+
+    Public so forms can show these messages next to their other errors; the
+    services below always check again.
+    """
     errors: dict[str, list[str]] = {}
     if schedule_kind not in ScheduleKind.values:
         errors["schedule_kind"] = [
@@ -148,7 +153,7 @@ def assignment_create(
     note = (note or "").strip()
     errors = _exercise_errors(exercise=exercise, clinician=clinician)
     errors.update(
-        _schedule_rule_errors(
+        assignment_schedule_errors(
             schedule_kind=schedule_kind,
             weekdays=weekdays,
             times_per_week=times_per_week,
@@ -255,7 +260,7 @@ def assignment_update(
             "This assignment has ended and cannot be changed. Assign the exercise again instead."
         )
     note = (note or "").strip()
-    errors = _schedule_rule_errors(
+    errors = assignment_schedule_errors(
         schedule_kind=schedule_kind,
         weekdays=weekdays,
         times_per_week=times_per_week,

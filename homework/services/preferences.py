@@ -178,9 +178,7 @@ def preferences_token_read(*, token: str) -> PreferencesLink:
         raise PreferencesLinkError("This link is not valid.")
     user = (
         User.objects.select_related("client_profile")
-        .filter(
-            pk=payload.get("u"), is_active=True, role__in=[Role.CLIENT, Role.CLINICIAN]
-        )
+        .filter(pk=payload.get("u"), is_active=True, role__in=[Role.CLIENT, Role.CLINICIAN])
         .first()
     )
     if user is None or (user.is_client and not hasattr(user, "client_profile")):
@@ -188,9 +186,7 @@ def preferences_token_read(*, token: str) -> PreferencesLink:
     return PreferencesLink(user=user, scope=payload["s"])
 
 
-def preferences_one_click_unsubscribe(
-    *, link: PreferencesLink, now: datetime | None = None
-) -> str:
+def preferences_one_click_unsubscribe(*, link: PreferencesLink, now: datetime | None = None) -> str:
     """RFC 8058 one-click unsubscribe from the email the link came in. Returns what changed.
 
     From a summary: no more weekly summaries. From a reminder: reminders pause for the

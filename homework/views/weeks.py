@@ -54,13 +54,23 @@ def client_week_page(request: HttpRequest, monday: str) -> HttpResponse:
     for index, (day, minutes) in enumerate(week.minutes_by_day):
         height = round(CHART_HEIGHT * minutes / most) if most else 0
         bars.append(
-            {"day": day, "minutes": minutes, "height": height, "x": index * 40 + 6,
-             "y": CHART_HEIGHT + 4 - height}
+            {
+                "day": day,
+                "minutes": minutes,
+                "height": height,
+                "x": index * 40 + 6,
+                "y": CHART_HEIGHT + 4 - height,
+            }
         )
     return render(
         request,
         "portal/week.html",
-        {"week": week, "bars": bars, "chart_height": CHART_HEIGHT, **_neighbours(week_monday, today)},
+        {
+            "week": week,
+            "bars": bars,
+            "chart_height": CHART_HEIGHT,
+            **_neighbours(week_monday, today),
+        },
     )
 
 
@@ -73,6 +83,4 @@ def clinician_week_page(request: HttpRequest, monday: str) -> HttpResponse:
     if week_monday.isoformat() != monday:
         return redirect("homework:clinician-week", week_monday)
     week = caseload_week(clinician=clinician, monday=week_monday, now=now)
-    return render(
-        request, "clinician/week.html", {"week": week, **_neighbours(week_monday, today)}
-    )
+    return render(request, "clinician/week.html", {"week": week, **_neighbours(week_monday, today)})

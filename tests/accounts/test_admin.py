@@ -5,6 +5,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.contrib.sessions.models import Session
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts import services
@@ -223,9 +224,9 @@ def test_it_does_not_let_the_admin_search_by_token_hash(world, invitation):
     stored_hash = Invitation.objects.get(pk=created.pk).token_hash
     response = world.login(world.admin).get(f"{INVITATIONS}?q={stored_hash}")
     assert response.context["cl"].result_count == 0
-    response = world.login(world.admin).get(f"{INVITATIONS}?token_hash={stored_hash}")
-    assert response.status_code in (200, 302)
-    assert response.status_code == 302 or response.context["cl"].result_count in (0, 1)
+    for lookup in ["token_hash", "token_hash__startswith"]:
+        response = world.login(world.admin).get(f"{INVITATIONS}?{lookup}={stored_hash[:10]}")
+        assert response.status_code == 400
 
 
 def test_it_keeps_invitations_as_a_record(world, invitation):
@@ -284,7 +285,7 @@ def _user_add_data(**overrides) -> dict:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def test_it_creates_a_clinician_without_a_password(world, world_clinic_pk=None):
+def test_it_creates_a_clinician_without_a_password(world):
     response = world.login(world.admin).post(USER_ADD, _user_add_data(clinic=world.clinic.pk))
     assert response.status_code == 302
     user = User.objects.get(email="morgan@harbour.test")
@@ -338,7 +339,7 @@ def test_it_gives_a_new_admin_access_to_the_admin_site(world):
     ],
 )
 def test_it_writes_nothing_for_a_bad_new_account(world, overrides, message):
-    data = _user_add_data(clinic=world.clinic.pk, **overrides)
+    data = _user_add_data(**{"clinic": world.clinic.pk, **overrides})
     if data.get("clinician") == "STRANGER":
         data["clinician"] = world.stranger_clinician.pk
     users, profiles = User.objects.count(), ClientProfile.objects.count()
@@ -383,7 +384,7 @@ def test_it_deactivates_with_the_active_checkbox_and_ends_the_sessions(world):
 
 
 def test_it_withdraws_a_deactivated_clinicians_open_invitations(world, invitation):
-    created, token = invitation
+    _, token = invitation
     services.user_deactivate(user=world.clinician)
     with pytest.raises(services.InvitationError, match="withdrawn"):
         services.invitation_for_token(token=token)
@@ -457,11 +458,11 @@ def test_it_refuses_to_move_a_client_to_another_clinic_from_the_user_page(world)
 
 
 def test_it_refuses_to_reassign_across_clinics_in_the_service(world):
-    with pytest.raises(services.ValidationError):
+    with pytest.raises(ValidationError):
         services.client_reassign(client=world.client, clinician=world.stranger_clinician)
-    with pytest.raises(services.ValidationError):
+    with pytest.raises(ValidationError):
         services.client_reassign(client=world.client, clinician=world.other_client)
-    with pytest.raises(services.ValidationError):
+    with pytest.raises(ValidationError):
         services.client_reassign(client=world.clinician, clinician=world.colleague)
     world.client.client_profile.refresh_from_db()
     assert world.client.client_profile.clinician == world.clinician
@@ -529,7 +530,7 @@ def test_it_keeps_the_people_list_queries_flat(world, django_assert_max_num_quer
         make_user(f"extra{number}@harbour.test", Role.CLINICIAN, world.clinic)
     with django_assert_max_num_queries(10):
         page = browser.get(USERS)
-    assert page.context["cl"].result_count == 18
+    assert page.context["cl"].result_count == 17
 
 
 # --- a clinic's own admin (staff, not superuser) ----------------------------------------

@@ -67,9 +67,7 @@ def test_it_refuses_a_bad_login_with_a_clear_message(world, data, message):
 
 def test_it_refuses_login_to_a_deactivated_account(world):
     services.user_deactivate(user=world.client)
-    response = world.login(None).post(
-        LOGIN, {"username": world.client.email, "password": PASSWORD}
-    )
+    response = world.login(None).post(LOGIN, {"username": world.client.email, "password": PASSWORD})
     assert response.status_code == 200
     assert b"do not match an active account" in response.content
 

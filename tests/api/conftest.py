@@ -97,7 +97,9 @@ def api(world, django_capture_on_commit_callbacks) -> ApiWorld:
     builtin = make_exercise(None, title="A built-in for the API tests", slug="api-test-builtin")
     start = local_today(world.client) - timedelta(days=14)
     assignment = make_assignment(world.client, exercise, start_date=start)
-    paused = make_assignment(world.client, builtin, start_date=start, status=AssignmentStatus.PAUSED)
+    paused = make_assignment(
+        world.client, builtin, start_date=start, status=AssignmentStatus.PAUSED
+    )
     completion = make_completion(
         assignment,
         local_today(world.client),

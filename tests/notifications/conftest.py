@@ -29,9 +29,7 @@ def outbox_kind(monkeypatch) -> str:
 
 @pytest.fixture
 def scripted_mail(settings) -> type[ScriptedBackend]:
-    settings.MAILERS = {
-        "default": {"BACKEND": "tests.notifications.mail_backends.ScriptedBackend"}
-    }
+    settings.MAILERS = {"default": {"BACKEND": "tests.notifications.mail_backends.ScriptedBackend"}}
     ScriptedBackend.reset()
     yield ScriptedBackend
     ScriptedBackend.reset()

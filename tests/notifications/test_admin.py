@@ -30,7 +30,9 @@ def test_it_shows_every_email_and_its_status_to_the_admin(world, outbox_kind):
     assert "550 5.1.1 No such user" in content
 
 
-def test_it_keeps_the_changelist_queries_constant(world, outbox_kind, django_assert_max_num_queries):
+def test_it_keeps_the_changelist_queries_constant(
+    world, outbox_kind, django_assert_max_num_queries
+):
     for i in range(30):
         make_notification(to_email=f"reader{i}@example.test", recipient=world.client)
     browser = world.login(world.admin)

@@ -52,12 +52,15 @@ def test_it_sends_nothing_when_the_transaction_rolls_back(
     class Abandon(Exception):
         pass
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(Abandon), transaction.atomic():
-            services.notification_create(
-                kind=outbox_kind, to_email="reader@example.test", idempotency_key="k:1"
-            )
-            raise Abandon
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(Abandon),
+        transaction.atomic(),
+    ):
+        services.notification_create(
+            kind=outbox_kind, to_email="reader@example.test", idempotency_key="k:1"
+        )
+        raise Abandon
 
     assert callbacks == []
     assert mail.outbox == []
@@ -269,7 +272,9 @@ def test_it_fails_permanently_when_the_builder_says_so(outbox_kind, scripted_mai
     def withdrawn(notification: Notification) -> dict:
         raise services.PermanentSendError("The invitation is no longer open.")
 
-    services.register_kind(outbox_kind, template_prefix="emails/password_reset", build_context=withdrawn)
+    services.register_kind(
+        outbox_kind, template_prefix="emails/password_reset", build_context=withdrawn
+    )
     notification = make_notification()
 
     services.notifications_send(ids=[notification.pk])
@@ -357,14 +362,14 @@ def test_it_reconnects_after_a_transient_failure_mid_batch(outbox_kind, scripted
     assert scripted_mail.opened == 2
 
 
-def test_it_never_puts_message_content_in_last_error_or_the_log(
-    outbox_kind, scripted_mail, caplog
-):
+def test_it_never_puts_message_content_in_last_error_or_the_log(outbox_kind, scripted_mail, caplog):
     def leaky(notification: Notification) -> dict:
         # An exception whose text carries what the email would have said.
         raise RuntimeError(f"could not render /secret-link-{notification.pk}/")
 
-    services.register_kind(outbox_kind, template_prefix="emails/password_reset", build_context=leaky)
+    services.register_kind(
+        outbox_kind, template_prefix="emails/password_reset", build_context=leaky
+    )
     notification = make_notification()
 
     with caplog.at_level(logging.INFO, logger="notifications"):
@@ -410,9 +415,7 @@ def test_it_sweeps_pending_rows_whose_publish_was_lost(outbox_kind, scripted_mai
         next_attempt_at=now + timedelta(minutes=3),
     )
     make_notification(to_email="sent@example.test", now=now - timedelta(hours=1), status="sent")
-    make_notification(
-        to_email="failed@example.test", now=now - timedelta(hours=1), status="failed"
-    )
+    make_notification(to_email="failed@example.test", now=now - timedelta(hours=1), status="failed")
 
     assert services.notifications_due_ids(now=now) == [lost.pk, retry_due.pk]
 
@@ -465,7 +468,9 @@ def test_it_fails_a_claim_abandoned_on_its_last_attempt(outbox_kind, scripted_ma
 # --- admin retry (service) --------------------------------------------------------------
 
 
-def test_it_retries_only_failed_rows(outbox_kind, scripted_mail, django_capture_on_commit_callbacks):
+def test_it_retries_only_failed_rows(
+    outbox_kind, scripted_mail, django_capture_on_commit_callbacks
+):
     failed = make_notification(
         to_email="failed@example.test", status="failed", attempts=5, last_error="x"
     )

@@ -1,0 +1,169 @@
+"""Query counts of the dashboard, client page and portal pages stay flat as data grows.
+
+A caseload of 50 clients with three months of practice (three plans each, logs on
+most days, pauses in their history, feedback) must be served in the same number
+of queries as a caseload of 5; likewise a client with many plans and logs.
+"""
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import ClientProfile, Role, User
+from homework import schedule as plan
+from homework.models import Assignment, AssignmentEvent, Completion, Feedback
+from tests.factories import make_exercise
+
+ZONES = ["Europe/London", "America/New_York", "Australia/Lord_Howe"]
+DAYS = 91  # three months
+
+# Auth (session + user) is 2 queries; the rest is each page's own fixed handful.
+DASHBOARD_QUERIES = 1
+CLIENT_DETAIL_QUERIES = 1
+PORTAL_QUERIES = {
+    "homework:today": 1,
+    "homework:history": 1,
+    "homework:progress": 1,
+    "homework:phrases": 1,
+}
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def build_practice(clients: list[User], clinician: User, *, plans: int = 3) -> None:
+    """Three months of plans, pauses, logs and feedback for each client, in bulk."""
+    today = timezone.now().date()
+    start = today - timedelta(days=DAYS)
+    exercises = [make_exercise(clinician.clinic, title=f"Practice {i}") for i in range(plans)]
+    kinds = [
+        {"schedule_kind": "daily"},
+        {"schedule_kind": "weekdays", "weekdays": plan.weekdays_mask([0, 2, 4])},
+        {"schedule_kind": "times_per_week", "times_per_week": 3},
+    ]
+    assignments = Assignment.objects.bulk_create(
+        [
+            Assignment(
+                client=client,
+                clinician=clinician,
+                exercise=exercises[i],
+                start_date=start,
+                note="A note",
+                status="paused" if i == 2 and n % 4 == 0 else "active",
+                **kinds[i % 3],
+            )
+            for n, client in enumerate(clients)
+            for i in range(plans)
+        ]
+    )
+    events = []
+    completions = []
+    for index, assignment in enumerate(assignments):
+        middle = datetime.combine(start + timedelta(days=30), time(9), tzinfo=UTC)
+        events += [
+            AssignmentEvent(assignment=assignment, action="paused", created_at=middle),
+            AssignmentEvent(
+                assignment=assignment, action="resumed", created_at=middle + timedelta(days=7)
+            ),
+        ]
+        for offset in range(DAYS + 1):
+            if (offset + index) % 4 == 3:
+                continue  # a day off now and then
+            completions.append(
+                Completion(
+                    assignment=assignment,
+                    client_id=assignment.client_id,
+                    local_date=start + timedelta(days=offset),
+                    minutes=5 + offset % 7,
+                    distress_before=6 + offset % 3,
+                    distress_after=3 + offset % 4,
+                    answers={"moment": "A moment", "phrase": f"Phrase {offset % 5}"},
+                    reflection="A reflection",
+                    reflection_shared=offset % 2 == 0,
+                )
+            )
+    AssignmentEvent.objects.bulk_create(events)
+    created = Completion.objects.bulk_create(completions)
+    Feedback.objects.bulk_create(
+        [
+            Feedback(completion=completion, clinician=clinician, text="Well done.")
+            for completion in created[::5]
+        ]
+    )
+
+
+def build_caseload(clinician: User, size: int) -> list[User]:
+    clients = User.objects.bulk_create(
+        [
+            User(
+                email=f"load{i}-{clinician.pk}@client.test",
+                role=Role.CLIENT,
+                clinic=clinician.clinic,
+                full_name=f"Load Client {i:02d}",
+                timezone=ZONES[i % len(ZONES)],
+                password="!",
+            )
+            for i in range(size)
+        ]
+    )
+    ClientProfile.objects.bulk_create(
+        [ClientProfile(user=client, clinician=clinician) for client in clients]
+    )
+    build_practice(clients, clinician)
+    return clients
+
+
+@pytest.mark.parametrize("size", [5, 50])
+def test_it_serves_the_dashboard_in_a_fixed_number_of_queries(
+    world, size, django_assert_max_num_queries
+):
+    build_caseload(world.clinician, size)
+    browser = world.login(world.clinician)
+    with django_assert_max_num_queries(DASHBOARD_QUERIES):
+        response = browser.get(reverse("homework:dashboard"))
+    assert response.status_code == 200
+    assert len(response.context["rows"]) == size + 2  # plus the world's two clients
+    page = response.content.decode()
+    assert page.count('<th scope="row"><a href="/clinician/clients/') == size + 2
+
+
+@pytest.mark.parametrize("size", [5, 50])
+def test_it_serves_a_clients_page_in_a_fixed_number_of_queries(
+    world, size, django_assert_max_num_queries
+):
+    clients = build_caseload(world.clinician, size)
+    browser = world.login(world.clinician)
+    with django_assert_max_num_queries(CLIENT_DETAIL_QUERIES):
+        response = browser.get(reverse("homework:client-detail", args=[clients[-1].pk]))
+    assert response.status_code == 200
+    assert len(response.context["timeline"]) == 20
+    assert len(response.context["progress"].assignments) == 3
+
+
+@pytest.mark.parametrize("plans", [1, 3])
+@pytest.mark.parametrize("name", sorted(PORTAL_QUERIES))
+def test_it_serves_portal_pages_in_a_fixed_number_of_queries(
+    world, name, plans, django_assert_max_num_queries
+):
+    build_practice([world.client], world.clinician, plans=plans)
+    browser = world.login(world.client)
+    with django_assert_max_num_queries(PORTAL_QUERIES[name]):
+        response = browser.get(reverse(name))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("plans", [1, 3])
+def test_it_serves_the_practice_and_log_pages_in_a_fixed_number_of_queries(
+    world, plans, django_assert_max_num_queries
+):
+    build_practice([world.client], world.clinician, plans=plans)
+    assignment = Assignment.objects.filter(client=world.client, status="active").first()
+    browser = world.login(world.client)
+    for name in ("homework:practice", "homework:log"):
+        with django_assert_max_num_queries(1):
+            response = browser.get(reverse(name, args=[assignment.pk]))
+        assert response.status_code == 200
