@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -51,13 +52,9 @@ def summary_key(*, kind: str, user_id: int, monday: date) -> str:
     return f"{kind}:{user_id}:{monday.isoformat()}"
 
 
-def week_end_instant(*, monday: date, zone) -> datetime:
+def week_end_instant(*, monday: date, zone: ZoneInfo) -> datetime:
     """The instant a week ends in zone: 00:00 on the following Monday (DST policy applied)."""
     return local_instant(monday + timedelta(days=7), time(0), zone)
-
-
-def week_is_over(*, monday: date, zone, now: datetime) -> bool:
-    return now >= week_end_instant(monday=monday, zone=zone)
 
 
 # --- Figures ---------------------------------------------------------------------------
@@ -127,7 +124,6 @@ def client_week(*, client: User, monday: date, now: datetime | None = None) -> C
         anchor = week_end_instant(monday=monday, zone=zone)
         row = client_progress(client=client, now=anchor, weeks=2).weeks[0]
     sunday = monday + timedelta(days=6)
-    last_day = min(sunday, today)
 
     assignments = list(
         Assignment.objects.filter(client_id=client.pk, start_date__lte=sunday)
@@ -171,7 +167,7 @@ def client_week(*, client: User, monday: date, now: datetime | None = None) -> C
         practice_days=row.practice_days,
         minutes=row.minutes,
         minutes_by_day=[(d, minutes_by_day.get(d, 0)) for d in plan.days_between(monday, sunday)],
-        plans=plans if last_day >= monday else [],
+        plans=plans,
     )
 
 

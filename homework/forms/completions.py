@@ -62,6 +62,7 @@ class CompletionForm(forms.Form):
     completion_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, exercise: Exercise, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.exercise = exercise
         self.rating_keys = asked_ratings(exercise)

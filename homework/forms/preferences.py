@@ -59,6 +59,7 @@ class ReminderPreferencesForm(forms.Form):
                 "weekly_summary": profile.weekly_summary,
             },
         )
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         zone = profile.user.zone
         self.fields[
@@ -98,3 +99,7 @@ class ClinicianSummaryPreferencesForm(forms.Form):
     weekly_summary = forms.BooleanField(
         label="Send me the weekly caseload summary on Monday mornings", required=False
     )
+
+    def __init__(self, *args, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)

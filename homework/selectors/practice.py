@@ -38,11 +38,6 @@ STATUS_ACTIONS = PAUSE_ACTIONS | RESUME_ACTIONS | END_ACTIONS
 # --- Access: objects that are not the caller's answer 404, like missing ones. ---
 
 
-def assignments_visible_to(user: User) -> QuerySet[Assignment]:
-    """A client's own assignments; a clinician's caseload's; built on accounts.access."""
-    return Assignment.objects.filter(client__in=clients_visible_to(user))
-
-
 def assignment_for_client_or_404(client: User, assignment_id: int) -> Assignment:
     assignment = (
         Assignment.objects.filter(pk=assignment_id, client_id=client.pk)

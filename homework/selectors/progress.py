@@ -10,10 +10,12 @@ Definitions (shown to people in the templates too):
 - Adherence over "the last 7 (or 28) days" runs up to today; today counts once
   practised, so a day still in progress is not a miss (schedule.adherence_to_date).
 - Adherence by week: whole weeks Monday to Sunday; the current week so far.
-- The streak counts weeks in which the whole week's plan was met. A single missed
-  week is forgiven (the count pauses); two missed weeks in a row start it afresh.
-  Weeks with nothing planned neither add nor break. The current week adds once its
-  plan is met and never breaks the count, since it is not over.
+- The streak counts weeks in which the plan was met, kindly: a week counts as met
+  when at least STREAK_MET_SHARE (4 in 5) of its planned practice was done, so a
+  daily plan done 6 days of 7 counts. A single missed week is forgiven (the count
+  pauses); two missed weeks in a row start it afresh. Weeks with nothing planned
+  neither add nor break. The current week adds once met and never breaks the
+  count, since it is not over.
 - Needs attention, for a client with a running plan: no practice logged for
   ATTENTION_IDLE_DAYS days or more (counted from the later of the last practice
   and the day the plan started or resumed), or distress after practice trending
@@ -42,6 +44,7 @@ ATTENTION_IDLE_DAYS = 5
 TREND_LOGS = 3
 TREND_RISE = 1.0
 STREAK_GRACE_WEEKS = 1
+STREAK_MET_SHARE = 0.8
 
 PAIR_LABELS = {
     "distress": "Distress",
@@ -142,7 +145,12 @@ class ClientProgress:
         return self.weeks[0].monday
 
 
-def kind_streak(weeks: Sequence[plan.Adherence], *, grace: int = STREAK_GRACE_WEEKS) -> Streak:
+def kind_streak(
+    weeks: Sequence[plan.Adherence],
+    *,
+    grace: int = STREAK_GRACE_WEEKS,
+    met_share: float = STREAK_MET_SHARE,
+) -> Streak:
     """Count weeks with the plan met, forgiving up to `grace` missed weeks in a row.
 
     weeks runs oldest first and its last item is the current week, which is not
@@ -154,7 +162,7 @@ def kind_streak(weeks: Sequence[plan.Adherence], *, grace: int = STREAK_GRACE_WE
     for index, week in enumerate(weeks):
         if week.planned <= 0:
             continue
-        met = week.done >= week.planned - 1e-9
+        met = week.done >= week.planned * met_share - 1e-9
         is_current = index == len(weeks) - 1
         if met:
             count += 1

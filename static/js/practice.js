@@ -18,7 +18,7 @@
   function button(label, className) {
     var element = document.createElement("button");
     element.type = "button";
-    element.className = className || "button-secondary";
+    element.className = className === undefined ? "button-secondary" : className;
     element.textContent = label;
     return element;
   }

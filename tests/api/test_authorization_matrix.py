@@ -106,6 +106,7 @@ def own_object(*, client: int, clinician: int, colleague: int = 404) -> dict[str
 class Row:
     methods: dict[str, dict[str, int]]
     target: str | None = None
+    kwargs: dict[str, str] | None = None
 
 
 MATRIX: dict[str, Row] = {
@@ -206,7 +207,7 @@ MATRIX: dict[str, Row] = {
     ),
     "api:v1:exercise-detail": Row(
         {
-            "GET": own_object(client=200, clinician=200),
+            "GET": own_object(client=200, clinician=200, colleague=200),
             "POST": clinicians(405),
             "PUT": clinicians(400, others=None) | {"stranger_clinician": 404},
             "PATCH": clinicians(200) | {"stranger_clinician": 404},
@@ -360,6 +361,8 @@ MATRIX: dict[str, Row] = {
     # --- The OpenAPI schema and its docs are public: they describe, never contain, data.
     "api:schema": Row({m: everyone(200 if m == "GET" else 405) for m in METHODS}),
     "api:docs": Row({m: everyone(200 if m == "GET" else 405) for m in METHODS}),
+    # Any other URL under /api/: a JSON 404, whoever asks.
+    "api:not-found": Row({m: everyone(404) for m in METHODS}, kwargs={"path": "v1/no-such/"}),
 }
 
 
@@ -418,7 +421,7 @@ TARGETS = {
 def test_it_answers_every_caller_as_the_matrix_says(api, route: str, method: str) -> None:
     row = MATRIX.get(route)
     assert row is not None, f"{route} has no row in MATRIX"
-    kwargs = {"pk": TARGETS[row.target](api)} if row.target else {}
+    kwargs = {"pk": TARGETS[row.target](api)} if row.target else dict(row.kwargs or {})
     url = reverse(route, kwargs=kwargs)
 
     answers = {}
@@ -426,6 +429,6 @@ def test_it_answers_every_caller_as_the_matrix_says(api, route: str, method: str
         response = api.as_user(key).generic(method, url, "{}", content_type="application/json")
         answers[key] = response.status_code
         assert response.status_code < 500, (key, response.content[:500])
-        if route.startswith("api:v1:") and response.status_code >= 400:
+        if route != "api:docs" and response.status_code >= 400:
             assert response["Content-Type"] == "application/json", (key, response.content[:200])
     assert answers == row.methods[method]

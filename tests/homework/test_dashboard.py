@@ -57,7 +57,7 @@ def test_it_shows_who_needs_attention_and_why(world):
     response = world.login(world.clinician).get(reverse("homework:dashboard"))
     page = response.content.decode()
     assert "1 may need attention" in page
-    assert "No practice logged for 9 days" in page
+    assert "Needs attention: no practice logged for 9 days" in page
     assert response.context["rows"][0].client == world.client
 
 

@@ -14,6 +14,12 @@ from tests.factories import make_assignment, make_exercise
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _quick_password_hashing(settings):
+    # Argon2 hashing of the world's passwords would take most of this file's run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def builtin(slug: str = "self-compassion-break") -> Exercise:
     return Exercise.objects.get(clinic__isnull=True, slug=slug)
 
@@ -29,7 +35,9 @@ def valid_post(**overrides) -> dict:
         "title": "Evening kindness",
         "category": "self_kindness",
         "summary": "A short evening look back, kindly.",
-        "steps": "Sit down somewhere quiet.\n\n  Recall one moment of the day.  \nSay one kind thing.",
+        "steps": (
+            "Sit down somewhere quiet.\n\n  Recall one moment of the day.  \nSay one kind thing."
+        ),
         "prompts": "What was the moment?\n* Your kind sentence",
         "ratings": ["distress_before", "distress_after"],
         "typical_minutes": "7",
@@ -189,9 +197,7 @@ def test_it_refuses_the_detail_page_to_anonymous_visitors_and_clients(world):
 
 
 def test_it_creates_a_clinic_exercise_from_the_form(world):
-    response = world.login(world.clinician).post(
-        reverse("homework:exercise-create"), valid_post()
-    )
+    response = world.login(world.clinician).post(reverse("homework:exercise-create"), valid_post())
 
     exercise = Exercise.objects.get(title="Evening kindness")
     assert response.status_code == 302

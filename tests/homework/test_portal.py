@@ -434,7 +434,7 @@ def test_it_shows_progress_with_a_chart_and_kind_words(world, assignment):
     assert page.count("<svg") == 2  # adherence, and distress before/after
     assert "Practice done as planned, by week" in page
     assert "Distress: 7.0 → 4.0 (7 logs)" in page
-    assert "never resets it" in page
+    assert "never resets the count" in page
     for unkind in ("failed", "broke your", "lost your streak", "you missed"):
         assert unkind not in page.lower()
 

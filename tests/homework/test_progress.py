@@ -41,6 +41,11 @@ def test_it_counts_the_current_week_once_its_plan_is_met():
     assert streak.this_week_met
 
 
+def test_it_counts_a_week_as_met_at_four_in_five_practices():
+    assert kind_streak([week(7, 6), week(5, 4), week(7, 7)]).weeks == 3
+    assert kind_streak([week(7, 5), week(7, 5), week(7, 7)]).weeks == 1
+
+
 def test_it_forgives_one_missed_week():
     streak = kind_streak([week(3, 3), week(3, 3), week(3, 0), week(3, 3), week(3, 0)])
     assert streak.weeks == 3

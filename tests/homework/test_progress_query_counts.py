@@ -19,15 +19,20 @@ from tests.factories import make_exercise
 ZONES = ["Europe/London", "America/New_York", "Australia/Lord_Howe"]
 DAYS = 91  # three months
 
-# Auth (session + user) is 2 queries; the rest is each page's own fixed handful.
-DASHBOARD_QUERIES = 1
-CLIENT_DETAIL_QUERIES = 1
+# Measured: auth (session + user) is 2 queries, then each page's own fixed handful,
+# e.g. the dashboard's clients, plans, their history, recent logs, last practice and
+# latest distress ratings = 8. The bounds add 2 of headroom for per-request middleware
+# (MFA, audit); an N+1 would add a query per client, plan or log and blow through them.
+HEADROOM = 2
+DASHBOARD_QUERIES = 8 + HEADROOM
+CLIENT_DETAIL_QUERIES = 9 + HEADROOM
 PORTAL_QUERIES = {
-    "homework:today": 1,
-    "homework:history": 1,
-    "homework:progress": 1,
-    "homework:phrases": 1,
+    "homework:today": 6 + HEADROOM,
+    "homework:history": 6 + HEADROOM,
+    "homework:progress": 5 + HEADROOM,
+    "homework:phrases": 3 + HEADROOM,
 }
+PRACTICE_QUERIES = 4 + HEADROOM
 
 
 @pytest.fixture(autouse=True)
@@ -128,7 +133,7 @@ def test_it_serves_the_dashboard_in_a_fixed_number_of_queries(
     assert response.status_code == 200
     assert len(response.context["rows"]) == size + 2  # plus the world's two clients
     page = response.content.decode()
-    assert page.count('<th scope="row"><a href="/clinician/clients/') == size + 2
+    assert page.count('<a href="/clinician/clients/') == size + 2
 
 
 @pytest.mark.parametrize("size", [5, 50])
@@ -164,6 +169,6 @@ def test_it_serves_the_practice_and_log_pages_in_a_fixed_number_of_queries(
     assignment = Assignment.objects.filter(client=world.client, status="active").first()
     browser = world.login(world.client)
     for name in ("homework:practice", "homework:log"):
-        with django_assert_max_num_queries(1):
+        with django_assert_max_num_queries(PRACTICE_QUERIES):
             response = browser.get(reverse(name, args=[assignment.pk]))
         assert response.status_code == 200

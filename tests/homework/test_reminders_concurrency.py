@@ -9,6 +9,7 @@ from django.db import connection
 from homework import reminders
 from homework.reminders import reminders_create_due
 from notifications.models import Notification
+from tests.conftest import skip_or_fail
 from tests.homework.test_reminders import _many_clients, local
 
 
@@ -20,7 +21,7 @@ def _fast_passwords(settings):
 @pytest.mark.django_db(transaction=True)
 def test_it_writes_one_row_per_key_when_two_ticks_race(world, monkeypatch):
     if connection.vendor != "postgresql":
-        pytest.skip("needs a database that runs two writers at once (PostgreSQL)")
+        skip_or_fail("two writers at once need PostgreSQL (DATABASE_URL)")
     clients = _many_clients(world.clinician, 30, "Europe/London")
     published: list[list[int]] = []
     monkeypatch.setattr(reminders, "notifications_enqueue", lambda *, ids: published.append(ids))

@@ -76,7 +76,7 @@ def test_it_builds_and_reads_weekday_masks():
 
 
 def test_it_refuses_a_weekday_outside_the_week():
-    with pytest.raises(ValueError, match="0..6"):
+    with pytest.raises(ValueError, match=r"0\.\.6"):
         plan.weekdays_mask([7])
 
 

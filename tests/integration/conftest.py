@@ -319,8 +319,11 @@ def celery_worker(
     """Start real workers: `celery_worker(smtp=sink, broker_url=None, env=None)`.
 
     The broker defaults to REDIS_URL; this process publishes to the same broker and
-    queue from then on. Returns once the worker says it is ready.
+    queue from then on. Every worker of one test shares that queue, so two workers
+    compete for the same tasks as they would in production. Returns once the
+    worker says it is ready.
     """
+    queue = f"kindwork-test-{uuid.uuid4().hex[:12]}"
 
     def start(
         *,
@@ -330,7 +333,7 @@ def celery_worker(
     ) -> CeleryWorker:
         database_url = database_url_for_worker()
         broker_url = broker_url or redis_url_for_tests()
-        queue = use_broker(broker_url)
+        use_broker(broker_url, queue=queue)
         worker_env = {
             key: value
             for key, value in os.environ.items()

@@ -118,9 +118,10 @@ def test_it_delivers_due_reminders_exactly_once_through_a_real_worker(
     assert (row.status, row.attempts, row.recipient_id) == (Status.SENT, 1, waiting.pk)
 
 
-def test_it_sends_once_when_ticks_run_at_once_in_two_processes(world, smtp_sink, celery_worker):
-    celery_worker(smtp=smtp_sink)
-    clients = due_clients(world.clinician, 25)
+def test_it_sends_once_when_ticks_run_at_once_in_three_processes(world, smtp_sink, celery_worker):
+    first = celery_worker(smtp=smtp_sink)
+    second = celery_worker(smtp=smtp_sink)
+    clients = due_clients(world.clinician, 100)
     errors: list[BaseException] = []
 
     def tick_here() -> None:
@@ -131,18 +132,21 @@ def test_it_sends_once_when_ticks_run_at_once_in_two_processes(world, smtp_sink,
         finally:
             connection.close()
 
-    # One tick in the worker process and two in this one, all at the same moment.
-    threads = [threading.Thread(target=tick_here) for _ in range(2)]
-    reminders_tick.delay()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    # A tick in each worker (as if two beats ran) and one in this process, all at once.
+    here = threading.Thread(target=tick_here)
+    reminders_tick.apply_async(queue=first.queue)
+    reminders_tick.apply_async(queue=second.queue)
+    here.start()
+    here.join(timeout=30)
 
     assert errors == []
     settle(smtp_sink, len(clients), seconds=3)
     assert recipients(smtp_sink) == sorted(c.email for c in clients)
     assert Notification.objects.filter(status=Status.SENT).count() == len(clients)
+    ticks = [
+        line for w in (first, second) for line in w.log().splitlines() if "reminders_tick" in line
+    ]
+    assert len([line for line in ticks if "succeeded" in line]) == 2, ticks
 
 
 # --- A worker killed with SIGKILL while it is talking to the mail server ---
