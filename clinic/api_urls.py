@@ -5,6 +5,7 @@ which walks these patterns and fails on a route it does not know.
 """
 
 from django.urls import include, path, re_path
+from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
@@ -41,11 +42,18 @@ v1 = [
     *router.urls,
 ]
 
+
+class SchemaView(SpectacularAPIView):
+    # JSON first, so errors (a POST here, say) read like every other API error;
+    # ?format=yaml still gives YAML.
+    renderer_classes = [OpenApiJsonRenderer, OpenApiYamlRenderer]
+
+
 app_name = "api"
 
 urlpatterns = [
     path("v1/", include((v1, "v1"))),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     # Last: any other URL under /api/ answers a JSON 404.
     re_path(r"^(?P<path>.*)$", not_found, name="not-found"),

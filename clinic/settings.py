@@ -41,6 +41,8 @@ ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SITE_NAME = os.getenv("SITE_NAME", "Kindwork")
+# Serve the benchmarks' floor views under /bench/floor/ (bench/run.py sets it; never in production).
+BENCH_FLOOR = envbool("KINDWORK_BENCH_FLOOR", "False")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

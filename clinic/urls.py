@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -10,3 +11,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("homework.urls")),
 ]
+
+# The benchmarks' framework floor (bench/floor.py): only when KINDWORK_BENCH_FLOOR=1.
+if settings.BENCH_FLOOR:
+    urlpatterns.insert(0, path("bench/floor/", include("bench.floor")))

@@ -1,13 +1,19 @@
 """Small builders for test data. Plain functions; keyword arguments override defaults."""
 
+import itertools
 from datetime import date
 
 from accounts.models import User
 from homework.models import Assignment, Completion, Exercise
 
 
+_slugs = itertools.count(1)
+
+
 def make_exercise(clinic=None, **fields) -> Exercise:
     defaults = {
+        # Built-in slugs are unique; test exercises get their own.
+        "slug": f"test-exercise-{next(_slugs)}",
         "title": "Self-compassion break",
         "category": "mindfulness",
         "summary": "A short pause to meet a hard moment kindly.",

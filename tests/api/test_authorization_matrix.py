@@ -430,5 +430,5 @@ def test_it_answers_every_caller_as_the_matrix_says(api, route: str, method: str
         answers[key] = response.status_code
         assert response.status_code < 500, (key, response.content[:500])
         if route != "api:docs" and response.status_code >= 400:
-            assert response["Content-Type"] == "application/json", (key, response.content[:200])
+            assert "json" in response["Content-Type"], (key, response.content[:200])
     assert answers == row.methods[method]

@@ -41,8 +41,7 @@ RATING_WORDS = ["distress", "self-criticism", "self-kindness", "belief", "rating
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords_and_mail(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def _mail_in_memory(settings):
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
 

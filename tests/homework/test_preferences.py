@@ -24,11 +24,6 @@ from tests.factories import make_assignment, make_exercise
 NOW = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def profile_of(user: User) -> ClientProfile:
     return ClientProfile.objects.get(user=user)
 

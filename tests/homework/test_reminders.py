@@ -48,12 +48,6 @@ def reminder_keys() -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """The world's users are made with a password; hashing it properly is slow."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _no_publish(monkeypatch):
     """Unit tests look at the outbox rows; the send path has its own tests."""
     published: list[list[int]] = []

@@ -1,14 +1,8 @@
 """The admin's delivery log covers reminders and summaries: status, attempts, error, retry."""
 
-import pytest
 from django.urls import reverse
 
 from notifications.models import Notification
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def failed(kind: str, key: str, recipient) -> Notification:

@@ -13,11 +13,6 @@ from tests.conftest import skip_or_fail
 from tests.homework.test_reminders import _many_clients, local
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_it_writes_one_row_per_key_when_two_ticks_race(world, monkeypatch):
     if connection.vendor != "postgresql":

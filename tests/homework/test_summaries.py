@@ -24,8 +24,7 @@ def utc(*args: int) -> datetime:
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords_and_quiet_queue(settings, monkeypatch):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def _quiet_queue(monkeypatch):
     monkeypatch.setattr(summaries, "notifications_enqueue", lambda *, ids: None)
 
 

@@ -14,11 +14,6 @@ from tests.factories import make_assignment, make_completion, make_exercise
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def last_monday(user: User) -> date:
     """The Monday of the last whole week in the user's zone."""
     return plan.week_start(plan.local_date(timezone.now(), user.zone)) - timedelta(days=7)

@@ -129,7 +129,7 @@ class SmtpSink:
             }
         }
 
-    def wait_for(self, count: int, *, timeout: float = 30) -> list[ReceivedMail]:
+    def wait_for(self, count: int, *, timeout: float = 60) -> list[ReceivedMail]:
         try:
             wait_until(lambda: len(self.received) >= count, timeout=timeout)
         except TimeoutError:
@@ -234,6 +234,15 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 # --- Celery -----------------------------------------------------------------------------
 
 
+def _forget_broker_connections() -> None:
+    # The app pools its publishing connections (used by a plain `.delay()`); they
+    # would keep talking to the broker they were made for.
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def use_broker() -> Iterator[Callable[..., str]]:
     """Point this process's Celery app at `url` and a fresh queue; returns the queue name."""
@@ -242,12 +251,14 @@ def use_broker() -> Iterator[Callable[..., str]]:
 
     def point(url: str, *, queue: str | None = None) -> str:
         queue = queue or f"kindwork-test-{uuid.uuid4().hex[:12]}"
+        _forget_broker_connections()
         app.conf.broker_url = url
         app.conf.task_default_queue = queue
         app.conf.task_always_eager = False
         return queue
 
     yield point
+    _forget_broker_connections()
     for name, value in saved.items():
         app.conf[name] = value
 
@@ -374,7 +385,14 @@ def celery_worker(
                 preexec_fn=_die_with_parent,
             )  # fmt: skip
         worker = CeleryWorker(process, queue, broker_url, log_path)
-        request.addfinalizer(worker.stop)
+
+        def stop_and_show_log() -> None:
+            worker.stop()
+            # pytest shows a test's captured output only when it fails: the worker's
+            # side of the story is then right there.
+            print(f"----- Celery worker log ({log_path.name}) -----\n{worker.log()}")
+
+        request.addfinalizer(stop_and_show_log)
         try:
             wait_until(
                 lambda: process.poll() is not None or " ready." in worker.log(),

@@ -37,11 +37,6 @@ LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
 Status = Notification.Status
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def midday_zone() -> str:
     """A zone where it is now between 01:00 and 23:00, so the local day cannot end mid-test."""
     now = timezone.now()
