@@ -238,7 +238,7 @@ def _forget_broker_connections() -> None:
     # The app pools its publishing connections (used by a plain `.delay()`); they
     # would keep talking to the broker they were made for.
     if app._pool is not None:
-        app._pool.force_close_all()
+        app._pool.force_close_all(close_pool=False)  # shared by URL: keep it usable
         app._pool = None
     app.amqp._producer_pool = None
 

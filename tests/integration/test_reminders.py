@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ClientProfile, Role, User
+from clinic.celery import app
 from homework import schedule as plan
 from homework.models import Assignment
 from homework.reminders import reminders_create_due
@@ -76,6 +77,15 @@ def due_clients(clinician: User, count: int) -> list[User]:
     return users
 
 
+def publish_tick(queue: str | None = None) -> None:
+    """Publish a tick as beat would, over a connection of its own.
+
+    Not the app's producer pool: `use_broker` closes it whenever a worker (re)starts.
+    """
+    with app.connection_for_write() as broker:
+        reminders_tick.apply_async(connection=broker, queue=queue)
+
+
 def recipients(sink: SmtpSink) -> list[str]:
     return sorted(address for mail in sink.received for address in mail.rcpt_tos)
 
@@ -99,9 +109,9 @@ def test_it_delivers_due_reminders_exactly_once_through_a_real_worker(
         reminders_paused_until=timezone.now() + timedelta(days=2)
     )
 
-    reminders_tick.delay()  # as beat would: the worker decides, writes and sends
+    publish_tick()  # as beat would: the worker decides, writes and sends
     settle(smtp_sink, 1)
-    reminders_tick.delay()  # the next minute's tick finds nothing new
+    publish_tick()  # the next minute's tick finds nothing new
     time.sleep(2)
 
     (received,) = smtp_sink.received
@@ -129,8 +139,8 @@ def test_it_sends_once_when_ticks_run_at_once_in_three_processes(world, smtp_sin
 
     # A tick in each worker (as if two beats ran) and one in this process, all at once.
     here = threading.Thread(target=tick_here)
-    reminders_tick.apply_async(queue=first.queue)
-    reminders_tick.apply_async(queue=second.queue)
+    publish_tick(first.queue)
+    publish_tick(second.queue)
     here.start()
     here.join(timeout=30)
 
