@@ -147,6 +147,8 @@ class InvitationViewSet(
     mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
+    """Invitations to join the caller's caseload. Each email carries a single-use link."""
+
     queryset = Invitation.objects.none()
     visible_to = invitations_visible_to
     serializer_class = InvitationSerializer

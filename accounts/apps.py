@@ -7,3 +7,4 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import emails  # noqa: F401  (registers the email kinds)
+        from accounts import lockout, signals  # noqa: F401  (connects the receivers)

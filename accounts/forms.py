@@ -113,6 +113,84 @@ class AccountSettingsForm(forms.Form):
     )
 
 
+# --- Two-step verification and re-authentication -----------------------------
+
+
+class MFACodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=40,
+        help_text="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+    )
+
+
+class MFAEnrolForm(forms.Form):
+    code = forms.CharField(
+        label="Code from your app",
+        max_length=12,
+        help_text="After adding Kindwork to your app, enter the 6 digits it shows.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}
+        ),
+    )
+
+
+class ReauthForm(forms.Form):
+    """Proof that the person at the keyboard is the account holder: password or a fresh code."""
+
+    password = forms.CharField(
+        label="Your password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = forms.CharField(
+        label="Or a code from your authenticator app",
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+    )
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self) -> dict:
+        from accounts.mfa import mfa_enrolled, mfa_verify
+
+        data = super().clean()
+        password, code = data.get("password"), (data.get("code") or "").strip()
+        if not password and not code:
+            raise forms.ValidationError("Enter your password or a code from your app.")
+        if password and self.user.check_password(password):
+            return data
+        if code and mfa_enrolled(self.user) and mfa_verify(user=self.user, code=code):
+            return data
+        raise forms.ValidationError("That did not match. Check it and try again.")
+
+
+class EmailChangeForm(forms.Form):
+    email = forms.EmailField(
+        label="New email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text="You will log in with this address from now on.",
+    )
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if _email_taken(email, exclude_pk=self.user.pk):
+            raise forms.ValidationError(EMAIL_TAKEN)
+        return email
+
+
 # --- Admin forms -------------------------------------------------------------
 
 

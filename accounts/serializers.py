@@ -41,9 +41,11 @@ class CredentialsSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=4096, write_only=True, trim_whitespace=False)
 
     def validate(self, data: dict) -> dict:
-        user = authenticate(
-            self.context.get("request"), email=data["email"], password=data["password"]
-        )
+        request = self.context.get("request")
+        # Backends (the login lockout among them) get Django's own request, so what
+        # they note on it is seen by the middleware that answers for them.
+        http_request = getattr(request, "_request", request)
+        user = authenticate(http_request, email=data["email"], password=data["password"])
         if user is None:
             raise serializers.ValidationError(
                 "The email address and password do not match an active account.",

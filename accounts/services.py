@@ -4,6 +4,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
@@ -232,7 +233,7 @@ def password_reset_request(*, email: str, now: datetime | None = None) -> bool:
 
 
 def user_deactivate(*, user: User, now: datetime | None = None) -> None:
-    """Deactivate an account and end its sessions at once."""
+    """Deactivate an account and end its sessions and API tokens at once."""
     now = now or timezone.now()
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(is_active=False)
@@ -241,21 +242,40 @@ def user_deactivate(*, user: User, now: datetime | None = None) -> None:
         # create clients on a caseload nobody looks after.
         _open_invitations().filter(clinician=user).update(revoked_at=now)
     sessions_end_for_user(user=user)
+    tokens_end_for_user(user=user)
 
 
-def sessions_end_for_user(*, user: User) -> int:
-    """Delete every database session that belongs to the user.
+def user_logout_everywhere(*, user: User) -> tuple[int, int]:
+    """End every session and API token of the account: (sessions, tokens) ended."""
+    return sessions_end_for_user(user=user), tokens_end_for_user(user=user)
+
+
+def sessions_end_for_user(*, user: User, keep_session_key: str | None = None) -> int:
+    """Delete every database session that belongs to the user (but `keep_session_key`).
 
     Django's session table has no user column, so this decodes each live
-    session; it runs only when an admin deactivates someone. The authentication
-    backend refuses inactive users on every request regardless.
+    session; it runs only on deactivation, "log out everywhere" and changes of
+    password, email or second factor. The authentication backend refuses
+    inactive users on every request regardless.
     """
     ended = 0
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.session_key == keep_session_key:
+            continue
         if session.get_decoded().get("_auth_user_id") == str(user.pk):
             session.delete()
             ended += 1
     return ended
+
+
+def tokens_end_for_user(*, user: User) -> int:
+    """Revoke every API token of the user (when the token app is installed)."""
+    if not apps.is_installed("knox"):
+        return 0
+    from knox.models import AuthToken
+
+    deleted, _ = AuthToken.objects.filter(user=user).delete()
+    return deleted
 
 
 @transaction.atomic
@@ -283,3 +303,19 @@ def user_update_timezone(*, user: User, timezone_name: str) -> None:
     validate_timezone(timezone_name)
     user.timezone = timezone_name
     user.save(update_fields=["timezone"])
+
+
+def user_change_email(*, user: User, email: str) -> User:
+    """A new login address. The caller has just asked for the password again."""
+    email = User.objects.normalize_email(email.strip()).lower()
+    if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+        raise ValidationError({"email": "An account with this email address already exists."})
+    user.email = email
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email"])
+    except IntegrityError as error:
+        raise ValidationError(
+            {"email": "An account with this email address already exists."}
+        ) from error
+    return user

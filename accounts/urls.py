@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import security_views, views
 
 app_name = "accounts"
 
@@ -14,6 +14,24 @@ urlpatterns = [
         views.PasswordChangeView.as_view(),
         name="password-change",
     ),
+    path("accounts/settings/email/", security_views.email_change, name="email-change"),
+    path("accounts/settings/two-step/", security_views.mfa_overview, name="mfa"),
+    path(
+        "accounts/settings/two-step/recovery-codes/",
+        security_views.mfa_recovery_codes,
+        name="mfa-recovery-codes",
+    ),
+    path("accounts/settings/two-step/turn-off/", security_views.mfa_turn_off, name="mfa-turn-off"),
+    path(
+        "accounts/settings/logout-everywhere/",
+        security_views.logout_everywhere,
+        name="logout-everywhere",
+    ),
+    path("accounts/two-step/setup/", security_views.mfa_setup, name="mfa-setup"),
+    path("accounts/two-step/verify/", security_views.mfa_verify, name="mfa-verify"),
+    path("accounts/confirm-it-is-you/", security_views.reauth, name="reauth"),
+    path("accounts/session/keep-alive/", security_views.session_keepalive, name="session-keepalive"),
+    path("accounts/session/ended/", security_views.session_ended, name="session-ended"),
     path("accounts/password-reset/", views.password_reset_request, name="password-reset"),
     path(
         "accounts/password-reset/sent/",

@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
-from bench.common import PASSWORD, ZONES, database_name, require_bench_database  # noqa: E402
+from bench.common import PASSWORD, ZONES, database_name, require_bench_database
 
 SCALES = {
     "full": {"clinics": 50, "clinicians_per_clinic": 20, "clients_per_clinician": 20},
@@ -156,7 +156,8 @@ def indexes_restore(cursor, dropped: tuple[list, list]) -> None:
 def reset_sequences(cursor, tables: list[str]) -> None:
     for table in tables:
         cursor.execute(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            # Table names are this module's constants, never input.
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
             f"COALESCE((SELECT max(id) FROM {table}), 1))"
         )
 
@@ -206,11 +207,11 @@ def generate(scale: str, seed: int) -> None:
     # --- ids are assigned here, so every foreign key is known without reading back ---
     zone_names = [z for z, _w in ZONES]
     zone_weights = [w for _z, w in ZONES]
-    clinic_zone = {
-        c: rng.choices(zone_names, zone_weights)[0] for c in range(1, n_clinics + 1)
-    }
+    clinic_zone = {c: rng.choices(zone_names, zone_weights)[0] for c in range(1, n_clinics + 1)}
     clinician_ids = list(range(1, n_clinicians + 1))
-    clinician_clinic = {cid: 1 + (cid - 1) // sizes["clinicians_per_clinic"] for cid in clinician_ids}
+    clinician_clinic = {
+        cid: 1 + (cid - 1) // sizes["clinicians_per_clinic"] for cid in clinician_ids
+    }
     client_ids = list(range(n_clinicians + 1, n_clinicians + n_clients + 1))
     client_clinician = {
         uid: clinician_ids[(uid - n_clinicians - 1) // sizes["clients_per_clinician"]]
@@ -221,9 +222,7 @@ def generate(scale: str, seed: int) -> None:
     for uid in client_ids:
         clinic = clinician_clinic[client_clinician[uid]]
         client_zone[uid] = (
-            clinic_zone[clinic]
-            if rng.random() < 0.8
-            else rng.choices(zone_names, zone_weights)[0]
+            clinic_zone[clinic] if rng.random() < 0.8 else rng.choices(zone_names, zone_weights)[0]
         )
         client_joined[uid] = first_day + timedelta(days=rng.randrange(0, HISTORY_DAYS - 14))
 
@@ -327,8 +326,11 @@ def generate(scale: str, seed: int) -> None:
     for uid in client_ids:
         joined = client_joined[uid]
         starts = sorted(
-            [joined, joined + timedelta(days=rng.randrange(0, 28))]
-            + [joined + timedelta(days=rng.randrange(14, 90))]
+            [
+                joined,
+                joined + timedelta(days=rng.randrange(0, 28)),
+                joined + timedelta(days=rng.randrange(14, 90)),
+            ]
         )
         for position, start in enumerate(starts[:ASSIGNMENTS_PER_CLIENT]):
             assignment_id += 1

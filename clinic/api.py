@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from redis.exceptions import RedisError
 from rest_framework import exceptions, pagination, permissions, serializers, throttling, views
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -45,6 +46,8 @@ class CallerScopedMixin:
     visible_to: ClassVar[Callable[[User], QuerySet]]
     # An empty queryset naming the model, for the router and the schema only.
     queryset: ClassVar[QuerySet]
+    # Ids in URLs are numbers; the router turns anything else into a 404.
+    lookup_value_converter = "int"
     request: Request
 
     def get_queryset(self) -> QuerySet:
@@ -148,10 +151,6 @@ class IsClient(_RolePermission):
     roles = (Role.CLIENT,)
 
 
-class IsClinicianOrClient(_RolePermission):
-    roles = (Role.CLINICIAN, Role.CLIENT)
-
-
 class ClinicianWrites(_RolePermission):
     """Clinicians and clients read (each their own); only clinicians write."""
 
@@ -232,14 +231,9 @@ class _FailOpenThrottle(throttling.SimpleRateThrottle):
     def allow_request(self, request: Request, view: views.APIView) -> bool:
         try:
             return super().allow_request(request, view)
-        except (OSError, ConnectionError, TimeoutError) as error:
+        except (RedisError, OSError) as error:
             logger.warning("API throttle cache unavailable: %s", type(error).__name__)
             return True
-        except Exception as error:  # redis-py's errors do not share a stdlib base
-            if type(error).__module__.startswith("redis"):
-                logger.warning("API throttle cache unavailable: %s", type(error).__name__)
-                return True
-            raise
 
 
 class LoginRateThrottle(_FailOpenThrottle):

@@ -13,14 +13,9 @@ from accounts import api as accounts_api
 from clinic.api import not_found
 from homework import api as homework_api
 
-
-class Router(SimpleRouter):
-    # Ids are numbers: anything else is not a route at all (a JSON 404 below).
-    def get_lookup_regex(self, viewset: type, lookup_prefix: str = "") -> str:
-        return f"(?P<{lookup_prefix}pk>[0-9]+)"
-
-
-router = Router(trailing_slash=True)
+# path() routes, so the id converter (CallerScopedMixin: int) makes ids numbers:
+# anything else is not a route at all and gets the JSON 404 below.
+router = SimpleRouter(trailing_slash=True, use_regex_path=False)
 router.register("invitations", accounts_api.InvitationViewSet, basename="invitation")
 router.register("exercises", homework_api.ExerciseViewSet, basename="exercise")
 router.register("clients", homework_api.ClientViewSet, basename="client")
@@ -38,6 +33,7 @@ v1 = [
     path("me/", accounts_api.MeView.as_view(), name="me"),
     path("me/preferences/", homework_api.PreferencesView.as_view(), name="me-preferences"),
     path("me/progress/", homework_api.OwnProgressView.as_view(), name="me-progress"),
+    path("me/phrases/", homework_api.PhrasesView.as_view(), name="me-phrases"),
     path("today/", homework_api.TodayView.as_view(), name="today"),
     *router.urls,
 ]

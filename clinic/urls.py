@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("api/", include("clinic.api_urls")),
     path("", include("accounts.urls")),
+    path("", include("audit.urls")),
     path("", include("homework.urls")),
 ]
 

@@ -284,6 +284,15 @@ class FeedbackSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "completion", "clinician", "created_at", "read_at"]
 
 
+class PhraseSerializer(serializers.Serializer):
+    """A kind phrase the client wrote in answer to a prompt marked "phrase"."""
+
+    text = serializers.CharField()
+    exercise_title = serializers.CharField()
+    last_used = serializers.DateField()
+    times = serializers.IntegerField()
+
+
 # --- Today ---
 
 

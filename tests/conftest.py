@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
+from accounts.mfa import mfa_required
 from accounts.models import ClientProfile, Clinic, Role, User
 
 PASSWORD = "a-long-test-password-9"
@@ -52,10 +53,30 @@ class World:
     admin: User
 
     def login(self, user: User | None) -> Client:
+        """A browser logged in as `user`, past the second step for those who need it."""
         browser = Client()
         if user is not None:
             browser.force_login(user)
+            if mfa_required(user):
+                mfa_verify_session(browser, user)
         return browser
+
+
+def mfa_verify_session(browser: Client, user: User) -> None:
+    """Give the user a confirmed authenticator and mark the browser's session as verified.
+
+    Clinicians and admins must pass two-step verification before any clinical page
+    (accounts.middleware.MFARequiredMiddleware); this is what passing it leaves behind.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+    session = browser.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from homework.api.assignments import AssignmentViewSet
 from homework.api.clients import ClientViewSet, OwnProgressView
 from homework.api.exercises import ExerciseViewSet
-from homework.api.practice import CompletionViewSet, PreferencesView, TodayView
+from homework.api.practice import CompletionViewSet, PhrasesView, PreferencesView, TodayView
 
 __all__ = [
     "AssignmentViewSet",
@@ -11,6 +11,7 @@ __all__ = [
     "CompletionViewSet",
     "ExerciseViewSet",
     "OwnProgressView",
+    "PhrasesView",
     "PreferencesView",
     "TodayView",
 ]

@@ -24,6 +24,8 @@ from homework.serializers import CaseloadClientSerializer, ProgressSerializer
 )
 @extend_schema(tags=["clients"])
 class ClientViewSet(CallerScopedMixin, viewsets.GenericViewSet):
+    """The clients on the caller's caseload, with the dashboard's adherence figures."""
+
     queryset = User.objects.none()
     visible_to = clients_visible_to
     serializer_class = CaseloadClientSerializer

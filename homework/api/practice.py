@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,17 +24,18 @@ from clinic.api import (
 )
 from homework.models import Assignment, Completion
 from homework.selectors.assignments import assignments_visible_to
-from homework.selectors.practice import completions_visible_to, today_for_client
+from homework.selectors.practice import completions_visible_to, phrase_bank, today_for_client
 from homework.serializers import (
     CompletionCreateSerializer,
     CompletionSerializer,
     CompletionWriteSerializer,
     FeedbackSerializer,
+    PhraseSerializer,
     PreferencesSerializer,
     TodaySerializer,
 )
 from homework.services import completions as services
-from homework.services.feedback import feedback_create
+from homework.services.feedback import feedback_create, feedback_mark_read
 from homework.services.preferences import client_preferences_update
 
 # --- Today ---
@@ -104,6 +106,9 @@ class CompletionViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
+    """Practice logs. A client logs and corrects their own; their clinician reads them,
+    without the reflection and answers the client chose not to share, and replies."""
+
     queryset = Completion.objects.none()
     visible_to = completions_visible_to
     serializer_class = CompletionSerializer
@@ -118,12 +123,9 @@ class CompletionViewSet(
         serializer = CompletionCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        assignment = (
-            Assignment.objects.select_related("exercise").filter(pk=data["assignment"].pk).get()
-        )
         completion = services.completion_log(
             client=request.user,
-            assignment=assignment,
+            assignment=data["assignment"],
             minutes=data["minutes"],
             ratings=data.get("ratings", {}),
             answers=data.get("answers", {}),
@@ -167,7 +169,6 @@ class CompletionViewSet(
         # Replies are the clinician's to write and both sides' to read.
         permission_classes=[ClinicianWrites],
         filterset_class=None,
-        pagination_class=None,
     )
     def feedback(self, request: Request, pk: str) -> Response:
         completion = self.get_object()
@@ -181,7 +182,42 @@ class CompletionViewSet(
             )
             return Response(FeedbackSerializer(reply).data, status=status.HTTP_201_CREATED)
         replies = completion.feedback.select_related("clinician").order_by("created_at", "id")
-        return Response(FeedbackSerializer(replies, many=True).data)
+        page = self.paginate_queryset(replies)
+        return self.get_paginated_response(FeedbackSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Mark the replies on this log as read", request=None, responses={204: None}
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="feedback/read",
+        url_name="feedback-read",
+        permission_classes=[IsClient],
+        filterset_class=None,
+    )
+    def feedback_read(self, request: Request, pk: str) -> Response:
+        """The portal marks replies read when the client's history shows them; an app says
+        when it has shown them."""
+        feedback_mark_read(client=request.user, completion_ids=[self.get_object().pk])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- The phrase bank ---
+
+
+@extend_schema(tags=["me"])
+class PhrasesView(GenericAPIView):
+    """The kind phrases the client wrote, newest first, as on the portal's phrase page."""
+
+    permission_classes = [IsClient]
+    serializer_class = PhraseSerializer
+    filter_backends: list = []
+
+    @extend_schema(responses=PhraseSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(phrase_bank(client=request.user))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 # --- Reminder preferences ---

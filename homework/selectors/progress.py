@@ -177,6 +177,16 @@ def kind_streak(
     )
 
 
+def _runs_within(schedule: plan.Schedule, first: date, last: date) -> bool:
+    """Whether the plan runs on any day of [first, last]; if not, its adherence there is NO_PLAN.
+
+    Checked before computing adherence day by day: most plans of a long-running
+    caseload ended long ago, and their (empty) adherence was most of the dashboard's
+    and the client page's time at clinic scale (see docs/benchmarks.md).
+    """
+    return schedule.start_date <= last and (schedule.end_date is None or schedule.end_date >= first)
+
+
 def _mean(values: Sequence[float]) -> float | None:
     return fmean(values) if values else None
 
@@ -211,6 +221,8 @@ def client_progress(
         total = plan.NO_PLAN
         for assignment in assignments:
             sched, dates = schedules[assignment.pk], done.get(assignment.pk, set())
+            if not _runs_within(sched, monday, monday + timedelta(days=6)):
+                continue
             if monday == this_monday and not whole:
                 total += plan.adherence_to_date(sched, monday, today, dates)
             else:
@@ -433,6 +445,8 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
         running = [a for a in plans if _is_running(a, schedules[a.pk], today)]
         adherence_7 = adherence_28 = plan.NO_PLAN
         for a in plans:
+            if not _runs_within(schedules[a.pk], today - timedelta(days=27), today):
+                continue
             dates = done.get(a.pk, set())
             adherence_7 += plan.adherence_to_date(
                 schedules[a.pk], today - timedelta(days=6), today, dates

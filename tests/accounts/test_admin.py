@@ -149,7 +149,10 @@ def test_it_invites_a_clinician_who_sets_a_password_and_lands_on_the_clinician_h
     assert clinician.clinic == world.clinic
     assert clinician.has_usable_password()
     assert not ClientProfile.objects.filter(user=clinician).exists()
-    assert invitee.get(reverse("homework:dashboard")).status_code == 200
+    # A new clinician sets up two-step verification before the first clinical page.
+    landing = invitee.get(reverse("homework:dashboard"))
+    assert landing.status_code == 302
+    assert landing["Location"].startswith(reverse("accounts:mfa-setup"))
 
 
 def test_it_invites_a_client_for_a_clinician_from_the_admin(world, send_outbox):
@@ -573,4 +576,7 @@ def test_it_lets_the_admin_log_in_through_the_admin_login(world):
         {"username": world.admin.email, "password": PASSWORD, "next": "/admin/"},
     )
     assert response.status_code == 302
-    assert browser.get("/admin/").status_code == 200
+    # Past the password, the admin still needs the second step before the admin site.
+    landing = browser.get("/admin/")
+    assert landing.status_code == 302
+    assert landing["Location"].startswith(reverse("accounts:mfa-setup"))

@@ -72,7 +72,7 @@ def test_it_writes_nothing_for_bad_settings(world, data, message):
 def test_it_changes_the_password_and_keeps_this_session(world):
     browser = world.login(world.client)
     elsewhere = world.login(None)
-    elsewhere.login(username=world.client.email, password=PASSWORD)
+    elsewhere.force_login(world.client)
     response = browser.post(
         PASSWORD_CHANGE,
         {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},

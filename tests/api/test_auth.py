@@ -193,6 +193,22 @@ def test_it_throttles_the_session_login_too(world, real_cache) -> None:
     assert statuses == [400] * limit + [429]
 
 
+def test_it_lets_logins_through_when_the_throttle_cache_is_down(world, monkeypatch, caplog) -> None:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from clinic.api import LOGIN_THROTTLES
+
+    class Unreachable:
+        def get(self, *args, **kwargs):
+            raise RedisConnectionError("Connection refused")
+
+    for throttle in LOGIN_THROTTLES:
+        monkeypatch.setattr(throttle, "cache", Unreachable())
+    status, _body = issue(world.client.email)
+    assert status == 201
+    assert "throttle cache unavailable" in caplog.text
+
+
 # --- Sessions, for the portal's own scripts ---
 
 

@@ -185,6 +185,15 @@ MATRIX: dict[str, Row] = {
             "DELETE": clients(405),
         }
     ),
+    "api:v1:me-phrases": Row(
+        {
+            "GET": clients(200),
+            "POST": clients(405),
+            "PUT": clients(405),
+            "PATCH": clients(405),
+            "DELETE": clients(405),
+        }
+    ),
     "api:v1:today": Row(
         {
             "GET": clients(200),
@@ -355,6 +364,16 @@ MATRIX: dict[str, Row] = {
             "PUT": clinicians(405),
             "PATCH": clinicians(405),
             "DELETE": clinicians(405),
+        },
+        target="completion",
+    ),
+    "api:v1:completion-feedback-read": Row(
+        {
+            "GET": clients(405),
+            "POST": own_object(client=204, clinician=403),
+            "PUT": clients(405),
+            "PATCH": clients(405),
+            "DELETE": clients(405),
         },
         target="completion",
     ),

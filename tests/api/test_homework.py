@@ -268,6 +268,29 @@ def test_it_carries_feedback_between_clinician_and_client(api) -> None:
     assert sent.json()["text"] == "Lovely to see."
     assert sent.json()["clinician_name"] == "Dana Clinician"
 
-    replies = api.as_user("client").get(url).json()
+    replies = api.as_user("client").get(url).json()["results"]
     assert [reply["text"] for reply in replies] == ["Well done for trying.", "Lovely to see."]
     assert Feedback.objects.filter(completion=api.completion).count() == 2
+
+
+def test_it_marks_replies_read_when_the_client_says_so(api) -> None:
+    assert api.as_user("client").get(reverse("api:v1:today")).json()["unread_feedback"] == 1
+    response = api.as_user("client").post(
+        reverse("api:v1:completion-feedback-read", kwargs={"pk": api.completion.pk})
+    )
+    assert response.status_code == 204
+    api.feedback.refresh_from_db()
+    assert api.feedback.read_at is not None
+    assert api.as_user("client").get(reverse("api:v1:today")).json()["unread_feedback"] == 0
+
+
+def test_it_lists_the_clients_kind_phrases(api) -> None:
+    make_completion(
+        api.assignment,
+        local_today(api.world.client) - timedelta(days=1),
+        answers={"phrase": "may i be kind to myself"},
+    )
+    body = api.as_user("client").get(reverse("api:v1:me-phrases")).json()
+    assert body["count"] == 1  # the same phrase twice is one entry
+    assert body["results"][0]["times"] == 2
+    assert body["results"][0]["exercise_title"] == "Soothing touch"

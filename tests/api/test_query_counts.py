@@ -76,6 +76,13 @@ def add_progress(api: ApiWorld, count: int) -> None:
     add_assignments(api, count)
 
 
+def add_phrases(api: ApiWorld, count: int) -> None:
+    today = local_today(api.world.client)
+    assignment = make_assignment(api.world.client, api.exercise, start_date=today - timedelta(400))
+    for n in range(count):
+        make_completion(assignment, today - timedelta(days=n + 1), answers={"phrase": f"Kind {n}"})
+
+
 def add_caseload_and_history(api: ApiWorld, count: int) -> None:
     # One client's figures are computed with the whole caseload's.
     add_clients(api, count)
@@ -107,6 +114,7 @@ CASES = [
         kwargs=lambda api: {"pk": api.completion.pk},
     ),
     Case("api:v1:today", "client", add_assignments),
+    Case("api:v1:me-phrases", "client", add_phrases),
     Case("api:v1:me-progress", "client", add_progress),
     Case(
         "api:v1:client-progress",

@@ -35,7 +35,7 @@ def test_it_describes_every_route_under_v1(schema_text: str) -> None:
     for pattern, name in api_routes():
         if not pattern.startswith("api/v1/"):
             continue
-        url = reverse(name, kwargs={"pk": 1} if "<pk>" in pattern else {})
+        url = reverse(name, kwargs={"pk": 1} if ":pk>" in pattern else {})
         if not any(path.match(url) for path in paths):
             missing.append(url)
     assert missing == []

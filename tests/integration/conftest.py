@@ -49,6 +49,7 @@ import redis
 from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import connection
+from kombu import pools
 
 from clinic.celery import app
 from tests.conftest import skip_or_fail
@@ -235,11 +236,10 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 
 
 def _forget_broker_connections() -> None:
-    # The app pools its publishing connections (used by a plain `.delay()`); they
-    # would keep talking to the broker they were made for.
-    if app._pool is not None:
-        app._pool.force_close_all(close_pool=False)  # shared by URL: keep it usable
-        app._pool = None
+    """Drop pooled publishing connections (a plain `.delay()` uses them), as Celery and
+    kombu do after a fork, so the next publish connects to the broker now configured."""
+    pools.reset()
+    app._pool = None
     app.amqp._producer_pool = None
 
 

@@ -1,0 +1,152 @@
+"""Writing the audit trail. Call `audit_record` wherever a clinical record is touched or seen."""
+
+import logging
+
+from django.db import models
+from django.http import HttpRequest
+
+from accounts.client_ip import client_ip
+from accounts.models import User
+from audit.context import current_request
+from audit.models import AuditAction, AuditEvent
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT_LENGTH = 200
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    action: str,
+    target: models.Model | type[models.Model],
+    client: User | int | None = None,
+    request: HttpRequest | None = None,
+) -> AuditEvent:
+    """Append one event. `target` is the record (or, for a list, its model class).
+
+    Only the type and id of the target are kept, never its content. Without a
+    request, the one being served (if any) supplies the address and browser.
+    """
+    if action not in AuditAction.values:
+        raise ValueError(f"Unknown audit action {action!r}.")
+    request = request if request is not None else current_request()
+    if isinstance(target, type):
+        object_type, object_id = target._meta.label_lower, ""
+    else:
+        object_type, object_id = target._meta.label_lower, str(target.pk or "")
+    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    return AuditEvent.objects.create(
+        actor_id=actor_id,
+        actor_role=getattr(actor, "role", "") if actor_id else "",
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        client_id=client.pk if isinstance(client, User) else client,
+        ip_address=client_ip(request) if request is not None else None,
+        user_agent=_user_agent(request),
+    )
+
+
+def audit_record_view(
+    *,
+    request: HttpRequest,
+    target: models.Model | type[models.Model],
+    client: User | int,
+) -> AuditEvent | None:
+    """A clinician or admin looked at a client's record. A client's own look is not logged."""
+    viewer = request.user
+    if not viewer.is_authenticated or getattr(viewer, "is_client", False):
+        return None
+    return audit_record(
+        actor=viewer, action=AuditAction.VIEW, target=target, client=client, request=request
+    )
+
+
+def _user_agent(request: HttpRequest | None) -> str:
+    if request is None:
+        return ""
+    return request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LENGTH]
+
+
+# --- Right to erasure ---
+
+# Apps whose rows with a `client` pointing at the person are their clinical data.
+CLINICAL_APPS = ["homework"]
+
+
+def client_erase(*, client: User, actor: User, request: HttpRequest | None = None) -> AuditEvent:
+    """Erase a client: delete their clinical data, anonymise and close the account.
+
+    Deleted: every row of the clinical apps that belongs to them (assignments,
+    completions with their feedback, measures, calendar feeds...), their emails
+    in the outbox, their failed-login records and second-factor devices. The
+    account stays as an anonymous, inactive shell so the audit trail still
+    resolves; the trail gains one "erase" event and no row-by-row deletions.
+    """
+    from django.db import transaction
+
+    from accounts import services as account_services
+    from accounts.models import ClientProfile, Invitation
+    from audit.context import suppress_automatic_records
+    from notifications.models import Notification
+
+    if not client.is_client:
+        raise ValueError("Only a client can be erased.")
+    old_email = client.email
+    with transaction.atomic(), suppress_automatic_records():
+        for model in _client_owned_models():
+            model._default_manager.filter(client=client).delete()
+        Notification.objects.filter(
+            models.Q(recipient=client) | models.Q(to_email__iexact=old_email)
+        ).delete()
+        Invitation.objects.filter(
+            models.Q(accepted_user=client) | models.Q(email__iexact=old_email)
+        ).update(email=_erased_email(client), full_name="")
+        ClientProfile.objects.filter(user=client).delete()
+        _delete_login_records(old_email)
+        _delete_second_factor(client)
+        client.email = _erased_email(client)
+        client.full_name = ""
+        client.set_unusable_password()
+        client.save(update_fields=["email", "full_name", "password"])
+        account_services.user_deactivate(user=client)
+        return audit_record(
+            actor=actor, action=AuditAction.ERASE, target=client, client=client, request=request
+        )
+
+
+def _erased_email(client: User) -> str:
+    return f"erased-{client.pk}@erased.invalid"
+
+
+def _client_owned_models() -> list[type[models.Model]]:
+    from django.apps import apps
+    from django.conf import settings
+
+    owned = []
+    for app_label in CLINICAL_APPS:
+        for model in apps.get_app_config(app_label).get_models():
+            field = next((f for f in model._meta.fields if f.name == "client"), None)
+            if field is not None and field.related_model is not None:
+                if field.related_model._meta.label == settings.AUTH_USER_MODEL:
+                    owned.append(model)
+    return owned
+
+
+def _delete_login_records(email: str) -> None:
+    from django.apps import apps
+
+    if not apps.is_installed("axes"):
+        return
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    for model in (AccessAttempt, AccessLog, AccessFailureLog):
+        model.objects.filter(username__iexact=email).delete()
+
+
+def _delete_second_factor(user: User) -> None:
+    from django_otp import devices_for_user
+
+    for device in list(devices_for_user(user, confirmed=None)):
+        device.delete()
