@@ -3,6 +3,7 @@
 from django.contrib.auth import login, logout
 from django.contrib.auth.signals import user_logged_in
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from knox import views as knox_views
 from knox.models import AuthToken
@@ -16,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services
+from accounts import mfa, services
 from accounts.access import invitations_visible_to
 from accounts.models import Invitation, Role
 from accounts.serializers import (
@@ -32,7 +33,8 @@ from clinic.api import LOGIN_THROTTLES, CallerScopedMixin, IsClinician
 
 @extend_schema(tags=["auth"])
 class TokenCreateView(APIView):
-    """Exchange email and password for an API token (for apps and clinic systems).
+    """Exchange email and password (and a code, with two-step verification) for an API
+    token, for apps and clinic systems.
 
     Only a digest of the token is stored; it expires after REST_KNOX TOKEN_TTL and
     can be revoked with `auth/token/logout/` or `auth/token/logoutall/`.
@@ -51,10 +53,10 @@ class TokenCreateView(APIView):
         credentials = CredentialsSerializer(data=request.data, context={"request": request})
         credentials.is_valid(raise_exception=True)
         user = credentials.validated_data["user"]
+        # Expired tokens can never work again; clear them so they do not count.
+        AuthToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
         limit = knox_settings.TOKEN_LIMIT_PER_USER
         if limit is not None and AuthToken.objects.filter(user=user).count() >= limit:
-            # Expired tokens are deleted as they are next presented, so a limit
-            # reached is a real one: ask the caller to revoke old tokens first.
             raise ValidationError(
                 "Too many active tokens for this account. Revoke some with auth/token/logoutall/."
             )
@@ -94,6 +96,9 @@ class SessionLoginView(APIView):
         credentials.is_valid(raise_exception=True)
         user = credentials.validated_data["user"]
         login(request._request, user, backend="django.contrib.auth.backends.ModelBackend")
+        device = credentials.validated_data["device"]
+        if device is not None:
+            mfa.mfa_session_verify(request._request, device)
         return Response(MeSerializer(user).data)
 
 

@@ -6,5 +6,5 @@ class AccountsConfig(AppConfig):
     verbose_name = "Clinics and accounts"
 
     def ready(self) -> None:
-        from accounts import emails  # noqa: F401  (registers the email kinds)
-        from accounts import lockout, signals  # noqa: F401  (connects the receivers)
+        # Imported for their side effects: the email kinds and the signal receivers.
+        from accounts import emails, lockout, signals  # noqa: F401

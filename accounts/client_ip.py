@@ -16,9 +16,7 @@ def client_ip(request: HttpRequest) -> str | None:
     remote = _valid(request.META.get("REMOTE_ADDR", ""))
     if not getattr(settings, "BEHIND_TLS_PROXY", False):
         return remote
-    forwarded = [
-        part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-    ]
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     forwarded = [part for part in forwarded if part]
     if forwarded:
         return _valid(forwarded[-1]) or remote

@@ -9,6 +9,7 @@ from django.contrib.auth.forms import (
 )
 from django.http import HttpRequest, QueryDict
 
+from accounts.mfa import mfa_enrolled, mfa_verify
 from accounts.models import ClientProfile, Clinic, Invitation, Role, User, available_timezones
 from accounts.services import clinician_check
 
@@ -132,9 +133,7 @@ class MFAEnrolForm(forms.Form):
         label="Code from your app",
         max_length=12,
         help_text="After adding Kindwork to your app, enter the 6 digits it shows.",
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}
-        ),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 
 
@@ -159,8 +158,6 @@ class ReauthForm(forms.Form):
         self.user = user
 
     def clean(self) -> dict:
-        from accounts.mfa import mfa_enrolled, mfa_verify
-
         data = super().clean()
         password, code = data.get("password"), (data.get("code") or "").strip()
         if not password and not code:

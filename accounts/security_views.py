@@ -164,7 +164,9 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
                     "if you are running low.",
                 )
             return redirect(_next_url(request, _home(user)))
-    return render(request, "accounts/mfa_verify.html", {"form": form, "next": _next_url(request, "")})
+    return render(
+        request, "accounts/mfa_verify.html", {"form": form, "next": _next_url(request, "")}
+    )
 
 
 @account_required
@@ -231,7 +233,7 @@ def logout_everywhere(request: HttpRequest) -> HttpResponse:
 @require_POST
 @account_required
 def session_keepalive(request: HttpRequest) -> HttpResponse:
-    """"Stay logged in": counts as activity (the session timeout middleware sees it)."""
+    """ "Stay logged in": counts as activity (the session timeout middleware sees it)."""
     request.session[sessions.LAST_ACTIVITY_KEY] = int(timezone.now().timestamp())
     return redirect(_next_url(request, _home(request.user)))
 

@@ -6,6 +6,7 @@ Serializers only check the shape of input; the rules live in accounts.services.
 from django.contrib.auth import authenticate
 from rest_framework import serializers
 
+from accounts import mfa
 from accounts.models import Clinic, Invitation, User, available_timezones
 
 
@@ -35,10 +36,25 @@ class MeSerializer(serializers.ModelSerializer):
 
 
 class CredentialsSerializer(serializers.Serializer):
-    """Email and password; the same message whether the account or the password is wrong."""
+    """Email and password, and for accounts with two-step verification a current code.
+
+    The same message whether the account or the password is wrong. Clinicians and
+    admins always need the second step (accounts.mfa), so an API login cannot be
+    a way around it.
+    """
 
     email = serializers.EmailField(max_length=254, write_only=True)
     password = serializers.CharField(max_length=4096, write_only=True, trim_whitespace=False)
+    code = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text=(
+            "For accounts with two-step verification: the 6 digits the authenticator app "
+            "shows now, or one of the recovery codes."
+        ),
+    )
 
     def validate(self, data: dict) -> dict:
         request = self.context.get("request")
@@ -52,6 +68,20 @@ class CredentialsSerializer(serializers.Serializer):
                 code="authorization",
             )
         data["user"] = user
+        data["device"] = None
+        if mfa.mfa_required(user):
+            if not mfa.mfa_enrolled(user):
+                raise serializers.ValidationError(
+                    {
+                        "code": "Your account needs two-step verification. Set it up on the "
+                        "website first, then log in here with a code from your app."
+                    }
+                )
+            data["device"] = mfa.mfa_verify(user=user, code=data.get("code", ""))
+            if data["device"] is None:
+                raise serializers.ValidationError(
+                    {"code": "Enter the code your authenticator app shows now, or a recovery code."}
+                )
         return data
 
 

@@ -64,7 +64,7 @@ def session_ends_at(*, session: SessionBase, user: User, now: datetime) -> datet
 
 
 def session_expired(*, session: SessionBase, user: User, now: datetime) -> str | None:
-    """"idle" or "absolute" when the session is over, None while it is live."""
+    """ "idle" or "absolute" when the session is over, None while it is live."""
     last_activity = _moment(session, LAST_ACTIVITY_KEY)
     if last_activity is not None and now - last_activity >= idle_limit_for(user):
         return "idle"
@@ -86,9 +86,7 @@ def session_touch(*, session: SessionBase, now: datetime) -> None:
 def reauth_is_recent(*, session: SessionBase, now: datetime) -> bool:
     """Whether the person proved it is them (password or a fresh code) within REAUTH_MINUTES."""
     reauth_at = _moment(session, REAUTH_AT_KEY)
-    return reauth_at is not None and now - reauth_at < timedelta(
-        minutes=settings.REAUTH_MINUTES
-    )
+    return reauth_at is not None and now - reauth_at < timedelta(minutes=settings.REAUTH_MINUTES)
 
 
 def reauth_mark(*, session: SessionBase, now: datetime) -> None:

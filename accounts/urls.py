@@ -30,7 +30,9 @@ urlpatterns = [
     path("accounts/two-step/setup/", security_views.mfa_setup, name="mfa-setup"),
     path("accounts/two-step/verify/", security_views.mfa_verify, name="mfa-verify"),
     path("accounts/confirm-it-is-you/", security_views.reauth, name="reauth"),
-    path("accounts/session/keep-alive/", security_views.session_keepalive, name="session-keepalive"),
+    path(
+        "accounts/session/keep-alive/", security_views.session_keepalive, name="session-keepalive"
+    ),
     path("accounts/session/ended/", security_views.session_ended, name="session-ended"),
     path("accounts/password-reset/", views.password_reset_request, name="password-reset"),
     path(

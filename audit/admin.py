@@ -29,7 +29,14 @@ class AuditEventAdmin(admin.ModelAdmin):
     ]
     list_filter = ["action", "actor_role", "object_type", "created_at"]
     list_select_related = ["actor", "client"]
-    search_fields = ["actor__email", "actor__full_name", "client__email", "client__full_name", "=object_id", "=ip_address"]
+    search_fields = [
+        "actor__email",
+        "actor__full_name",
+        "client__email",
+        "client__full_name",
+        "=object_id",
+        "=ip_address",
+    ]
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
     fields = readonly_fields
@@ -65,9 +72,7 @@ class ErasableUserAdmin(UserAdmin):
         description="Erase selected clients (deletes their clinical data)…", permissions=["delete"]
     )
     def erase(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
-        clients = list(
-            scoped_to_clinic(request.user, queryset, "clinic").filter(role=Role.CLIENT)
-        )
+        clients = list(scoped_to_clinic(request.user, queryset, "clinic").filter(role=Role.CLIENT))
         skipped = queryset.count() - len(clients)
         if request.POST.get("confirm") != "erase":
             return TemplateResponse(
@@ -86,7 +91,11 @@ class ErasableUserAdmin(UserAdmin):
             )
         for client in clients:
             client_erase(client=client, actor=request.user, request=request)
-        note = f" {skipped} selected account(s) were not clients and were left alone." if skipped else ""
+        note = (
+            f" {skipped} selected account(s) were not clients and were left alone."
+            if skipped
+            else ""
+        )
         self.message_user(request, f"{len(clients)} client(s) erased.{note}", messages.SUCCESS)
         return None
 

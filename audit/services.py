@@ -1,16 +1,18 @@
 """Writing the audit trail. Call `audit_record` wherever a clinical record is touched or seen."""
 
-import logging
-
-from django.db import models
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.apps import apps
+from django.conf import settings
+from django.db import models, transaction
 from django.http import HttpRequest
+from django_otp import devices_for_user
 
+from accounts import services as account_services
 from accounts.client_ip import client_ip
-from accounts.models import User
-from audit.context import current_request
+from accounts.models import ClientProfile, Invitation, User
+from audit.context import current_request, suppress_automatic_records
 from audit.models import AuditAction, AuditEvent
-
-logger = logging.getLogger(__name__)
+from notifications.models import Notification
 
 USER_AGENT_LENGTH = 200
 
@@ -84,13 +86,6 @@ def client_erase(*, client: User, actor: User, request: HttpRequest | None = Non
     account stays as an anonymous, inactive shell so the audit trail still
     resolves; the trail gains one "erase" event and no row-by-row deletions.
     """
-    from django.db import transaction
-
-    from accounts import services as account_services
-    from accounts.models import ClientProfile, Invitation
-    from audit.context import suppress_automatic_records
-    from notifications.models import Notification
-
     if not client.is_client:
         raise ValueError("Only a client can be erased.")
     old_email = client.email
@@ -104,8 +99,10 @@ def client_erase(*, client: User, actor: User, request: HttpRequest | None = Non
             models.Q(accepted_user=client) | models.Q(email__iexact=old_email)
         ).update(email=_erased_email(client), full_name="")
         ClientProfile.objects.filter(user=client).delete()
-        _delete_login_records(old_email)
-        _delete_second_factor(client)
+        for model in (AccessAttempt, AccessLog, AccessFailureLog):
+            model.objects.filter(username__iexact=old_email).delete()
+        for device in list(devices_for_user(client, confirmed=None)):
+            device.delete()
         client.email = _erased_email(client)
         client.full_name = ""
         client.set_unusable_password()
@@ -121,32 +118,11 @@ def _erased_email(client: User) -> str:
 
 
 def _client_owned_models() -> list[type[models.Model]]:
-    from django.apps import apps
-    from django.conf import settings
-
     owned = []
     for app_label in CLINICAL_APPS:
         for model in apps.get_app_config(app_label).get_models():
             field = next((f for f in model._meta.fields if f.name == "client"), None)
-            if field is not None and field.related_model is not None:
-                if field.related_model._meta.label == settings.AUTH_USER_MODEL:
-                    owned.append(model)
+            related = getattr(field, "related_model", None)
+            if related is not None and related._meta.label == settings.AUTH_USER_MODEL:
+                owned.append(model)
     return owned
-
-
-def _delete_login_records(email: str) -> None:
-    from django.apps import apps
-
-    if not apps.is_installed("axes"):
-        return
-    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-
-    for model in (AccessAttempt, AccessLog, AccessFailureLog):
-        model.objects.filter(username__iexact=email).delete()
-
-
-def _delete_second_factor(user: User) -> None:
-    from django_otp import devices_for_user
-
-    for device in list(devices_for_user(user, confirmed=None)):
-        device.delete()

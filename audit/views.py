@@ -31,6 +31,4 @@ def record_views(request: HttpRequest) -> HttpResponse:
         }
         for event in events
     ]
-    return render(
-        request, "audit/record_views.html", {"rows": rows, "shown": RECORD_VIEWS_SHOWN}
-    )
+    return render(request, "audit/record_views.html", {"rows": rows, "shown": RECORD_VIEWS_SHOWN})

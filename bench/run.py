@@ -690,6 +690,12 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="jobs: fan-out sizes (default 2000 and all)",
     )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=2 * (os.cpu_count() or 1),
+        help="jobs: Celery prefork processes (sending waits on SMTP and the database)",
+    )
     args = parser.parse_args(argv)
     options = Options(
         duration=args.duration,
@@ -705,7 +711,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.part in ("jobs", "all"):
         from bench import jobs
 
-        jobs.run_jobs(production_environment(), sizes=args.clients)
+        jobs.run_jobs(production_environment(), sizes=args.clients, concurrency=args.concurrency)
 
 
 if __name__ == "__main__":

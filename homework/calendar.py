@@ -24,6 +24,7 @@ What the feed holds, and why:
 import hashlib
 import secrets
 from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -49,6 +50,7 @@ SUGGESTED_DAYS = {
 }
 # A calendar app reading the feed marks it used; writing that on every poll is waste.
 LAST_USED_RESOLUTION = timedelta(hours=1)
+TIMEZONE_YEARS = 10
 
 
 # --- The secret address ---
@@ -153,7 +155,7 @@ def practice_event(
         rule["UNTIL"] = last.astimezone(UTC)
     portal = settings.SITE_URL + reverse("homework:today")
     event = Event()
-    event.add("uid", f"practice-{assignment.pk}@{settings.SITE_URL.split('://')[-1]}")
+    event.add("uid", f"practice-{assignment.pk}@{urlsplit(settings.SITE_URL).hostname}")
     event.add("summary", EVENT_TITLE)
     event.add("dtstamp", now.astimezone(UTC))
     event.add("dtstart", start)
@@ -187,11 +189,18 @@ def practice_calendar(*, client: User, now: datetime | None = None) -> bytes:
         .select_related("exercise")
         .order_by("start_date", "id")
     )
+    first = today
     for assignment in running:
         event = practice_event(
             assignment, at=assignment.reminder_time or default_time, client=client, now=now
         )
         if event is not None:
             calendar.add_component(event)
-    calendar.add_missing_timezones()
+            first = min(first, assignment.start_date)
+    # The VTIMEZONE spells out the zone's changes from the first event to
+    # TIMEZONE_YEARS ahead; apps that know the IANA name (most) use their own rules.
+    calendar.add_missing_timezones(
+        first_date=first - timedelta(days=366),
+        last_date=today + timedelta(days=366 * TIMEZONE_YEARS),
+    )
     return calendar.to_ical()

@@ -122,13 +122,17 @@ class ExerciseInsight:
 
 
 def _aggregates() -> dict:
-    """Count, mean before and mean after per pair, over logs that record both."""
+    """Count, mean before and mean after per pair, over logs that record both.
+
+    The names must not be the columns' own (distress_before ...), or the filter
+    would read the aggregate instead of the column.
+    """
     fields: dict = {"practices": Count("id")}
     for key, before, after in RATING_PAIRS:
         both = Q(**{f"{before}__isnull": False, f"{after}__isnull": False})
-        fields[f"{key}_n"] = Count("id", filter=both)
-        fields[f"{key}_before"] = Avg(Cast(F(before), FloatField()), filter=both)
-        fields[f"{key}_after"] = Avg(Cast(F(after), FloatField()), filter=both)
+        fields[f"{key}_logs"] = Count("id", filter=both)
+        fields[f"{key}_mean_before"] = Avg(Cast(F(before), FloatField()), filter=both)
+        fields[f"{key}_mean_after"] = Avg(Cast(F(after), FloatField()), filter=both)
     return fields
 
 
@@ -137,12 +141,12 @@ def _insight(row: dict, *, clients: int = 1) -> ExerciseInsight:
         PairChange(
             key=key,
             label=PAIR_LABELS.get(key, key),
-            logs=row[f"{key}_n"],
-            mean_before=float(row[f"{key}_before"]),
-            mean_after=float(row[f"{key}_after"]),
+            logs=row[f"{key}_logs"],
+            mean_before=float(row[f"{key}_mean_before"]),
+            mean_after=float(row[f"{key}_mean_after"]),
         )
         for key, _before, _after in RATING_PAIRS
-        if row[f"{key}_n"]
+        if row[f"{key}_logs"]
     ]
     return ExerciseInsight(
         exercise_id=row["exercise_id"],

@@ -30,7 +30,7 @@ from homework import schedule as plan
 from homework.models import Assignment, Completion
 from homework.reminders import CHUNK_SIZE, local_instant, zone_for
 from homework.selectors.practice import schedules_for
-from homework.selectors.progress import caseload_for_clinician, client_progress
+from homework.selectors.progress import caseload_for_clinician
 from homework.services.preferences import CLINICIAN_SUMMARY_OPT_OUT_GROUP
 from notifications.models import Notification
 from notifications.services import notifications_enqueue
@@ -111,18 +111,16 @@ class ClientWeek:
 def client_week(*, client: User, monday: date, now: datetime | None = None) -> ClientWeek:
     """A client's week, Monday to Sunday in their zone, with the progress page's figures.
 
-    The totals are the progress selector's week row; the per-plan rows add up to it.
-    Four queries plus the progress selector's three.
+    The totals are the per-plan rows added up, computed exactly as the progress
+    selector computes its week row (tests/homework/test_summaries.py holds them
+    equal). They are not read from client_progress itself: that reads the client's
+    whole history and streak, which made each weekly email several times dearer at
+    clinic scale (docs/benchmarks.md). Three queries.
     """
     now = now or timezone.now()
     zone = client.zone
     today = plan.local_date(now, zone)
     is_current = plan.week_start(today) == monday
-    if is_current:
-        row = client_progress(client=client, now=now, weeks=1).weeks[-1]
-    else:
-        anchor = week_end_instant(monday=monday, zone=zone)
-        row = client_progress(client=client, now=anchor, weeks=2).weeks[0]
     sunday = monday + timedelta(days=6)
 
     assignments = list(
@@ -143,12 +141,14 @@ def client_week(*, client: User, monday: date, now: datetime | None = None) -> C
         minutes_by_day[day] += minutes
 
     plans = []
+    adherence_of: dict[int, plan.Adherence] = {}
     for assignment in assignments:
         sched, dates = schedules[assignment.pk], done.get(assignment.pk, set())
         if is_current:
             adherence = plan.adherence_to_date(sched, monday, today, dates)
         else:
             adherence = plan.adherence(sched, monday, sunday, dates)
+        adherence_of[assignment.pk] = adherence
         if adherence.planned <= 0 and not dates:
             continue  # not running that week and nothing logged
         plans.append(
@@ -160,12 +160,18 @@ def client_week(*, client: User, monday: date, now: datetime | None = None) -> C
                 minutes=minutes_of.get(assignment.pk, 0),
             )
         )
+    # Added up in the progress selector's order of plans, so the floats match to the last bit.
+    total = plan.NO_PLAN
+    for assignment in sorted(
+        assignments, key=lambda a: (a.status, -a.start_date.toordinal(), -a.pk)
+    ):
+        total += adherence_of[assignment.pk]
     return ClientWeek(
         monday=monday,
         is_current=is_current,
-        adherence=row.adherence,
-        practice_days=row.practice_days,
-        minutes=row.minutes,
+        adherence=total,
+        practice_days=len(minutes_by_day),  # days with a log, even one of 0 minutes
+        minutes=sum(minutes_by_day.values()),
         minutes_by_day=[(d, minutes_by_day.get(d, 0)) for d in plan.days_between(monday, sunday)],
         plans=plans,
     )

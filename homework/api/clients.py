@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -54,7 +55,10 @@ class ClientViewSet(CallerScopedMixin, viewsets.GenericViewSet):
         # The caseload's figures are computed together (a fixed handful of queries);
         # one client's row is the same row the list shows.
         rows = caseload_for_clinician(clinician=self.request.user)
-        return next(row for row in rows if row.client.pk == client.pk)
+        row = next((row for row in rows if row.client.pk == client.pk), None)
+        if row is None:  # the caseload and the access rule always agree; never guess
+            raise NotFound()
+        return row
 
 
 @extend_schema(tags=["me"])

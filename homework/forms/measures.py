@@ -50,7 +50,7 @@ class MeasureAssignmentForm(forms.Form):
     def clean(self) -> dict:
         data = super().clean()
         repeat = data.get("frequency") == REPEAT
-        if repeat and not data.get("every_weeks") and "every_weeks" not in self.errors:
+        if repeat and data.get("every_weeks") is None and "every_weeks" not in self.errors:
             self.add_error("every_weeks", "Say every how many weeks.")
         return data
 

@@ -28,9 +28,7 @@ from homework.charts import (
     _text,
     short_date,
 )
-from homework.measures.engine import instruments
-from homework.measures.selectors import Trend, measure_trend
-from homework.models import MeasureResponse
+from homework.measures.selectors import ScoredResponse, Trend, measure_trends
 
 LEFT = 36
 RIGHT = 30
@@ -171,19 +169,15 @@ def measure_trend_chart(trend: Trend, *, chart_id: str = "measure-trend") -> Cha
     )
 
 
-def measure_trend_charts(*, client: User) -> list[Chart]:
-    """One trend chart per instrument the client has answered; three queries per instrument."""
-    codes = set(
-        MeasureResponse.objects.filter(client_id=client.pk)
-        .values_list("instrument", flat=True)
-        .distinct()
-    )
-    available = instruments()
+def trend_chart_id(trend: Trend) -> str:
+    return f"measure-trend-{trend.instrument.code.lower()}"
+
+
+def measure_trend_charts(
+    *, client: User, history: list[ScoredResponse] | None = None
+) -> list[Chart]:
+    """One trend chart per instrument the client has answered; at most two queries."""
     return [
-        measure_trend_chart(
-            measure_trend(client=client, instrument=available[code]),
-            chart_id=f"measure-trend-{code.lower()}",
-        )
-        for code in sorted(codes)
-        if code in available
+        measure_trend_chart(trend, chart_id=trend_chart_id(trend))
+        for trend in measure_trends(client=client, history=history)
     ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet, Sum
+from django.db.models import Max, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -126,45 +126,40 @@ class MeasureStatus:
 def measure_statuses(
     *, client: User, now: datetime | None = None, include_ended: bool = False
 ) -> list[MeasureStatus]:
-    """Every schedule of the client with what is due today: two queries, any number of them."""
+    """Every schedule of the client with what is due today, in one query.
+
+    Occurrences only move forward, so the open occurrence is answered exactly when
+    it equals the latest due date answered: the query annotates that maximum
+    rather than reading the responses.
+    """
     day = plan.local_date(now or timezone.now(), client.zone)
     measures = MeasureAssignment.objects.filter(client_id=client.pk)
     if not include_ended:
         measures = measures.filter(status=AssignmentStatus.ACTIVE)
-    measures = list(measures.order_by("start_date", "id"))
-    answered: dict[int, set[date]] = defaultdict(set)
-    last: dict[int, date] = {}
-    for measure_id, due_date, local_date in MeasureResponse.objects.filter(
-        measure_assignment__in=[m.pk for m in measures]
-    ).values_list("measure_assignment_id", "due_date", "local_date"):
-        if due_date is not None:
-            answered[measure_id].add(due_date)
-        last[measure_id] = max(local_date, last.get(measure_id, local_date))
+    measures = measures.annotate(
+        last_due_answered=Max("responses__due_date"),
+        last_answered=Max("responses__local_date"),
+    ).order_by("start_date", "id")
     result = []
     for measure in measures:
         try:
             instrument = instrument_get(measure.instrument)
         except UnknownInstrument:
             continue  # its data file was removed; nothing can be shown or answered
+        active = measure.status == AssignmentStatus.ACTIVE
         current = occurrence_on(measure, day)
-        due = (
-            current
-            if measure.status == AssignmentStatus.ACTIVE
+        answered = (
+            measure.last_due_answered is not None
             and current is not None
-            and current not in answered.get(measure.pk, set())
-            else None
+            and (measure.last_due_answered >= current)
         )
         result.append(
             MeasureStatus(
                 measure=measure,
                 instrument=instrument,
-                due_date=due,
-                last_answered=last.get(measure.pk),
-                next_date=(
-                    next_occurrence_after(measure, day)
-                    if measure.status == AssignmentStatus.ACTIVE
-                    else None
-                ),
+                due_date=current if active and current is not None and not answered else None,
+                last_answered=measure.last_answered,
+                next_date=next_occurrence_after(measure, day) if active else None,
             )
         )
     return result
@@ -238,47 +233,69 @@ class Trend:
     history: list[ScoredResponse]  # oldest first
 
 
-def measure_trend(*, client: User, instrument: Instrument, now: datetime | None = None) -> Trend:
-    """Weekly mean total beside weekly minutes of practice, in two queries.
+def measure_trends(
+    *, client: User, history: list[ScoredResponse] | None = None, now: datetime | None = None
+) -> list[Trend]:
+    """One trend per instrument the client has answered, in at most two queries.
 
-    The weeks run from the first response (or TREND_MIN_WEEKS ago, if later)
-    to the current week, at most TREND_MAX_WEEKS.
+    Each runs weekly from its first response (or TREND_MIN_WEEKS ago, if later) to
+    the current week, at most TREND_MAX_WEEKS, with minutes of practice per week.
+    Pass `history` (newest first, as measure_history gives it) to save its query.
     """
     today = plan.local_date(now or timezone.now(), client.zone)
     this_monday = plan.week_start(today)
-    history = list(reversed(measure_history(client=client, instrument=instrument.code)))
-    first = this_monday - timedelta(weeks=TREND_MIN_WEEKS - 1)
-    if history:
-        first = min(first, plan.week_start(history[0].response.local_date))
-    first = max(first, this_monday - timedelta(weeks=TREND_MAX_WEEKS - 1))
-    minutes_by_day = (
-        Completion.objects.filter(client_id=client.pk, local_date__gte=first, local_date__lte=today)
+    history = measure_history(client=client) if history is None else history
+    if not history:
+        return []
+    by_instrument: dict[str, list[ScoredResponse]] = defaultdict(list)
+    for item in reversed(history):
+        by_instrument[item.instrument.code].append(item)
+    floor = this_monday - timedelta(weeks=TREND_MAX_WEEKS - 1)
+    firsts = {
+        code: max(
+            floor,
+            min(
+                this_monday - timedelta(weeks=TREND_MIN_WEEKS - 1),
+                plan.week_start(items[0].response.local_date),
+            ),
+        )
+        for code, items in by_instrument.items()
+    }
+    minutes: dict[date, int] = defaultdict(int)
+    for day, total in (
+        Completion.objects.filter(
+            client_id=client.pk, local_date__gte=min(firsts.values()), local_date__lte=today
+        )
         .values("local_date")
         .annotate(minutes=Sum("minutes"))
         .values_list("local_date", "minutes")
-    )
-    minutes: dict[date, int] = defaultdict(int)
-    for day, total in minutes_by_day:
+    ):
         minutes[plan.week_start(day)] += total or 0
-    totals: dict[date, list[float]] = defaultdict(list)
-    for item in history:
-        totals[plan.week_start(item.response.local_date)].append(item.scores.total.value)
-    weeks = []
-    monday = first
-    while monday <= this_monday:
-        values = totals.get(monday, [])
-        weeks.append(
-            TrendWeek(
-                monday=monday,
-                total=sum(values) / len(values) if values else None,
-                responses=len(values),
-                minutes=minutes.get(monday, 0),
-                is_current=monday == this_monday,
+    trends = []
+    for code in sorted(by_instrument):
+        items, first = by_instrument[code], firsts[code]
+        totals: dict[date, list[float]] = defaultdict(list)
+        for item in items:
+            totals[plan.week_start(item.response.local_date)].append(item.scores.total.value)
+        weeks = []
+        monday = first
+        while monday <= this_monday:
+            values = totals.get(monday, [])
+            weeks.append(
+                TrendWeek(
+                    monday=monday,
+                    total=sum(values) / len(values) if values else None,
+                    responses=len(values),
+                    minutes=minutes.get(monday, 0),
+                    is_current=monday == this_monday,
+                )
+            )
+            monday += timedelta(weeks=1)
+        trends.append(
+            Trend(
+                instrument=items[0].instrument,
+                weeks=weeks,
+                history=[i for i in items if i.response.local_date >= first],
             )
         )
-        monday += timedelta(weeks=1)
-    return Trend(
-        instrument=instrument,
-        weeks=weeks,
-        history=[h for h in history if h.response.local_date >= first],
-    )
+    return trends

@@ -9,8 +9,13 @@ from django.http import HttpRequest
 
 from accounts.models import User
 from homework.insights import MIN_PRACTICES, SMALL_SAMPLE, what_helps_for_client
-from homework.measures.charts import measure_trend_charts
-from homework.measures.selectors import measure_history, measure_statuses, measures_due
+from homework.measures.charts import measure_trend_chart, measure_trend_charts, trend_chart_id
+from homework.measures.selectors import (
+    measure_history,
+    measure_statuses,
+    measure_trends,
+    measures_due,
+)
 
 register = template.Library()
 
@@ -27,8 +32,10 @@ def measures_due_panel(client: User) -> dict:
 def measures_progress_panel(client: User) -> dict:
     """The questionnaire trend and what seems to help, for the portal's Progress page."""
     helps = [i for i in what_helps_for_client(client=client) if i.seems_to_help]
+    trends = measure_trends(client=client)
     return {
-        "trend_charts": measure_trend_charts(client=client),
+        "trend_charts": [measure_trend_chart(t, chart_id=trend_chart_id(t)) for t in trends],
+        "cited": [t.instrument for t in trends],
         "helps": helps[:TOP_INSIGHTS],
         "min_practices": MIN_PRACTICES,
         "small_sample": SMALL_SAMPLE,
@@ -46,7 +53,7 @@ def measures_client_panel(context: template.Context, client: User) -> dict:
         "client": client,
         "statuses": [s for s in measure_statuses(client=client) if s.measure.status == "active"],
         "latest": history[0] if history else None,
-        "trend_charts": measure_trend_charts(client=client),
+        "trend_charts": measure_trend_charts(client=client, history=history),
         "helps": what_helps_for_client(client=client)[:TOP_INSIGHTS],
         "min_practices": MIN_PRACTICES,
         "small_sample": SMALL_SAMPLE,

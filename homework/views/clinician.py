@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.access import client_for_user_or_404, clinician_required
 from accounts.models import User
+from audit.services import audit_record_view
 from homework import charts
 from homework.forms.completions import FeedbackForm
 from homework.models import Completion, Feedback
@@ -81,6 +82,8 @@ def _client_page(
 @clinician_required
 def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
     client = client_for_user_or_404(request.user, client_id)
+    # The page shows the client's logs, reflections and ratings: a view of their record.
+    audit_record_view(request=request, target=client, client=client)
     return _client_page(request, client)
 
 

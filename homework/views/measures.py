@@ -72,7 +72,7 @@ def client_measures(request: HttpRequest) -> HttpResponse:
         {
             "statuses": statuses,
             "history": history,
-            "trend_charts": measure_trend_charts(client=request.user),
+            "trend_charts": measure_trend_charts(client=request.user, history=history),
             "cited": _cited(statuses, history),
         },
     )
@@ -140,6 +140,7 @@ def client_what_helps(request: HttpRequest) -> HttpResponse:
 def _clinician_page(
     request: HttpRequest, client: User, form: MeasureAssignmentForm, status: int = 200
 ) -> HttpResponse:
+    history = measure_history(client=client)
     return render(
         request,
         "clinician/measures.html",
@@ -147,8 +148,8 @@ def _clinician_page(
             "client": client,
             "form": form,
             "statuses": measure_statuses(client=client, include_ended=True),
-            "history": measure_history(client=client),
-            "trend_charts": measure_trend_charts(client=client),
+            "history": history,
+            "trend_charts": measure_trend_charts(client=client, history=history),
             "insights": what_helps_for_client(client=client),
             # The form lists every instrument, so every one is cited.
             "cited": list(instruments().values()),

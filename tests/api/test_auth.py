@@ -8,6 +8,8 @@ from django.conf import settings as django_settings
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 from knox.settings import knox_settings
 from rest_framework.test import APIClient
@@ -20,9 +22,23 @@ TOKEN_URL = reverse("api:v1:token")
 ME_URL = reverse("api:v1:me")
 
 
-def issue(email: str, password: str = PASSWORD, **extra) -> tuple[int, dict]:
-    response = APIClient().post(TOKEN_URL, {"email": email, "password": password}, **extra)
+def issue(email: str, password: str = PASSWORD, code: str | None = None, **extra):
+    data = {"email": email, "password": password}
+    if code is not None:
+        data["code"] = code
+    response = APIClient().post(TOKEN_URL, data, **extra)
     return response.status_code, response.json()
+
+
+def authenticator(user) -> TOTPDevice:
+    """A confirmed authenticator app for the user, as after enrolling on the website."""
+    return TOTPDevice.objects.create(user=user, name="Phone", confirmed=True)
+
+
+def current_code(device: TOTPDevice) -> str:
+    device.refresh_from_db()
+    value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    return f"{value:0{device.digits}d}"
 
 
 def test_it_issues_a_token_that_authenticates(world) -> None:
@@ -37,8 +53,8 @@ def test_it_issues_a_token_that_authenticates(world) -> None:
 
 
 def test_it_stores_only_a_digest_of_the_token(world) -> None:
-    _status, body = issue(world.clinician.email)
-    stored = AuthToken.objects.get(user=world.clinician)
+    _status, body = issue(world.client.email)
+    stored = AuthToken.objects.get(user=world.client)
     assert body["token"] not in (stored.digest, stored.token_key)
     assert len(stored.token_key) < len(body["token"])  # only a prefix, for lookup
 
@@ -100,12 +116,13 @@ def test_it_revokes_every_token_of_the_account_on_logoutall(world) -> None:
 
 
 def test_it_stops_a_deactivated_users_tokens(world) -> None:
-    token = issue(world.clinician.email)[1]["token"]
+    device = authenticator(world.clinician)
+    token = issue(world.clinician.email, code=current_code(device))[1]["token"]
     user_deactivate(user=world.clinician)
 
     response = client_with_token(token).get(ME_URL)
     assert response.status_code == 401
-    assert issue(world.clinician.email)[0] == 400  # and no new one
+    assert issue(world.clinician.email, code=current_code(device))[0] == 400  # and no new one
 
 
 def test_it_refuses_a_made_up_token(world) -> None:
@@ -126,16 +143,76 @@ def test_it_refuses_more_tokens_than_the_limit(world) -> None:
     assert AuthToken.objects.filter(user=world.client).count() == 2
 
 
+@override_settings(REST_KNOX={**django_settings.REST_KNOX, "TOKEN_LIMIT_PER_USER": 1})
+def test_it_does_not_count_expired_tokens_against_the_limit(world) -> None:
+    AuthToken.objects.create(user=world.client, expiry=timedelta(seconds=-1))
+    assert issue(world.client.email)[0] == 201
+    assert AuthToken.objects.filter(user=world.client).count() == 1
+
+
+# --- Two-step verification ---
+
+
+def test_it_refuses_a_token_to_a_clinician_without_two_step_verification(world) -> None:
+    status, body = issue(world.clinician.email)
+    assert status == 400
+    assert "Set it up on the website" in body["code"][0]
+    assert not AuthToken.objects.exists()
+
+
+def test_it_asks_an_enrolled_clinician_for_a_current_code(world, settings) -> None:
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0  # no back-off between the wrong and the right code
+    device = authenticator(world.clinician)
+    assert issue(world.clinician.email)[0] == 400
+    status, body = issue(
+        world.clinician.email, code="000000" if current_code(device) != "000000" else "111111"
+    )
+    assert status == 400
+    assert body["code"]
+    assert not AuthToken.objects.exists()
+
+    status, body = issue(world.clinician.email, code=current_code(device))
+    assert status == 201
+    assert client_with_token(body["token"]).get(ME_URL).json()["role"] == "clinician"
+
+
+def test_it_takes_a_recovery_code_once(world) -> None:
+    from accounts.mfa import recovery_codes_regenerate
+
+    authenticator(world.clinician)
+    code = recovery_codes_regenerate(user=world.clinician)[0]
+    assert issue(world.clinician.email, code=code)[0] == 201
+    assert issue(world.clinician.email, code=code)[0] == 400
+
+
+def test_it_asks_a_client_who_opted_in_for_a_code_too(world) -> None:
+    device = authenticator(world.client)
+    assert issue(world.client.email)[0] == 400
+    assert issue(world.client.email, code=current_code(device))[0] == 201
+
+
+def test_it_verifies_the_session_of_a_clinician_who_logs_in_with_a_code(world) -> None:
+    device = authenticator(world.clinician)
+    browser = APIClient()
+    url = reverse("api:v1:session-login")
+    credentials = {"email": world.clinician.email, "password": PASSWORD}
+    assert browser.post(url, credentials, format="json").status_code == 400
+    response = browser.post(url, {**credentials, "code": current_code(device)}, format="json")
+    assert response.status_code == 200
+    assert browser.get(reverse("api:v1:client-list")).status_code == 200
+
+
 # --- Throttling ---
 
 
 @pytest.fixture
 def real_cache(settings):
-    """The configured cache (Redis under CI) instead of the per-test one, and a fresh
-    client address per test so earlier runs' counters do not matter."""
+    """The configured cache backend (Redis under CI) instead of the per-test one, under a
+    key prefix of this test's own, and a client address of its own."""
     from clinic import settings as project_settings
 
-    settings.CACHES = project_settings.CACHES
+    configured = project_settings.CACHES["default"]
+    settings.CACHES = {"default": {**configured, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
     return f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
 
 

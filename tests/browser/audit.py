@@ -85,6 +85,9 @@ _CHARTS_WITHOUT_TEXT = """() => {
 _FOCUS_RING = """() => {
   const el = document.activeElement;
   if (!el || el === document.body || el === document.documentElement) return null;
+  // Chromium's own parts of a field (a time field's picker button) take focus without the
+  // field matching :focus; their ring is the browser's to draw and cannot be read here.
+  if (!el.matches(":focus")) return null;
   const style = getComputedStyle(el);
   // "auto" is the browser's own focus ring, drawn whatever the width says.
   const outline = style.outlineStyle === "auto" ||
@@ -166,7 +169,12 @@ class Auditor:
         try:
             return self._tab_stops_without_focus_ring(page)
         finally:
-            before.evaluate("el => el && el.focus && el.focus()")
+            before.evaluate(
+                """el => {
+                  if (el && el !== document.body) { el.focus(); return; }
+                  if (document.activeElement) document.activeElement.blur();
+                }"""
+            )
             before.dispose()
 
     def _tab_stops_without_focus_ring(self, page) -> list[str]:

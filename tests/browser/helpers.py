@@ -1,9 +1,13 @@
 """What a person does in the browser, in a few words: log in, open an email link, use Tab."""
 
+import base64
 import re
 
+from django.apps import apps
 from django.core import mail
+from playwright.sync_api import expect
 
+from accounts.models import User
 from tests.conftest import PASSWORD
 
 _FOCUSED_TEXT = """() => {
@@ -15,12 +19,74 @@ _FOCUSED_TEXT = """() => {
 }"""
 
 
-def log_in(page, email: str, password: str = PASSWORD) -> None:
+def two_step_built() -> bool:
+    """Whether this build has two-step verification (django-otp) to pass after the password."""
+    return apps.is_installed("django_otp")
+
+
+def two_step_code(key: bytes) -> str:
+    """The code an authenticator app shows now for this key (RFC 6238, as django-otp checks)."""
+    from django_otp.oath import totp
+
+    return f"{totp(key, step=30, t0=0, digits=6):06d}"
+
+
+def two_step_enrolled(user: User) -> None:
+    """Give `user` an authenticator, as if set up earlier (nothing to do without django-otp)."""
+    if two_step_built():
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+
+
+def two_step_enrol_on_page(page, audit=None) -> str:
+    """On the set-up page: type the key shown into "the app", confirm with its code.
+
+    Returns the first recovery code shown, after continuing past that page. With
+    `audit`, both pages are audited on the way.
+    """
+    if audit:
+        audit(page)
+    secret = "".join(page.locator("code.secret").inner_text().split())
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    page.get_by_label("Code from your app").fill(two_step_code(key))
+    page.get_by_role("button", name="Confirm and turn on").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your recovery codes")
+    first_code = page.locator(".recovery-codes code").first.inner_text()
+    if audit:
+        audit(page)
+    page.get_by_role("link", name="I have saved them, continue").click()
+    page.wait_for_load_state()
+    return first_code
+
+
+def two_step_verify_on_page(page, user: User, audit=None) -> None:
+    """On the "Enter your code" page: the code of the user's authenticator (from the database)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if audit:
+        audit(page)
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    page.get_by_label("Code", exact=True).fill(two_step_code(device.bin_key))
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_load_state()
+
+
+def pass_two_step(page, user: User, audit=None) -> None:
+    """After the password: enter the authenticator's code, or set one up, if asked."""
+    if "/two-step/verify/" in page.url:
+        two_step_verify_on_page(page, user, audit)
+    elif "/two-step/setup/" in page.url:
+        two_step_enrol_on_page(page, audit)
+
+
+def log_in(page, user: User, password: str = PASSWORD) -> None:
     page.goto("/accounts/login/")
-    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Email address").fill(user.email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state()
+    pass_two_step(page, user)
 
 
 def log_out(page) -> None:

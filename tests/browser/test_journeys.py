@@ -10,6 +10,7 @@ from datetime import time, timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from accounts.models import ClientProfile, Clinic, Invitation, Role, User
 from homework import charts
@@ -24,7 +25,11 @@ from tests.browser.helpers import (
     focused,
     link_in_email,
     log_in,
+    pass_two_step,
     tab_to,
+    two_step_built,
+    two_step_enrol_on_page,
+    two_step_enrolled,
 )
 from tests.conftest import PASSWORD
 from tests.factories import make_assignment
@@ -47,13 +52,19 @@ def _assign_today(client: User, **fields) -> Assignment:
 def test_it_takes_a_new_clinic_from_the_admin_to_the_clinicians_dashboard(
     live_server, new_context, audit, mailoutbox
 ):
-    User.objects.create_superuser(email="ops@kindwork.test", password=PASSWORD, full_name="Ops")
+    operator = User.objects.create_superuser(
+        email="ops@kindwork.test", password=PASSWORD, full_name="Ops"
+    )
+    two_step_enrolled(operator)
     admin = new_context().new_page()
 
     admin.goto("/admin/")
+    audit(admin)
     admin.get_by_label("Email address").fill("ops@kindwork.test")
     admin.get_by_label("Password").fill(PASSWORD)
     admin.get_by_role("button", name="Log in").click()
+    admin.wait_for_load_state()
+    pass_two_step(admin, operator, audit)
     admin.get_by_role("link", name="Clinics", exact=True).click()
     admin.get_by_role("link", name="Add clinic").click()
     audit(admin)
@@ -65,7 +76,7 @@ def test_it_takes_a_new_clinic_from_the_admin_to_the_clinicians_dashboard(
     admin.get_by_label("Email address").fill("robin@seaview.test")
     admin.get_by_label("Name (optional)").fill("Robin Seaview")
     admin.get_by_role("button", name="Send invitation").click()
-    assert "Invitation on its way to robin@seaview.test" in admin.inner_text("body")
+    expect(admin.locator("body")).to_contain_text("Invitation on its way to robin@seaview.test")
 
     clinic = Clinic.objects.get(name="Seaview Therapy")
     assert clinic.timezone == "Europe/Dublin"
@@ -81,6 +92,10 @@ def test_it_takes_a_new_clinic_from_the_admin_to_the_clinicians_dashboard(
     clinician.get_by_label("Choose a password").fill(NEW_PASSWORD)
     clinician.get_by_label("Repeat the password").fill(NEW_PASSWORD)
     clinician.get_by_role("button", name="Create my account").click()
+    if two_step_built():
+        # Clinicians set up their authenticator before any clinical page.
+        clinician.wait_for_url("**/accounts/two-step/setup/**")
+        two_step_enrol_on_page(clinician, audit)
 
     clinician.wait_for_url("**/clinician/")
     assert clinician.get_by_role("heading", level=1).inner_text() == "Your caseload"
@@ -93,19 +108,24 @@ def test_it_takes_a_new_clinic_from_the_admin_to_the_clinicians_dashboard(
         "Robin Seaview",
     )
     assert robin.check_password(NEW_PASSWORD)
+    if two_step_built():
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        assert TOTPDevice.objects.filter(user=robin, confirmed=True).count() == 1
 
 
 def test_it_brings_an_invited_client_to_todays_practice_on_a_phone(
     live_server, world, new_context, audit, mailoutbox
 ):
+    two_step_enrolled(world.clinician)
     clinician = new_context().new_page()
-    log_in(clinician, world.clinician.email)
+    log_in(clinician, world.clinician)
     clinician.get_by_role("link", name="Invite a client").click()
     audit(clinician)
     clinician.get_by_label("Email").fill("jo@client.test")
     clinician.get_by_label("Name").fill("Jo Newcomer")
     clinician.get_by_role("button", name="Send invitation").click()
-    assert "Invitation on its way to jo@client.test" in clinician.inner_text("main")
+    expect(clinician.locator("main")).to_contain_text("Invitation on its way to jo@client.test")
     audit(clinician)
 
     client = new_context(PHONE).new_page()
@@ -141,7 +161,9 @@ def test_it_brings_an_invited_client_to_todays_practice_on_a_phone(
         "Try it after work, when the day's pressure shows up."
     )
     clinician.get_by_role("button", name="Assign").click()
-    assert "Jo Newcomer has a new practice: Self-compassion break." in clinician.inner_text("main")
+    expect(clinician.locator("main")).to_contain_text(
+        "Jo Newcomer has a new practice: Self-compassion break."
+    )
 
     client.reload()
     due = client.get_by_role("region", name="To practise today")
@@ -149,7 +171,7 @@ def test_it_brings_an_invited_client_to_todays_practice_on_a_phone(
     assert due.get_by_role("link", name="Start practice").is_visible()
     audit(client)
     client.get_by_role("link", name="Start practice").click()
-    assert "Try it after work" in client.inner_text("main")
+    expect(client.locator("main")).to_contain_text("Try it after work")
     audit(client)
 
 
@@ -162,6 +184,7 @@ def test_it_lets_a_client_practise_and_log_with_the_keyboard_alone(
 
     # Log in: the email field has focus on arrival.
     page.goto("/accounts/login/")
+    expect(page.get_by_label("Email address")).to_be_focused()
     page.keyboard.type(world.client.email)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
@@ -266,8 +289,9 @@ def test_it_shows_the_clinician_the_practice_and_carries_feedback_back(
         reflection_shared=True,
     )
 
+    two_step_enrolled(world.clinician)
     clinician = new_context().new_page()
-    log_in(clinician, world.clinician.email)
+    log_in(clinician, world.clinician)
     clinician.wait_for_url("**/clinician/")
     row = clinician.locator("table.caseload tbody tr").filter(has_text="Alex Client")
     cells = row.locator("td").all_inner_texts()
@@ -308,12 +332,12 @@ def test_it_shows_the_clinician_the_practice_and_carries_feedback_back(
     log.get_by_text("Reply with feedback").click()
     log.get_by_label("Your feedback").fill("Noticing that is a real step. Well done.")
     log.get_by_role("button", name="Send feedback").click()
-    assert "Your feedback is sent" in clinician.inner_text("main")
+    expect(clinician.locator("main")).to_contain_text("Your feedback is sent")
     assert Feedback.objects.get(completion=completion).text.startswith("Noticing that")
     audit(clinician)
 
     client = new_context(PHONE).new_page()
-    log_in(client, world.client.email)
+    log_in(client, world.client)
     client.get_by_role("link", name="Your clinician replied to your practice").click()
     client.wait_for_url("**/portal/history/")
     entry = client.locator(f"#log-{completion.pk}")
@@ -348,8 +372,8 @@ def test_it_changes_reminder_preferences_through_the_link_in_a_reminder(
     page.get_by_label("Pause reminders").select_option(label="Pause for 7 days")
     page.get_by_label("Send me a short weekly summary on Monday mornings").uncheck()
     page.get_by_role("button", name="Save reminder settings").click()
-    assert "Your reminder settings are saved." in page.inner_text("main")
-    assert "Reminders are paused until" in page.inner_text("main")
+    expect(page.locator("main")).to_contain_text("Your reminder settings are saved.")
+    expect(page.locator("main")).to_contain_text("Reminders are paused until")
     audit(page)
 
     profile = ClientProfile.objects.get(user=client)
@@ -380,7 +404,7 @@ def test_it_refuses_a_client_the_clinician_pages_and_other_peoples_practice(
         reflection="Blair's private words.",
     )
     page = new_context(PHONE).new_page()
-    log_in(page, world.client.email)
+    log_in(page, world.client)
 
     refused = {
         "/clinician/": 403,

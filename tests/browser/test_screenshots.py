@@ -21,13 +21,13 @@ from accounts.models import Clinic, Role
 from homework import schedule as plan
 from homework.models import Assignment, Exercise
 from tests.browser.conftest import PHONE
-from tests.browser.helpers import log_in
+from tests.browser.helpers import log_in, two_step_enrolled
 from tests.conftest import make_client, make_user
 from tests.factories import make_assignment, make_completion
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-WEEKS = 6
+WEEKS = 10
 REFLECTIONS = [
     "Hard to start, but the second step landed: other people feel this too.",
     "Said the phrase out loud in the car. Felt silly, then a bit lighter.",
@@ -60,6 +60,7 @@ def _practice_history(assignment: Assignment, today: date, *, every: int, improv
 def practice(db):
     clinic = Clinic.objects.create(name="Harbour Clinic", timezone="Europe/London")
     dana = make_user("dana@harbour.test", Role.CLINICIAN, clinic, full_name="Dana Rivers")
+    two_step_enrolled(dana)
     today = plan.local_date(timezone.now(), ZoneInfo(clinic.timezone))
     started = today - timedelta(weeks=WEEKS)
     exercise = Exercise.objects.get(slug="self-compassion-break", clinic__isnull=True)
@@ -108,7 +109,7 @@ def test_it_pictures_the_key_pages_with_weeks_of_practice(
     folder = _folder(tmp_path)
 
     clinician = new_context().new_page()
-    log_in(clinician, dana.email)
+    log_in(clinician, dana)
     clinician.wait_for_url("**/clinician/")
     assert "may need attention" in clinician.inner_text("main")
     audit(clinician)
@@ -126,7 +127,7 @@ def test_it_pictures_the_key_pages_with_weeks_of_practice(
     )
 
     client = new_context(PHONE).new_page()
-    log_in(client, alex.email)
+    log_in(client, alex)
     client.wait_for_url("**/portal/")
     assert client.get_by_role("link", name="Start practice").is_visible()
     audit(client)
@@ -134,6 +135,10 @@ def test_it_pictures_the_key_pages_with_weeks_of_practice(
 
     client.goto(f"/portal/practice/{plan_alex.pk}/log/")
     audit(client)
+    # Half filled in, as a client sees it while logging.
+    client.get_by_role("group", name="Distress before").get_by_label("7", exact=True).check()
+    client.get_by_role("group", name="Distress after").get_by_label("4", exact=True).check()
+    client.get_by_label("What was the hard moment?").fill("Replaying a mistake from work.")
     client.screenshot(path=folder / "client-log-phone.png", full_page=True)
 
     client.goto("/portal/progress/")

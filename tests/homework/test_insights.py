@@ -1,0 +1,217 @@
+"""What seems to help: before/after changes per exercise, against hand-computed fixtures."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+
+from homework.insights import (
+    MIN_PRACTICES,
+    SMALL_SAMPLE,
+    what_helps_across_caseload,
+    what_helps_by_client,
+    what_helps_for_client,
+)
+from tests.conftest import make_client
+from tests.factories import make_assignment, make_completion, make_exercise
+
+START = date(2026, 1, 5)
+
+
+def log(assignment, day: int, **ratings):
+    return make_completion(assignment, START + timedelta(days=day), **ratings)
+
+
+@pytest.fixture
+def fixture(world):
+    """The client's logs, chosen so every figure below can be checked by hand."""
+    breathing = make_exercise(title="Affectionate breathing")
+    letter = make_exercise(
+        title="Compassionate letter",
+        ratings=["distress_before", "distress_after", "self_criticism_before", "self_criticism_after"],
+    )
+    walk = make_exercise(title="Soothing walk", ratings=[])
+    rare = make_exercise(title="Loving-kindness")
+    # Affectionate breathing, 5 logs over two assignments (the same exercise counts once):
+    # distress 8->5, 7->4, 6->6, 9->5, 5->4: changes -3, -3, 0, -4, -1; mean -2.2.
+    first = make_assignment(world.client, breathing)
+    second = make_assignment(world.client, breathing)
+    for day, (before, after) in enumerate([(8, 5), (7, 4), (6, 6)]):
+        log(first, day, distress_before=before, distress_after=after)
+    for day, (before, after) in enumerate([(9, 5), (5, 4)]):
+        log(second, day, distress_before=before, distress_after=after)
+    # Compassionate letter, 3 logs: distress 5->5, 6->7, 4->4 (mean +1/3);
+    # self-criticism recorded twice, 7->5 and 8->6 (mean -2.0).
+    letters = make_assignment(world.client, letter)
+    log(letters, 0, distress_before=5, distress_after=5, self_criticism_before=7, self_criticism_after=5)
+    log(letters, 1, distress_before=6, distress_after=7, self_criticism_before=8, self_criticism_after=6)
+    log(letters, 2, distress_before=4, distress_after=4)
+    # Soothing walk, 3 logs without ratings; Loving-kindness only twice (below the threshold).
+    walks = make_assignment(world.client, walk)
+    for day in range(3):
+        log(walks, day)
+    rares = make_assignment(world.client, rare)
+    for day in range(2):
+        log(rares, day, distress_before=9, distress_after=1)
+    # A log with only the "before" rating is not a pair.
+    log(letters, 3, distress_before=9)
+    return {"breathing": breathing, "letter": letter, "walk": walk, "rare": rare}
+
+
+def by_title(insights):
+    return {i.title: i for i in insights}
+
+
+def test_it_averages_the_before_after_change_per_exercise_as_computed_by_hand(world, fixture):
+    insights = what_helps_for_client(client=world.client)
+    assert [i.title for i in insights] == [
+        "Affectionate breathing",  # mean change -2.2
+        "Compassionate letter",  # mean of +1/3 and -2.0 = -0.83
+        "Soothing walk",  # no ratings: last
+    ]
+    breathing = by_title(insights)["Affectionate breathing"]
+    assert breathing.practices == 5
+    [distress] = breathing.pairs
+    assert (distress.key, distress.logs) == ("distress", 5)
+    assert distress.mean_before == pytest.approx(35 / 5)
+    assert distress.mean_after == pytest.approx(24 / 5)
+    assert distress.change == pytest.approx(-2.2)
+    assert distress.description == "Distress seems to ease by 2.2 points on average"
+    assert not breathing.small_sample
+    assert breathing.seems_to_help
+
+    letter = by_title(insights)["Compassionate letter"]
+    assert letter.practices == 4  # the log with only a "before" still counts as practice
+    pairs = {p.key: p for p in letter.pairs}
+    assert pairs["distress"].logs == 3
+    assert pairs["distress"].change == pytest.approx(1 / 3)
+    assert pairs["distress"].description == "Distress stayed about the same on average"
+    assert pairs["self_criticism"].logs == 2
+    assert pairs["self_criticism"].mean_before == pytest.approx(7.5)
+    assert pairs["self_criticism"].mean_after == pytest.approx(5.5)
+    assert pairs["self_criticism"].description == (
+        "Self-criticism seems to ease by 2.0 points on average"
+    )
+    assert letter.mean_change == pytest.approx((1 / 3 - 2) / 2)
+    assert letter.small_sample
+
+    walk = by_title(insights)["Soothing walk"]
+    assert (walk.practices, walk.pairs, walk.mean_change) == (3, [], None)
+    assert not walk.seems_to_help
+
+
+def test_it_counts_an_exercise_only_from_the_third_practice(world, fixture):
+    assert MIN_PRACTICES == 3
+    titles = {i.title for i in what_helps_for_client(client=world.client)}
+    assert "Loving-kindness" not in titles
+    rares = fixture["rare"].assignments.get()
+    log(rares, 5, distress_before=8, distress_after=3)
+    rare = by_title(what_helps_for_client(client=world.client))["Loving-kindness"]
+    assert rare.practices == 3
+    assert rare.pairs[0].change == pytest.approx((-8 - 8 - 5) / 3)
+
+
+def test_it_labels_samples_under_five_logs_as_small(world, fixture):
+    assert SMALL_SAMPLE == 5
+    insights = by_title(what_helps_for_client(client=world.client))
+    assert not insights["Affectionate breathing"].pairs[0].small_sample  # n = 5
+    assert insights["Compassionate letter"].pairs[0].small_sample  # n = 3
+    assert insights["Soothing walk"].small_sample  # 3 practices
+
+
+def test_it_describes_a_rise_without_alarm_or_praise(world):
+    exercise = make_exercise(title="Difficult memory")
+    assignment = make_assignment(world.client, exercise)
+    for day in range(3):
+        log(assignment, day, distress_before=3, distress_after=5)
+    [insight] = what_helps_for_client(client=world.client)
+    assert insight.pairs[0].description == "Distress was 2.0 points higher after, on average"
+    assert not insight.seems_to_help
+
+
+def test_it_pools_the_caseload_and_counts_clients_but_not_other_caseloads(world, fixture):
+    other = make_assignment(world.other_client, fixture["breathing"])
+    for day in range(3):
+        log(other, day, distress_before=6, distress_after=3)
+    colleagues_client = make_client("robin@client.test", world.colleague)
+    for someone in (colleagues_client, world.stranger_client):
+        theirs = make_assignment(someone, fixture["breathing"])
+        for day in range(4):
+            log(theirs, day, distress_before=0, distress_after=10)
+    across = by_title(what_helps_across_caseload(clinician=world.clinician))
+    breathing = across["Affectionate breathing"]
+    assert (breathing.practices, breathing.clients) == (8, 2)
+    assert breathing.pairs[0].mean_before == pytest.approx(53 / 8)
+    assert breathing.pairs[0].mean_after == pytest.approx(33 / 8)
+    assert breathing.pairs[0].change == pytest.approx(-2.5)
+    by_client = what_helps_by_client(clients=[world.client, world.other_client])
+    assert [i.title for i in by_client[world.other_client.pk]] == ["Affectionate breathing"]
+    assert by_client[world.other_client.pk][0].pairs[0].change == pytest.approx(-3.0)
+    assert len(by_client[world.client.pk]) == 3
+
+
+def test_it_shows_the_client_what_seems_to_help_with_n_and_no_overstatement(world, fixture):
+    page = world.login(world.client).get(reverse("homework:what-helps")).text
+    assert "What seems to help you most" in page
+    assert page.index("Affectionate breathing") < page.index("Compassionate letter")
+    assert "Distress seems to ease by 2.2 points on average" in page
+    assert "n = 5 logs" in page
+    assert "n = 2 logs, a small sample" in page
+    assert "Loving-kindness" not in page
+    assert page.count("small sample</span>") == 2
+    lowered = page.lower()
+    for overstatement in ("proven", "causes", "guaranteed", " works ", "improved"):
+        assert overstatement not in lowered
+    progress = world.login(world.client).get(reverse("homework:progress")).text
+    assert "What seems to help you most" in progress
+    assert "distress seems to ease by 2.2 points on average (n = 5)" in progress
+
+
+def test_it_shows_the_clinician_each_client_and_the_caseload(world, fixture):
+    page = world.login(world.clinician).get(reverse("homework:insights")).text
+    assert "Across your caseload" in page
+    assert "Alex Client" in page
+    assert "Blair Client" in page
+    assert "Distress: 7.0 → 4.8 (-2.2; n = 5)" in page
+    assert "Casey Client" not in page
+    detail = world.login(world.clinician).get(
+        reverse("homework:client-detail", args=[world.client.pk])
+    ).text
+    assert "Affectionate breathing (5 practices)" in detail
+    assert "Compassionate letter (4 practices, small sample)" in detail
+
+
+def test_it_shows_nothing_from_other_clinics_to_a_stranger(world, fixture):
+    page = world.login(world.stranger_clinician).get(reverse("homework:insights")).text
+    assert "Affectionate breathing" not in page
+    assert "Alex Client" not in page
+
+
+def test_it_refuses_insight_pages_to_the_wrong_people(world):
+    for url in (reverse("homework:insights"),):
+        assert world.login(None).get(url).status_code == 302
+        assert world.login(world.client).get(url).status_code == 403
+        assert world.login(world.admin).get(url).status_code == 403
+    url = reverse("homework:what-helps")
+    assert world.login(None).get(url).status_code == 302
+    assert world.login(world.clinician).get(url).status_code == 403
+    assert world.login(world.admin).get(url).status_code == 403
+
+
+@pytest.mark.parametrize("clients", [2, 12])
+def test_it_serves_the_caseload_insights_in_a_fixed_number_of_queries(
+    world, clients, django_assert_max_num_queries
+):
+    exercises = [make_exercise(title=f"Exercise {i}") for i in range(3)]
+    for index in range(clients):
+        client = make_client(f"c{index}@client.test", world.clinician, full_name=f"C {index}")
+        for exercise in exercises:
+            assignment = make_assignment(client, exercise)
+            for day in range(4):
+                log(assignment, day, distress_before=7, distress_after=4)
+    browser = world.login(world.clinician)
+    # auth 2 + clients, per-client figures, caseload figures = 5; 2 of headroom.
+    with django_assert_max_num_queries(5 + 2):
+        response = browser.get(reverse("homework:insights"))
+    assert response.status_code == 200
+    assert response.text.count("Distress: 7.0 → 4.0") == 3 * clients

@@ -1,0 +1,176 @@
+"""The audit trail: automatic records of clinical writes, append-only, no content, an admin
+that only reads and searches, and the client's "who viewed my record" page."""
+
+from datetime import date
+
+import pytest
+from django.test import RequestFactory
+from django.urls import reverse
+
+from audit.context import request_context
+from audit.models import AppendOnlyError, AuditAction, AuditEvent
+from audit.services import audit_record
+from homework.models import Feedback
+from tests.factories import make_assignment, make_completion, make_exercise
+
+CANARY = "canary-reflection-7f3a: I felt ashamed after the meeting"
+
+
+def all_audit_text() -> str:
+    return " ".join(str(row) for row in AuditEvent.objects.values_list())
+
+
+def as_request(user, ip: str = "198.51.100.4", agent: str = "Browser/1.0"):
+    request = RequestFactory().post("/", REMOTE_ADDR=ip, HTTP_USER_AGENT=agent)
+    request.user = user
+    return request_context(request)
+
+
+def test_it_records_each_write_of_a_clinical_record_with_who_and_where(world):
+    with as_request(world.client):
+        assignment = make_assignment(world.client)
+        completion = make_completion(assignment, date(2026, 1, 6), reflection=CANARY)
+        completion.minutes = 9
+        completion.save()
+    with as_request(world.clinician):
+        Feedback.objects.create(completion=completion, clinician=world.clinician, text=CANARY)
+        completion.delete()
+
+    rows = list(
+        AuditEvent.objects.order_by("id").values_list(
+            "actor_id", "action", "object_type", "client_id", "ip_address", "user_agent"
+        )
+    )
+    client, clinician = world.client.pk, world.clinician.pk
+    agent, ip = "Browser/1.0", "198.51.100.4"
+    assert rows == [
+        (client, "create", "homework.assignment", client, ip, agent),
+        (client, "create", "homework.completion", client, ip, agent),
+        (client, "change", "homework.completion", client, ip, agent),
+        (clinician, "create", "homework.feedback", client, ip, agent),
+        # Deleting a completion takes its feedback with it: both are recorded.
+        (clinician, "delete", "homework.feedback", client, ip, agent),
+        (clinician, "delete", "homework.completion", client, ip, agent),
+    ]
+    assert CANARY not in all_audit_text()
+    assert "ashamed" not in all_audit_text()
+
+
+def test_it_records_background_writes_without_an_actor(world):
+    assignment = make_assignment(world.client)
+    event = AuditEvent.objects.get(object_id=str(assignment.pk))
+    assert (event.actor_id, event.actor_role, event.ip_address) == (None, "", None)
+
+
+def test_it_records_a_clinics_exercises_but_not_the_built_in_library(world):
+    make_exercise(clinic=None, title="Built-in")
+    own = make_exercise(clinic=world.clinic, title="Our own")
+    assert list(AuditEvent.objects.values_list("object_type", "object_id")) == [
+        ("homework.exercise", str(own.pk))
+    ]
+
+
+def test_it_refuses_to_change_or_delete_an_event(world):
+    event = audit_record(actor=world.clinician, action=AuditAction.VIEW, target=world.client)
+    event.action = AuditAction.DELETE
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(pk=event.pk).update(action="create")
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    assert AuditEvent.objects.get(pk=event.pk).action == AuditAction.VIEW
+
+
+def test_it_refuses_an_unknown_action(world):
+    with pytest.raises(ValueError, match="Unknown audit action"):
+        audit_record(actor=None, action="peek", target=world.client)
+
+
+def test_it_keeps_the_user_agent_short(world):
+    with as_request(world.clinician, agent="x" * 1000):
+        event = audit_record(actor=world.clinician, action="view", target=world.client)
+    assert len(event.user_agent) == 200
+
+
+def test_it_shows_the_trail_to_admins_read_only_and_searchable(world):
+    audit_record(actor=world.clinician, action="view", target=world.client, client=world.client)
+    audit_record(
+        actor=world.colleague, action="view", target=world.other_client, client=world.other_client
+    )
+    browser = world.login(world.admin)
+    changelist = reverse("admin:audit_auditevent_changelist")
+    page = browser.get(changelist, {"q": world.client.email})
+    assert page.status_code == 200
+    assert page.context["cl"].result_count == 1
+    by_action = browser.get(changelist, {"action__exact": "view"})
+    assert by_action.context["cl"].result_count == 2
+    event = AuditEvent.objects.first()
+    assert browser.get(reverse("admin:audit_auditevent_add")).status_code == 403
+    assert browser.get(reverse("admin:audit_auditevent_delete", args=[event.pk])).status_code == 403
+    change = browser.get(reverse("admin:audit_auditevent_change", args=[event.pk]))
+    assert change.status_code == 200
+    assert 'name="_save"' not in change.content.decode()
+    assert (
+        browser.post(reverse("admin:audit_auditevent_change", args=[event.pk]), {}).status_code
+        == 403
+    )
+    assert AuditEvent.objects.count() == 2
+
+
+@pytest.mark.parametrize("who", ["clinician", "client", "stranger_clinician"])
+def test_it_keeps_the_trail_from_everyone_but_admins(world, who):
+    response = world.login(getattr(world, who)).get(reverse("admin:audit_auditevent_changelist"))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+# --- Who viewed my record ---
+
+RECORD_VIEWS = reverse("audit:record-views")
+
+
+def test_it_shows_a_client_who_viewed_their_record_and_when(world):
+    with as_request(world.clinician):
+        audit_record(actor=world.clinician, action="view", target=world.client, client=world.client)
+    audit_record(actor=world.admin, action="export", target=world.client, client=world.client)
+    # Their own looks, other clients' records and writes are not "views by others".
+    audit_record(actor=world.client, action="view", target=world.client, client=world.client)
+    audit_record(
+        actor=world.clinician, action="view", target=world.other_client, client=world.other_client
+    )
+    audit_record(actor=world.clinician, action="change", target=world.client, client=world.client)
+
+    page = world.login(world.client).get(RECORD_VIEWS)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert html.count("<tr>") == 3  # header + two views
+    assert "Dana Clinician" in html and "Ada Admin" in html
+    assert "Export" in html or "export" in html
+
+
+def test_it_shows_nothing_of_other_clients_on_the_page(world):
+    audit_record(
+        actor=world.clinician, action="view", target=world.other_client, client=world.other_client
+    )
+    html = world.login(world.client).get(RECORD_VIEWS).content.decode()
+    assert "No one has viewed your record yet." in html
+
+
+@pytest.mark.parametrize("who", ["clinician", "admin"])
+def test_it_keeps_the_page_for_clients(world, who):
+    assert world.login(getattr(world, who)).get(RECORD_VIEWS).status_code == 403
+
+
+def test_it_sends_anonymous_visitors_to_log_in_from_the_page(world):
+    assert world.login(None).get(RECORD_VIEWS)["Location"].startswith("/accounts/login/")
+
+
+def test_it_reads_the_page_in_constant_queries(world, django_assert_max_num_queries):
+    for _ in range(30):
+        audit_record(actor=world.clinician, action="view", target=world.client, client=world.client)
+    browser = world.login(world.client)
+    with django_assert_max_num_queries(6):
+        assert browser.get(RECORD_VIEWS).status_code == 200

@@ -1,0 +1,77 @@
+"""Production settings: `check --deploy` passes at WARNING, and the headers it implies are on."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRODUCTION_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "deploy-check-" + "k3y" * 20,
+    "ALLOWED_HOSTS": "kindwork.example.org",
+    "EMAIL_HOST": "smtp.kindwork.example.org",
+}
+
+
+def run_manage(*args: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "SECURE_", "SESSION_", "CSRF_"))
+    }
+    env.update(PRODUCTION_ENV, **(extra_env or {}))
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_it_passes_the_deploy_check_at_warning_level():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_it_fails_the_deploy_check_when_a_safeguard_is_switched_off():
+    # The check is real: turning HSTS off in production is caught.
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", extra_env={"SECURE_HSTS_SECONDS": "0"}
+    )
+    assert result.returncode != 0
+    assert "security.W004" in result.stdout + result.stderr
+
+
+def test_it_turns_every_safeguard_on_in_production():
+    code = (
+        "import json; from django.conf import settings as s; print(json.dumps({"
+        "'hsts': s.SECURE_HSTS_SECONDS, 'sub': s.SECURE_HSTS_INCLUDE_SUBDOMAINS,"
+        "'ssl': s.SECURE_SSL_REDIRECT, 'sc': s.SESSION_COOKIE_SECURE,"
+        "'sh': s.SESSION_COOKIE_HTTPONLY, 'cc': s.CSRF_COOKIE_SECURE, 'ch': s.CSRF_COOKIE_HTTPONLY,"
+        "'nosniff': s.SECURE_CONTENT_TYPE_NOSNIFF, 'frames': s.X_FRAME_OPTIONS,"
+        "'referrer': s.SECURE_REFERRER_POLICY, 'csp': bool(s.SECURE_CSP),"
+        "'hashers': s.PASSWORD_HASHERS[0]}))"
+    )
+    result = run_manage("shell", "-c", code)
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values == {
+        "hsts": 31536000,
+        "sub": True,
+        "ssl": True,
+        "sc": True,
+        "sh": True,
+        "cc": True,
+        "ch": True,
+        "nosniff": True,
+        "frames": "DENY",
+        "referrer": "same-origin",
+        "csp": True,
+        "hashers": "django.contrib.auth.hashers.Argon2PasswordHasher",
+    }
