@@ -55,6 +55,10 @@ def production_environment() -> dict[str, str]:
             "DJANGO_SETTINGS_MODULE": "clinic.settings",
             "DEBUG": "0",
             "SECRET_KEY": env.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(50),
+            # Production needs its own field-encryption key; the bench keeps one fixed key
+            # so rows written by earlier runs stay readable (clinic.encryption).
+            "FIELD_ENCRYPTION_KEYS": env.get("FIELD_ENCRYPTION_KEYS")
+            or "YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=",
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "0",
             "DB_CONN_MAX_AGE": env.get("DB_CONN_MAX_AGE", "600"),

@@ -25,7 +25,7 @@ from django.core.signals import setting_changed
 from django.db import models
 
 # Every Fernet token starts with its version byte 0x80, which base64 makes "gAAAAA".
-TOKEN_PREFIX = "gAAAAA"
+FERNET_PREFIX = "gAAAAA"
 
 
 @cache
@@ -57,7 +57,7 @@ def decrypt(stored: str) -> str:
     """The text of a stored value. Text stored before encryption was turned on is returned
     as it is (the migration and `reencrypt_fields` encrypt it); a token no key opens is
     an error, never shown as if it were the text."""
-    if not stored.startswith(TOKEN_PREFIX):
+    if not stored.startswith(FERNET_PREFIX):
         return stored
     try:
         return _fernet().decrypt(stored.encode()).decode()
@@ -69,7 +69,7 @@ def decrypt(stored: str) -> str:
 
 def rotate(stored: str) -> str:
     """The same text under the newest key (plain legacy text gets encrypted)."""
-    if not stored.startswith(TOKEN_PREFIX):
+    if not stored.startswith(FERNET_PREFIX):
         return encrypt(stored)
     return _fernet().rotate(stored.encode()).decode()
 

@@ -6,6 +6,8 @@ one command. Production sets DEBUG=0, SECRET_KEY, DATABASE_URL, REDIS_URL and
 the email variables; the README lists them all.
 """
 
+import base64
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -409,6 +411,21 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Our own log line (accounts.lockout) names the account by id, never the address typed.
 AXES_VERBOSE = False
+
+# Encryption at rest of clinical free text (clinic.encryption): Fernet keys, newest
+# first, kept apart from the database and from SECRET_KEY. Rotate by putting a new key
+# first, running `manage.py reencrypt_fields`, then dropping the old key.
+# `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`
+FIELD_ENCRYPTION_KEYS = envlist("FIELD_ENCRYPTION_KEYS", "")
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is off.")
+    # Development only: a fixed key derived from the development secret.
+    FIELD_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(
+            hashlib.sha256(f"kindwork-field-encryption:{SECRET_KEY}".encode()).digest()
+        ).decode()
+    ]
 
 # Content Security Policy, enforced (Django's own middleware). Scripts only from this
 # site or with the per-response nonce: no inline scripts, no inline event handlers.

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role, User
+from homework.measures.reminders import is_measure_reminder, measure_reminder_still_wanted
 from homework.reminders import reminder_still_wanted
 from homework.services.preferences import (
     SCOPE_REMINDERS,
@@ -56,6 +57,18 @@ def _week(notification: Notification) -> date:
 
 
 def _reminder_context(notification: Notification) -> dict:
+    # Questionnaire reminders (issue 6) share this kind and email; their row names a
+    # measure schedule instead of an assignment (homework.measures.reminders).
+    if is_measure_reminder(notification.context):
+        reason = measure_reminder_still_wanted(context=notification.context)
+        if reason:
+            raise PermanentSendError(f"Reminder no longer needed: {reason}.")
+        return {
+            "today_url": settings.SITE_URL + reverse("homework:today"),
+            "preferences_url": preferences_url(
+                user_id=notification.recipient_id, scope=SCOPE_REMINDERS
+            ),
+        }
     try:
         day = date.fromisoformat(notification.context["local_date"])
         assignment_id = int(notification.context["assignment_id"])

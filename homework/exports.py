@@ -16,7 +16,7 @@ Files are built into a SpooledTemporaryFile: in memory while small, on disk
 beyond SPOOL_LIMIT, so a large clinic neither fills memory nor holds a request
 open on a half-written stream. Rows are read with iterator() in chunks; the
 number of queries does not grow with the data. Every export writes an
-ExportRecord (and an audit event when the audit app is installed) before the
+ExportRecord and an audit event (action "export") before the
 file is handed over.
 """
 
@@ -30,12 +30,13 @@ from datetime import UTC, date, datetime, time
 from tempfile import SpooledTemporaryFile
 from typing import IO
 
-from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Clinic, Role, User
+from audit.models import AuditAction
+from audit.services import audit_record
 from homework import schedule as plan
 from homework.measures.fhir import measure_bundle
 from homework.measures.selectors import ScoredResponse, describe_frequency, scored
@@ -353,10 +354,7 @@ def _record(
     record = ExportRecord.objects.create(
         actor=actor, subject=subject, clinic=clinic, kind=kind, format=fmt
     )
-    if apps.is_installed("audit"):
-        from audit.services import audit_record
-
-        audit_record(actor=actor, action="export", target=record, client=subject)
+    audit_record(actor=actor, action=AuditAction.EXPORT, target=record, client=subject)
     return record
 
 

@@ -5,6 +5,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from clinic.encryption import EncryptedJSONField, EncryptedTextField
+
 
 class Category(models.TextChoices):
     MINDFULNESS = "mindfulness", "Mindfulness"
@@ -211,9 +213,10 @@ class Completion(models.Model):
     self_criticism_before = _rating_field("self-criticism before")
     self_criticism_after = _rating_field("self-criticism after")
     self_kindness_after = _rating_field("self-kindness after")
-    # Answers to the exercise's prompts: {prompt key: text}.
-    answers = models.JSONField(default=dict, blank=True)
-    reflection = models.TextField(blank=True)
+    # Answers to the exercise's prompts: {prompt key: text}. This and the reflection are
+    # what the client wrote: encrypted at rest (clinic.encryption), readable, not searchable.
+    answers = EncryptedJSONField(default=dict, blank=True)
+    reflection = EncryptedTextField(blank=True)
     reflection_shared = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -246,7 +249,8 @@ class Feedback(models.Model):
     clinician = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    text = models.TextField()
+    # Often quotes or answers the reflection: encrypted at rest like it.
+    text = EncryptedTextField()
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 

@@ -5,6 +5,7 @@ They take no arguments: the database is the schedule, so a tick only needs the c
 
 from celery import shared_task
 
+from homework.measures.reminders import measure_reminders_create_due
 from homework.reminders import reminders_create_due
 from homework.summaries import weekly_summaries_create_due
 
@@ -12,7 +13,8 @@ from homework.summaries import weekly_summaries_create_due
 @shared_task
 def reminders_tick() -> int:
     """Write (and enqueue) every reminder that has fallen due since the last tick."""
-    return len(reminders_create_due())
+    # Practice reminders, then questionnaire reminders (issue 6).
+    return len(reminders_create_due()) + len(measure_reminders_create_due())
 
 
 @shared_task

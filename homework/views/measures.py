@@ -19,6 +19,7 @@ from accounts.access import (
     clinician_required,
 )
 from accounts.models import User
+from audit.services import audit_record_view
 from homework import schedule as plan
 from homework.forms.measures import MeasureAssignmentForm, MeasureResponseForm
 from homework.insights import (
@@ -178,6 +179,7 @@ def clinician_measures(request: HttpRequest, client_id: int) -> HttpResponse:
                 )
                 return redirect("homework:clinician-measures", client_id=client.pk)
         return _clinician_page(request, client, form, status=400)
+    audit_record_view(request=request, target=client, client=client)
     today = plan.local_date(timezone.now(), client.zone)
     return _clinician_page(request, client, MeasureAssignmentForm(initial={"start_date": today}))
 
@@ -200,6 +202,7 @@ def clinician_response_detail(request: HttpRequest, response_id: int) -> HttpRes
     item = scored(response)
     if item is None:
         raise Http404("No such answer.")
+    audit_record_view(request=request, target=response, client=client)
     return render(request, "clinician/measure_response.html", {"item": item, "client": client})
 
 

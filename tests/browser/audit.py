@@ -13,7 +13,9 @@
 4. Focus is visible: pressing Tab moves focus to elements that draw an outline at least
    2 px wide, the browser's own focus ring (outline-style auto), or a box-shadow ring, in
    their computed style while focused.
-5. Reflow: no horizontal scrolling on a 390 px wide phone, nor at 200% zoom. Zooming a
+5. The browser reported no script error and no Content Security Policy violation since
+   the last audit (the contexts from conftest.py pass them to `Auditor.browser_error`).
+6. Reflow: no horizontal scrolling on a 390 px wide phone, nor at 200% zoom. Zooming a
    1280 px wide window to 200% lays the page out in 640 CSS px, so that is the width
    checked; the viewport is put back afterwards.
 
@@ -129,6 +131,15 @@ class AccessibilityProblem(AssertionError):
 class Auditor:
     axe_source: str
     audited: list[str] = field(default_factory=list)
+    browser_errors: list[str] = field(default_factory=list)
+
+    def browser_error(self, where: str, text: str) -> None:
+        self.browser_errors.append(f"browser error on {where}: {text}")
+
+    def console_message(self, message) -> None:
+        # A failed request (a 404 favicon, a refused page) is the journey's to judge.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.browser_error(message.page.url if message.page else "?", message.text)
 
     def __call__(self, page, *, reflow: bool = True, focus: bool = True) -> None:
         where = page.url
@@ -137,6 +148,8 @@ class Auditor:
             *[f"form field without a label: {html}" for html in page.evaluate(_UNLABELLED_FIELDS)],
             *page.evaluate(_CHARTS_WITHOUT_TEXT),
         ]
+        problems += self.browser_errors
+        self.browser_errors.clear()
         if focus:
             problems += self.invisible_focus(page)
         if reflow:

@@ -94,7 +94,7 @@ def _links_to_the_live_server(request: pytest.FixtureRequest, settings) -> None:
 
 
 @pytest.fixture
-def new_context(browser, live_server) -> Iterator[Callable]:
+def new_context(browser, live_server, audit) -> Iterator[Callable]:
     """`new_context(PHONE)`: a fresh browser profile (cookies, storage) per person.
 
     The page's Content Security Policy is enforced (no bypass_csp): the audit injects
@@ -114,12 +114,19 @@ def new_context(browser, live_server) -> Iterator[Callable]:
             **options,
         )
         context.set_default_timeout(5_000)
+        # Script errors and CSP violations fail the next audit (see audit.py).
+        context.on("console", audit.console_message)
+        context.on(
+            "weberror",
+            lambda error: audit.browser_error(error.page.url if error.page else "?", error.error),
+        )
         contexts.append(context)
         return context
 
     yield make
     for context in contexts:
         context.close()
+    assert not audit.browser_errors, "\n".join(audit.browser_errors)
 
 
 @pytest.fixture

@@ -67,7 +67,7 @@ def two_step_verify_on_page(page, user: User, audit=None) -> None:
     if audit:
         audit(page)
     device = TOTPDevice.objects.get(user=user, confirmed=True)
-    page.get_by_label("Code", exact=True).fill(two_step_code(device.bin_key))
+    page.get_by_label("Code").fill(two_step_code(device.bin_key))
     page.get_by_role("button", name="Continue").click()
     page.wait_for_load_state()
 

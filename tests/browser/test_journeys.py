@@ -185,6 +185,7 @@ def test_it_lets_a_client_practise_and_log_with_the_keyboard_alone(
     # Log in: the email field has focus on arrival.
     page.goto("/accounts/login/")
     expect(page.get_by_label("Email address")).to_be_focused()
+    audit(page)
     page.keyboard.type(world.client.email)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
@@ -338,6 +339,7 @@ def test_it_shows_the_clinician_the_practice_and_carries_feedback_back(
 
     client = new_context(PHONE).new_page()
     log_in(client, world.client)
+    audit(client)
     client.get_by_role("link", name="Your clinician replied to your practice").click()
     client.wait_for_url("**/portal/history/")
     entry = client.locator(f"#log-{completion.pk}")
@@ -390,6 +392,7 @@ def test_it_changes_reminder_preferences_through_the_link_in_a_reminder(
     # The link changes settings only: it is no way into the portal.
     page.goto("/portal/")
     assert "/accounts/login/" in page.url
+    audit(page)
 
 
 def test_it_refuses_a_client_the_clinician_pages_and_other_peoples_practice(
@@ -425,7 +428,9 @@ def test_it_refuses_a_client_the_clinician_pages_and_other_peoples_practice(
             assert "/admin/login/" in page.url, path
             continue
         assert response.status == status, (path, response.status)
-        audit(page, focus=False)
+        heading = "Not allowed" if status == 403 else "Page not found"
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        audit(page)
 
     # A log form posted at someone else's plan writes nothing.
     page.goto(f"/portal/practice/{own.pk}/log/")

@@ -118,7 +118,10 @@ def test_it_uses_the_clients_preferred_time_in_their_own_zone(world):
     start = event.decoded("dtstart")
     assert start.tzinfo == ZoneInfo("Europe/London")
     assert (start.date(), start.time()) == (date(2026, 3, 28), time(7, 30))
-    days = {m.date(): m.astimezone(UTC) for m in occurrences(event, until=datetime(2026, 3, 31, tzinfo=UTC))}
+    days = {
+        m.date(): m.astimezone(UTC)
+        for m in occurrences(event, until=datetime(2026, 3, 31, tzinfo=UTC))
+    }
     # London springs forward on 29 March 2026: 07:30 GMT, then 07:30 BST (06:30 UTC).
     assert days[date(2026, 3, 28)] == datetime(2026, 3, 28, 7, 30, tzinfo=UTC)
     assert days[date(2026, 3, 29)] == datetime(2026, 3, 29, 6, 30, tzinfo=UTC)
@@ -237,7 +240,9 @@ def test_it_keeps_each_clients_address_their_own(world):
 
 
 @pytest.mark.parametrize("plans", [1, 15])
-def test_it_serves_the_feed_in_a_fixed_number_of_queries(world, plans, django_assert_max_num_queries):
+def test_it_serves_the_feed_in_a_fixed_number_of_queries(
+    world, plans, django_assert_max_num_queries
+):
     for _ in range(plans):
         make_assignment(world.client, make_exercise())
     _, token = calendar_feed_create(client=world.client)

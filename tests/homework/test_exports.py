@@ -216,7 +216,10 @@ def test_it_exports_the_answers_as_fhir_questionnaire_responses(world, record):
     assert set(answer) >= {"resourceType", "id", "questionnaire", "status", "subject", "authored"}
     assert answer["status"] == "completed"
     assert answer["questionnaire"] == f"{questionnaire['url']}|{questionnaire['version']}"
-    assert answer["subject"] == {"reference": f"Patient/{world.client.pk}", "display": "Alex Client"}
+    assert answer["subject"] == {
+        "reference": f"Patient/{world.client.pk}",
+        "display": "Alex Client",
+    }
     authored = answer["authored"]
     assert authored == record["response"].answered_at.isoformat()
     assert "T" in authored and (authored.endswith("+00:00") or authored.endswith("Z"))
@@ -259,7 +262,9 @@ def test_it_refuses_exports_to_everyone_else(world, record):
 
 
 def test_it_gives_a_client_only_their_own_data(world, record):
-    archive = unzip(download(world.login(world.other_client), reverse("homework:export-download"), "zip"))
+    archive = unzip(
+        download(world.login(world.other_client), reverse("homework:export-download"), "zip")
+    )
     data = json.loads(archive.read("data.json"))
     assert data["client"]["email"] == "blair@client.test"
     assert [c["reflection"] for c in data["completions"]] == ["Blair's secret"]

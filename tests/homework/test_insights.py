@@ -28,7 +28,12 @@ def fixture(world):
     breathing = make_exercise(title="Affectionate breathing")
     letter = make_exercise(
         title="Compassionate letter",
-        ratings=["distress_before", "distress_after", "self_criticism_before", "self_criticism_after"],
+        ratings=[
+            "distress_before",
+            "distress_after",
+            "self_criticism_before",
+            "self_criticism_after",
+        ],
     )
     walk = make_exercise(title="Soothing walk", ratings=[])
     rare = make_exercise(title="Loving-kindness")
@@ -43,8 +48,22 @@ def fixture(world):
     # Compassionate letter, 3 logs: distress 5->5, 6->7, 4->4 (mean +1/3);
     # self-criticism recorded twice, 7->5 and 8->6 (mean -2.0).
     letters = make_assignment(world.client, letter)
-    log(letters, 0, distress_before=5, distress_after=5, self_criticism_before=7, self_criticism_after=5)
-    log(letters, 1, distress_before=6, distress_after=7, self_criticism_before=8, self_criticism_after=6)
+    log(
+        letters,
+        0,
+        distress_before=5,
+        distress_after=5,
+        self_criticism_before=7,
+        self_criticism_after=5,
+    )
+    log(
+        letters,
+        1,
+        distress_before=6,
+        distress_after=7,
+        self_criticism_before=8,
+        self_criticism_after=6,
+    )
     log(letters, 2, distress_before=4, distress_after=4)
     # Soothing walk, 3 logs without ratings; Loving-kindness only twice (below the threshold).
     walks = make_assignment(world.client, walk)
@@ -174,9 +193,11 @@ def test_it_shows_the_clinician_each_client_and_the_caseload(world, fixture):
     assert "Blair Client" in page
     assert "Distress: 7.0 → 4.8 (-2.2; n = 5)" in page
     assert "Casey Client" not in page
-    detail = world.login(world.clinician).get(
-        reverse("homework:client-detail", args=[world.client.pk])
-    ).text
+    detail = (
+        world.login(world.clinician)
+        .get(reverse("homework:client-detail", args=[world.client.pk]))
+        .text
+    )
     assert "Affectionate breathing (5 practices)" in detail
     assert "Compassionate letter (4 practices, small sample)" in detail
 

@@ -238,7 +238,9 @@ def test_it_loads_a_second_instrument_from_a_data_file_alone(mini_dir):
     assert refused.value.message_dict["item_2"] == ["Question 2: choose a number from 0 to 4."]
 
 
-def test_it_reads_several_folders_and_refuses_a_code_used_twice(mini_dir, tmp_path_factory, settings):
+def test_it_reads_several_folders_and_refuses_a_code_used_twice(
+    mini_dir, tmp_path_factory, settings
+):
     other = tmp_path_factory.mktemp("other")
     (other / "again.json").write_text(json.dumps(MINI))
     settings.MEASURE_INSTRUMENT_DIRS = [mini_dir, other]
@@ -268,5 +270,5 @@ def test_it_refuses_a_malformed_instrument_file_saying_what_is_wrong(change, pro
 def test_it_refuses_a_file_that_is_not_json(tmp_path, settings):
     (tmp_path / "bad.json").write_text("{not json")
     settings.MEASURE_INSTRUMENT_DIRS = [tmp_path]
-    with pytest.raises(InstrumentError, match="bad.json: not readable JSON"):
+    with pytest.raises(InstrumentError, match=r"bad\.json: not readable JSON"):
         instruments()

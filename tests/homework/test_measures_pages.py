@@ -197,7 +197,7 @@ def test_it_shows_every_item_as_an_accessible_radio_group(world):
     html = page.text
     assert html.count("<fieldset") == 12
     assert html.count("<legend>") == 12
-    assert "<span class=\"measure-number\">4.</span> When I&#x27;m feeling down" in html
+    assert '<span class="measure-number">4.</span> When I&#x27;m feeling down' in html
     for n in range(1, 13):
         assert html.count(f'name="item_{n}"') == 5
         for value in range(1, 6):
@@ -215,9 +215,7 @@ def test_it_saves_the_clients_answers_and_shows_the_scores_in_order(world):
     measure = make_measure(world.client)
     browser = world.login(world.client)
     given = {1: 2, 2: 4, 3: 3, 4: 1, 5: 5, 6: 4, 7: 3, 8: 2, 9: 2, 10: 4, 11: 3, 12: 1}
-    response = browser.post(
-        reverse("homework:measure-answer", args=[measure.pk]), form_data(given)
-    )
+    response = browser.post(reverse("homework:measure-answer", args=[measure.pk]), form_data(given))
     assert response.status_code == 302
     saved = MeasureResponse.objects.get()
     assert saved.answers == {str(k): v for k, v in given.items()}
@@ -267,7 +265,9 @@ def test_it_refuses_answers_when_nothing_is_due(world):
 
 def test_it_refuses_the_clients_measure_pages_to_everyone_else(world):
     measure = make_measure(world.client)
-    answer = make_response(make_measure(world.client, instrument="SCS-SF", status="ended"), every(2))
+    answer = make_response(
+        make_measure(world.client, instrument="SCS-SF", status="ended"), every(2)
+    )
     own_pages = [
         reverse("homework:measures"),
         reverse("homework:what-helps"),
@@ -307,9 +307,11 @@ def test_it_shows_the_trend_beside_minutes_of_practice_to_client_and_clinician(w
     make_completion(assignment, local_today(world.client) - timedelta(days=1), minutes=25)
     make_completion(assignment, local_today(world.client) - timedelta(days=29), minutes=10)
     progress = world.login(world.client).get(reverse("homework:progress")).text
-    detail = world.login(world.clinician).get(
-        reverse("homework:client-detail", args=[world.client.pk])
-    ).text
+    detail = (
+        world.login(world.clinician)
+        .get(reverse("homework:client-detail", args=[world.client.pk]))
+        .text
+    )
     for page in (progress, detail):
         assert "SCS-SF total and minutes of practice, by week" in page
         assert 'id="measure-trend-scs-sf"' in page
@@ -378,7 +380,9 @@ def test_it_serves_measure_pages_in_a_fixed_number_of_queries(
     measure = make_measure(world.client, every_weeks=1)
     for index in range(answers):
         make_response(measure, every(1 + index % 5), days_ago=7 * (answers - index), due_date=None)
-    assignment = make_assignment(world.client, start_date=local_today(world.client) - timedelta(300))
+    assignment = make_assignment(
+        world.client, start_date=local_today(world.client) - timedelta(300)
+    )
     for day in range(0, 200, 2):
         make_completion(assignment, local_today(world.client) - timedelta(days=day))
     client, clinician = world.login(world.client), world.login(world.clinician)
@@ -395,3 +399,21 @@ def test_it_serves_measure_pages_in_a_fixed_number_of_queries(
     for browser, url, limit in limits:
         with django_assert_max_num_queries(limit):
             assert browser.get(url).status_code == 200, url
+
+
+def test_it_records_the_clinicians_look_in_the_audit_trail(world):
+    from audit.models import AuditEvent
+
+    measure = make_measure(world.client)
+    answer = make_response(measure, every(3))
+    browser = world.login(world.clinician)
+    browser.get(measures_url(world.client))
+    browser.get(reverse("homework:clinician-measure-response", args=[answer.pk]))
+    views = AuditEvent.objects.filter(action="view", actor_id=world.clinician.pk)
+    assert {(e.object_type, e.object_id, e.client_id) for e in views} == {
+        ("accounts.user", str(world.client.pk), world.client.pk),
+        ("homework.measureresponse", str(answer.pk), world.client.pk),
+    }
+    # A client's look at their own answers is not an access to audit.
+    world.login(world.client).get(reverse("homework:measure-response", args=[answer.pk]))
+    assert not AuditEvent.objects.filter(action="view", actor_id=world.client.pk).exists()

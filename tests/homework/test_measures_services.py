@@ -63,9 +63,7 @@ def test_it_opens_a_new_occurrence_every_n_weeks_and_lets_a_missed_one_lapse(wor
     # Not answered in weeks 3-4: on day 29 the occurrence of day 28 replaces it.
     fourth = measures_due(client=world.client, now=at(TODAY + timedelta(days=29)))
     assert [s.due_date for s in fourth] == [TODAY + timedelta(days=28)]
-    assert measure_statuses(client=world.client, now=NOW)[0].next_date == TODAY + timedelta(
-        days=14
-    )
+    assert measure_statuses(client=world.client, now=NOW)[0].next_date == TODAY + timedelta(days=14)
 
 
 def test_it_is_not_due_before_its_first_date(world):

@@ -13,6 +13,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "deploy-check-" + "k3y" * 20,
     "ALLOWED_HOSTS": "kindwork.example.org",
     "EMAIL_HOST": "smtp.kindwork.example.org",
+    "FIELD_ENCRYPTION_KEYS": "YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=",
 }
 
 
@@ -75,3 +76,9 @@ def test_it_turns_every_safeguard_on_in_production():
         "csp": True,
         "hashers": "django.contrib.auth.hashers.Argon2PasswordHasher",
     }
+
+
+def test_it_refuses_to_start_in_production_without_field_encryption_keys():
+    result = run_manage("check", extra_env={"FIELD_ENCRYPTION_KEYS": ""})
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS must be set" in result.stderr
