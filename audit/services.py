@@ -1,5 +1,7 @@
 """Writing the audit trail. Call `audit_record` wherever a clinical record is touched or seen."""
 
+from collections.abc import Iterable
+
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.apps import apps
 from django.conf import settings
@@ -46,7 +48,7 @@ def audit_record(
         object_id=object_id,
         client_id=client.pk if isinstance(client, User) else client,
         ip_address=client_ip(request) if request is not None else None,
-        user_agent=_user_agent(request),
+        user_agent=user_agent_of(request),
     )
 
 
@@ -65,7 +67,27 @@ def audit_record_view(
     )
 
 
-def _user_agent(request: HttpRequest | None) -> str:
+def audit_record_views(
+    *, request: HttpRequest, target: type[models.Model], client_ids: Iterable[int | None]
+) -> int:
+    """A clinician or admin saw a list of records: one event per client on it, one query."""
+    viewer = request.user
+    if not viewer.is_authenticated or getattr(viewer, "is_client", False):
+        return 0
+    shared = {
+        "actor_id": viewer.pk,
+        "actor_role": viewer.role,
+        "action": AuditAction.VIEW,
+        "object_type": target._meta.label_lower,
+        "ip_address": client_ip(request),
+        "user_agent": user_agent_of(request),
+    }
+    events = [AuditEvent(client_id=client_id, **shared) for client_id in dict.fromkeys(client_ids)]
+    AuditEvent.objects.bulk_create([event for event in events if event.client_id is not None])
+    return len(events)
+
+
+def user_agent_of(request: HttpRequest | None) -> str:
     if request is None:
         return ""
     return request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LENGTH]

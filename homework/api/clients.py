@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.access import clients_visible_to
 from accounts.models import User
+from audit.services import audit_record_view
 from clinic.api import CallerScopedMixin, IsClient, IsClinician
 from homework.selectors.progress import CaseloadRow, caseload_for_clinician, client_progress
 from homework.serializers import CaseloadClientSerializer, ProgressSerializer
@@ -48,7 +49,9 @@ class ClientViewSet(CallerScopedMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], serializer_class=ProgressSerializer)
     def progress(self, request: Request, pk: str) -> Response:
         """Adherence by week, ratings series and change per exercise."""
-        progress = client_progress(client=self.get_object())
+        client = self.get_object()
+        audit_record_view(request=request, target=client, client=client)
+        progress = client_progress(client=client)
         return Response(ProgressSerializer(progress).data)
 
     def _row_for(self, client: User) -> CaseloadRow:

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.access import clients_visible_to
 from accounts.models import User
+from audit.services import audit_record_view, audit_record_views
 from clinic.api import (
     CallerScopedMixin,
     ClientWrites,
@@ -118,6 +119,20 @@ class CompletionViewSet(
 
     def refine_queryset(self, queryset: QuerySet[Completion]) -> QuerySet[Completion]:
         return queryset.select_related("assignment").order_by("-local_date", "-id")
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        response = super().list(request, *args, **kwargs)
+        # A clinician's or admin's read of clients' logs joins the audit trail (one row each).
+        shown = response.data.get("results", []) if isinstance(response.data, dict) else []
+        audit_record_views(
+            request=request, target=Completion, client_ids=[row["client"] for row in shown]
+        )
+        return response
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        completion = self.get_object()
+        audit_record_view(request=request, target=completion, client=completion.client_id)
+        return Response(self.get_serializer(completion).data)
 
     def create(self, request: Request) -> Response:
         serializer = CompletionCreateSerializer(data=request.data, context={"request": request})

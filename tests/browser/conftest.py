@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from playwright.sync_api import sync_playwright
 
 from tests.browser.audit import Auditor
 from tests.conftest import skip_or_fail
@@ -60,10 +61,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _missing() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (bin/setup test installs it)"
     if not (CHROMIUM.exists() or shutil.which(str(CHROMIUM))):
         return f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)"
     if not AXE.exists():
@@ -76,8 +73,6 @@ def browser() -> Iterator:
     reason = _missing()
     if reason:
         skip_or_fail(f"browser tests need Chromium and axe-core: {reason}")
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
