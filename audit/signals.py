@@ -9,11 +9,9 @@ from django.apps import apps
 from django.db import models
 from django.db.models.signals import post_delete, post_save
 
-from accounts.client_ip import client_ip
-from accounts.models import Role, User
 from audit.context import automatic_records_suppressed, current_request
-from audit.models import AuditAction, AuditEvent
-from audit.services import audit_record, user_agent_of
+from audit.models import AuditAction
+from audit.services import audit_record
 
 # Labels of the clinical models; one missing from the installed apps is skipped.
 CLINICAL_MODELS = [
@@ -26,10 +24,6 @@ CLINICAL_MODELS = [
 ]
 
 
-# Every export leaves one of these rows (homework.exports); each becomes an "export" event.
-EXPORT_MODEL = "homework.ExportRecord"
-
-
 def connect_clinical_models() -> None:
     for label in CLINICAL_MODELS:
         try:
@@ -38,11 +32,6 @@ def connect_clinical_models() -> None:
             continue
         post_save.connect(_saved, sender=model, dispatch_uid=f"audit-save-{label}")
         post_delete.connect(_deleted, sender=model, dispatch_uid=f"audit-delete-{label}")
-    try:
-        export_model = apps.get_model(EXPORT_MODEL)
-    except LookupError:
-        return
-    post_save.connect(_exported, sender=export_model, dispatch_uid="audit-export")
 
 
 def client_id_of(instance: models.Model) -> int | None:
@@ -80,31 +69,3 @@ def _saved(sender: type, instance: models.Model, created: bool, raw: bool = Fals
 
 def _deleted(sender: type, instance: models.Model, **kwargs) -> None:
     _record(instance, AuditAction.DELETE)
-
-
-def _exported(sender: type, instance: models.Model, created: bool, raw: bool = False, **kwargs):
-    """An export of one client's record, or of a whole clinic (then every client's)."""
-    if raw or not created or automatic_records_suppressed():
-        return
-    request = current_request()
-    actor = User.objects.filter(pk=instance.actor_id).first() if instance.actor_id else None
-    if instance.subject_id is not None:
-        client_ids = [instance.subject_id]
-    elif instance.clinic_id is not None:
-        client_ids = User.objects.filter(
-            clinic_id=instance.clinic_id, role=Role.CLIENT
-        ).values_list("pk", flat=True)
-    else:
-        client_ids = []
-    shared = {
-        "actor_id": actor.pk if actor else None,
-        "actor_role": actor.role if actor else "",
-        "action": AuditAction.EXPORT,
-        "object_type": instance._meta.label_lower,
-        "object_id": str(instance.pk),
-        "ip_address": client_ip(request) if request is not None else None,
-        "user_agent": user_agent_of(request),
-    }
-    AuditEvent.objects.bulk_create(
-        [AuditEvent(client_id=client_id, **shared) for client_id in client_ids]
-    )

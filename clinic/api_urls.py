@@ -4,7 +4,10 @@ Every route added here needs a row in tests/api/test_authorization_matrix.py,
 which walks these patterns and fails on a route it does not know.
 """
 
+from django.conf import settings
 from django.urls import include, path, re_path
+from django.utils.csp import CSP
+from django.views.decorators.csp import csp_override
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
@@ -45,12 +48,19 @@ class SchemaView(SpectacularAPIView):
     renderer_classes = [OpenApiJsonRenderer, OpenApiYamlRenderer]
 
 
+# Swagger UI styles itself inline; its scripts stay under the site's strict policy.
+DOCS_CSP = {
+    **settings.SECURE_CSP,
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+}
+docs_view = csp_override(DOCS_CSP)(SpectacularSwaggerSplitView.as_view(url_name="api:schema"))
+
 app_name = "api"
 
 urlpatterns = [
     path("v1/", include((v1, "v1"))),
     path("schema/", SchemaView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", docs_view, name="docs"),
     # Last: any other URL under /api/ answers a JSON 404.
     re_path(r"^(?P<path>.*)$", not_found, name="not-found"),
 ]

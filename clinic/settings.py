@@ -389,6 +389,8 @@ SESSION_IDLE_MINUTES_STAFF = envint("SESSION_IDLE_MINUTES_STAFF", "15")
 SESSION_IDLE_MINUTES_CLIENT = envint("SESSION_IDLE_MINUTES_CLIENT", "60")
 SESSION_ABSOLUTE_MINUTES = envint("SESSION_ABSOLUTE_MINUTES", str(12 * 60))
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_MINUTES * 60
+# Shared computers: closing the browser ends the session too.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Changing email, password or the second factor asks for the password (or a fresh
 # code) again unless it was given within this many minutes.
 REAUTH_MINUTES = envint("REAUTH_MINUTES", "10")

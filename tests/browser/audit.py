@@ -9,7 +9,7 @@
    pointing at text. (Stricter than axe, which also accepts a title or placeholder.)
 3. Every chart has a text alternative: each shown <svg> that is not aria-hidden is role="img"
    with a non-empty name, and every chart figure carries a caption and its numbers as a
-   table.
+   table (inside the figure or right after it).
 4. Focus is visible: pressing Tab moves focus to elements that draw an outline at least
    2 px wide, the browser's own focus ring (outline-style auto), or a box-shadow ring, in
    their computed style while focused.
@@ -77,7 +77,9 @@ _CHARTS_WITHOUT_TEXT = """() => {
     if (!caption || !caption.textContent.trim()) {
       problems.push("chart without a caption: #" + figure.id);
     }
-    if (!figure.querySelector("table th")) {
+    const after = figure.nextElementSibling;
+    const table = figure.querySelector("table th") || (after && after.querySelector("table th"));
+    if (!table) {
       problems.push("chart without a table of its numbers: #" + figure.id);
     }
   }

@@ -1,14 +1,16 @@
 """Browser tests: Playwright for Python driving Debian's Chromium against a live server.
 
 - One Chromium for the whole session (`browser`), a fresh context per person per test
-  (`new_context`, or `desktop` / `phone` for the usual two), so no cookie leaks between
-  people or tests.
+  (`new_context()` for a clinic PC's window, `new_context(PHONE)` for a 390 x 844 phone),
+  so no cookie leaks between people or tests. A script error or Content Security Policy
+  violation in any page fails the test (`audit` reports it; see audit.py).
 - The app is served on 127.0.0.1 by pytest-django's `live_server`, a thread of this
   process: Celery runs eager (tests/conftest.py), so an invitation or reminder the app
   sends in the server thread lands in this process's `mail.outbox`.
 - Nothing downloads a browser: Chromium is Debian's package (/usr/bin/chromium, installed
   by .ci/run), axe-core is the npm package in node_modules (bin/setup runs `npm ci`).
   Without either, the tests skip with the reason, or fail when REQUIRE_SERVICES=1.
+  KINDWORK_CHROMIUM points at another Chromium binary.
 """
 
 import os
@@ -113,7 +115,9 @@ def new_context(browser, live_server, audit) -> Iterator[Callable]:
         context.on("console", audit.console_message)
         context.on(
             "weberror",
-            lambda error: audit.browser_error(error.page.url if error.page else "?", error.error),
+            lambda error: audit.browser_error(
+                error.page.url if error.page else "?", str(error.error)
+            ),
         )
         contexts.append(context)
         return context
@@ -122,18 +126,6 @@ def new_context(browser, live_server, audit) -> Iterator[Callable]:
     for context in contexts:
         context.close()
     assert not audit.browser_errors, "\n".join(audit.browser_errors)
-
-
-@pytest.fixture
-def desktop(new_context):
-    """A page in a clinic PC's window."""
-    return new_context(DESKTOP).new_page()
-
-
-@pytest.fixture
-def phone(new_context):
-    """A page on a phone-sized screen (390 x 844 CSS pixels)."""
-    return new_context(PHONE).new_page()
 
 
 @pytest.fixture(scope="session")

@@ -172,3 +172,33 @@ def test_it_sends_anonymous_visitors_to_log_in(world, name):
     response = world.login(None).get(reverse(f"accounts:{name}"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_it_never_shows_a_second_factor_secret_in_the_admin(world):
+    device, codes = enrol(world.clinician)
+    browser = world.login(world.admin)
+    for url in (
+        reverse("admin:otp_totp_totpdevice_changelist"),
+        reverse("admin:otp_totp_totpdevice_change", args=[device.pk]),
+        reverse("admin:otp_static_staticdevice_changelist"),
+    ):
+        page = browser.get(url)
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert device.key not in html
+        assert "qrcode" not in html.lower()
+        assert not any(code in html for code in codes)
+    # A superuser may delete a lost device, so its owner can enrol again.
+    delete = reverse("admin:otp_totp_totpdevice_delete", args=[device.pk])
+    assert browser.post(delete, {"post": "yes"}).status_code == 302
+    assert not TOTPDevice.objects.filter(pk=device.pk).exists()
+
+
+def test_it_keeps_second_factor_devices_from_clinic_admins(world):
+    from accounts.models import User
+
+    office = User.objects.create_user(
+        email="office@harbour.test", password="x", role="admin", clinic=world.clinic, is_staff=True
+    )
+    response = world.login(office).get(reverse("admin:otp_totp_totpdevice_changelist"))
+    assert response.status_code == 403
