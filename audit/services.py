@@ -82,9 +82,9 @@ def audit_record_views(
         "ip_address": client_ip(request),
         "user_agent": user_agent_of(request),
     }
-    events = [AuditEvent(client_id=client_id, **shared) for client_id in dict.fromkeys(client_ids)]
-    AuditEvent.objects.bulk_create([event for event in events if event.client_id is not None])
-    return len(events)
+    clients = [client_id for client_id in dict.fromkeys(client_ids) if client_id is not None]
+    AuditEvent.objects.bulk_create([AuditEvent(client_id=pk, **shared) for pk in clients])
+    return len(clients)
 
 
 def user_agent_of(request: HttpRequest | None) -> str:

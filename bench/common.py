@@ -2,6 +2,10 @@
 
 from urllib.parse import urlparse
 
+# The field-encryption key of the benchmark database (clinic.encryption): a throwaway
+# Fernet key, shared by the generator and the server so stored text can be read back.
+FIELD_KEY = "YmVuY2gta2luZHdvcmstZmllbGQta2V5LTMyYnl0ZXM="
+
 # Every generated user has this password (hashed once by the generator).
 PASSWORD = "bench-password-kindwork-8"  # noqa: S105  (a throwaway benchmark database)
 

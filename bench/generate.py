@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
-from bench.common import PASSWORD, ZONES, database_name, require_bench_database
+from bench.common import FIELD_KEY, PASSWORD, ZONES, database_name, require_bench_database
 
 SCALES = {
     "full": {"clinics": 50, "clinicians_per_clinic": 20, "clients_per_clinician": 20},
@@ -179,11 +179,13 @@ def generate(scale: str, seed: int) -> None:
 
     with step("recreate database", timings):
         recreate_database(url)
+    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", FIELD_KEY)
     django.setup()
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
     from django.db import connection
 
+    from clinic.encryption import encrypt
     from homework.models import Exercise
 
     with step("migrate (and load the exercise library)", timings):
@@ -427,6 +429,17 @@ def generate(scale: str, seed: int) -> None:
             iter(events),
         )
 
+    # Reflections, answers and replies are encrypted at rest (clinic.encryption). Each
+    # distinct text is sealed once and the token reused: the same stored size and
+    # decryption cost per row as real data, without 5 million encryptions here.
+    sealed: dict[str, str] = {}
+
+    def seal(text: str) -> str:
+        token = sealed.get(text)
+        if token is None:
+            token = sealed[text] = encrypt(text)
+        return token
+
     feedback_rows: list[tuple] = []
     # Completion timestamps: 19:00 local, cached per (zone, day).
     stamp_cache: dict[tuple[str, date], datetime] = {}
@@ -486,7 +499,7 @@ def generate(scale: str, seed: int) -> None:
                             (
                                 completion_id,
                                 p["clinician_id"],
-                                rng.choice(FEEDBACK_TEXTS),
+                                seal(rng.choice(FEEDBACK_TEXTS)),
                                 created + timedelta(hours=15),
                                 created + timedelta(days=1) if day < last_day else None,
                             )
@@ -498,8 +511,8 @@ def generate(scale: str, seed: int) -> None:
                         day,
                         max(1, typical + rng.randrange(-2, 4)),
                         *(values[r] for r in RATING_COLUMNS),
-                        "{}",
-                        reflection,
+                        seal("{}"),
+                        seal(reflection),
                         rng.random() < 0.8,
                         created,
                         created,

@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import require_bench_database  # noqa: E402
+from bench.common import FIELD_KEY, require_bench_database  # noqa: E402
 
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/kw_bench"
@@ -70,6 +70,7 @@ def production_environment() -> dict[str, str]:
             "LOG_LEVEL": "WARNING",
         }
     )
+    env.setdefault("FIELD_ENCRYPTION_KEYS", FIELD_KEY)
     return env
 
 
@@ -258,7 +259,7 @@ class Actors:
     api_pool: Path
     api_warm_pool: Path
     pool_sizes: dict[str, int]
-    marker: str
+    pool_plans: dict[str, list[int]]
 
 
 def session_data(user, backend: str) -> dict:
@@ -417,7 +418,6 @@ def actors_prepare(workdir: Path, pool_limit: int) -> Actors:
     api_pairs = [(a, c) for a, c in pairs if c % 2 == 1][:pool_limit]
     sessions = sessions_create(sorted({clinician_id, client_id} | {c for _a, c in portal_pairs}))
     tokens = tokens_create(sorted({client_id} | {c for _a, c in api_pairs}))
-    marker = f"bench-{secrets.token_hex(4)}"
     csrf = secrets.token_hex(16)  # 32 characters: a valid CSRF secret, unmasked
 
     def write_pool(path: Path, lines: list[str]) -> Path:
@@ -430,7 +430,7 @@ def actors_prepare(workdir: Path, pool_limit: int) -> Actors:
             "|Content-Type: application/x-www-form-urlencoded"
         )
         body = (
-            f"minutes=5&reflection={marker}-portal-{tag}&reflection_shared=on"
+            f"minutes=5&reflection=bench-portal-{tag}&reflection_shared=on"
             f"&csrfmiddlewaretoken={csrf}"
         )
         return f"/portal/practice/{assignment_id}/log/\t{headers}\t{body}"
@@ -438,7 +438,7 @@ def actors_prepare(workdir: Path, pool_limit: int) -> Actors:
     def api_line(assignment_id: int, client: int, tag: str) -> str:
         headers = f"Authorization: Token {tokens[client]}|Content-Type: application/json"
         body = json.dumps(
-            {"assignment": assignment_id, "minutes": 5, "reflection": f"{marker}-api-{tag}"}
+            {"assignment": assignment_id, "minutes": 5, "reflection": f"bench-api-{tag}"}
         )
         return f"/api/v1/completions/\t{headers}\t{body}"
 
@@ -465,14 +465,24 @@ def actors_prepare(workdir: Path, pool_limit: int) -> Actors:
         ),
         api_pool=write_pool(workdir / "api.tsv", [api_line(a, c, "run") for a, c in api_main]),
         pool_sizes={"portal": len(portal_main), "api": len(api_main)},
-        marker=marker,
+        pool_plans={"portal": [a for a, _c in portal_main], "api": [a for a, _c in api_main]},
     )
 
 
-def rows_with_marker(marker: str) -> int:
-    from homework.models import Completion
+def rows_written(assignment_ids: list[int]) -> int:
+    """Logs on these plans on any possible "today" (same rule as open_assignments): none before.
 
-    return Completion.objects.filter(reflection=marker).count()
+    (Reflections are encrypted at rest and cannot be searched, so no marker text.)
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM homework_completion "
+            "WHERE assignment_id = ANY(%s) AND local_date >= CURRENT_DATE - 1",
+            [assignment_ids],
+        )
+        return cursor.fetchone()[0]
 
 
 # --- query counts -----------------------------------------------------------------------
@@ -620,7 +630,7 @@ def run_web(options: Options) -> list[Result]:
                 warm_args=[str(warm), str(options.threads)],
                 run_args=[str(pool), str(options.threads)],
             )
-            rows = rows_with_marker(f"{actors.marker}-{label}-run")
+            rows = rows_written(actors.pool_plans[label])
             size = actors.pool_sizes[label]
             acknowledged = result.raw["ok"]
             expected = min(acknowledged, size)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.api.conftest import USER_KEYS
+from tests.api.conftest import USER_KEYS, local_today
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -377,6 +377,74 @@ MATRIX: dict[str, Row] = {
         },
         target="completion",
     ),
+    # --- Questionnaires, what helps and exports (issue 6). Clinicians schedule and read,
+    # clients answer and read their own; instruments are for both roles.
+    "api:v1:instruments": Row(
+        {m: readers(200) if m == "GET" else clinicians(405) for m in METHODS}
+    ),
+    "api:v1:measure-assignment-list": Row(
+        {
+            "GET": readers(200),
+            "POST": clinicians(400),
+            "PUT": clinicians(405),
+            "PATCH": clinicians(405),
+            "DELETE": clinicians(405),
+        }
+    ),
+    "api:v1:measure-assignment-detail": Row(
+        {
+            "GET": own_object(client=200, clinician=200),
+            "POST": clinicians(405),
+            "PUT": clinicians(405),
+            "PATCH": clinicians(405),
+            "DELETE": clinicians(405),
+        },
+        target="measure_assignment",
+    ),
+    "api:v1:measure-assignment-end": Row(
+        {
+            "GET": clinicians(405),
+            "POST": clinicians(200, others=404),
+            "PUT": clinicians(405),
+            "PATCH": clinicians(405),
+            "DELETE": clinicians(405),
+        },
+        target="measure_assignment",
+    ),
+    "api:v1:measure-assignment-answer": Row(
+        {
+            "GET": clients(405),
+            "POST": own_object(client=400, clinician=403),
+            "PUT": clients(405),
+            "PATCH": clients(405),
+            "DELETE": clients(405),
+        },
+        target="measure_assignment",
+    ),
+    "api:v1:measure-response-list": Row(
+        {
+            "GET": readers(200),
+            "POST": clinicians(405),
+            "PUT": clinicians(405),
+            "PATCH": clinicians(405),
+            "DELETE": clinicians(405),
+        }
+    ),
+    "api:v1:measure-response-detail": Row(
+        {
+            "GET": own_object(client=200, clinician=200),
+            "POST": clinicians(405),
+            "PUT": clinicians(405),
+            "PATCH": clinicians(405),
+            "DELETE": clinicians(405),
+        },
+        target="measure_response",
+    ),
+    "api:v1:me-measures": Row({m: clients(200 if m == "GET" else 405) for m in METHODS}),
+    "api:v1:me-what-helps": Row({m: clients(200 if m == "GET" else 405) for m in METHODS}),
+    "api:v1:me-export": Row({m: clients(400 if m == "POST" else 405) for m in METHODS}),
+    "api:v1:what-helps": Row({m: clinicians(200 if m == "GET" else 405) for m in METHODS}),
+    "api:v1:exports": Row({m: clinicians(400 if m == "POST" else 405) for m in METHODS}),
     # --- The OpenAPI schema and its docs are public: they describe, never contain, data.
     "api:schema": Row({m: everyone(200 if m == "GET" else 405) for m in METHODS}),
     "api:docs": Row({m: everyone(200 if m == "GET" else 405) for m in METHODS}),
@@ -432,7 +500,33 @@ TARGETS = {
     "assignment": lambda api: api.assignment.pk,
     "paused_assignment": lambda api: api.paused_assignment.pk,
     "completion": lambda api: api.completion.pk,
+    "measure_assignment": lambda api: _measure_assignment(api).pk,
+    "measure_response": lambda api: _measure_response(api).pk,
 }
+
+
+def _measure_assignment(api):
+    """world.client's questionnaire, due today (issue 6)."""
+    from homework.models import MeasureAssignment
+
+    return MeasureAssignment.objects.create(
+        client=api.world.client,
+        clinician=api.world.clinician,
+        instrument="SCS-SF",
+        start_date=local_today(api.world.client),
+    )
+
+
+def _measure_response(api):
+    from homework.models import MeasureResponse
+
+    return MeasureResponse.objects.create(
+        client=api.world.client,
+        instrument="SCS-SF",
+        instrument_version="2011",
+        answers={str(n): 3 for n in range(1, 13)},
+        local_date=local_today(api.world.client),
+    )
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -89,6 +89,39 @@ def add_caseload_and_history(api: ApiWorld, count: int) -> None:
     add_completions(api, count)
 
 
+def add_measure_assignments(api: ApiWorld, count: int, *, status: str = "ended") -> None:
+    from homework.models import MeasureAssignment
+
+    for n in range(count):
+        owner = api.world.client if n % 2 else api.world.other_client
+        MeasureAssignment.objects.create(
+            client=owner,
+            clinician=api.world.clinician,
+            instrument="SCS-SF",
+            start_date=local_today(owner) - timedelta(days=n),
+            every_weeks=1 + n % 4,
+            status=status,
+        )
+
+
+def add_running_measures(api: ApiWorld, count: int) -> None:
+    add_measure_assignments(api, count, status="active")
+
+
+def add_measure_responses(api: ApiWorld, count: int) -> None:
+    from homework.models import MeasureResponse
+
+    today = local_today(api.world.client)
+    for n in range(count):
+        MeasureResponse.objects.create(
+            client=api.world.client,
+            instrument="SCS-SF",
+            instrument_version="2011",
+            answers={str(item): 1 + (item + n) % 5 for item in range(1, 13)},
+            local_date=today - timedelta(days=n),
+        )
+
+
 @dataclass(frozen=True)
 class Case:
     route: str
@@ -122,6 +155,14 @@ CASES = [
         add_progress,
         kwargs=lambda api: {"pk": api.world.client.pk},
     ),
+    # Questionnaires (issue 6).
+    Case("api:v1:measure-assignment-list", "clinician", add_measure_assignments),
+    Case("api:v1:measure-assignment-list", "client", add_measure_assignments),
+    Case("api:v1:measure-response-list", "clinician", add_measure_responses),
+    Case("api:v1:measure-response-list", "client", add_measure_responses),
+    Case("api:v1:me-measures", "client", add_running_measures),
+    Case("api:v1:me-what-helps", "client", add_completions),
+    Case("api:v1:what-helps", "clinician", add_clients),
     Case(
         "api:v1:client-detail",
         "clinician",
