@@ -36,8 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 POLL_SECONDS = 0.25
-REMINDER_TIMEOUT = 300
-SUMMARY_TIMEOUT = 900
+REMINDER_TIMEOUT = 240
+SUMMARY_TIMEOUT = 600
 
 
 # --- the SMTP sink ----------------------------------------------------------------------

@@ -441,7 +441,20 @@ def _file(export) -> FileResponse:
     return response
 
 
-FILE_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="The file, as an attachment.")
+def _file_responses(**media: object) -> dict:
+    """The file per format: a zip is bytes, JSON (and FHIR JSON) is an object."""
+    return {
+        (200, media_type): OpenApiResponse(schema, description="The file, as an attachment.")
+        for media_type, schema in media.items()
+    }
+
+
+OWN_FILES = _file_responses(
+    **{"application/zip": OpenApiTypes.BINARY, "application/json": OpenApiTypes.OBJECT}
+)
+CLIENT_FILES = _file_responses(
+    **{"application/zip": OpenApiTypes.BINARY, "application/fhir+json": OpenApiTypes.OBJECT}
+)
 
 
 @extend_schema(tags=["exports"])
@@ -450,7 +463,7 @@ class OwnExportView(APIView):
 
     permission_classes = [IsClient]
 
-    @extend_schema(request=OwnExportSerializer, responses={200: FILE_RESPONSE})
+    @extend_schema(request=OwnExportSerializer, responses=OWN_FILES)
     def post(self, request: Request) -> FileResponse:
         serializer = OwnExportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -465,7 +478,7 @@ class ClientExportView(APIView):
 
     permission_classes = [IsClinician]
 
-    @extend_schema(request=ClientExportSerializer, responses={200: FILE_RESPONSE})
+    @extend_schema(request=ClientExportSerializer, responses=CLIENT_FILES)
     def post(self, request: Request) -> FileResponse:
         serializer = ClientExportSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
