@@ -142,8 +142,12 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     """The second step of logging in."""
     user = request.user
     if not mfa.mfa_enrolled(user):
-        query = urlencode({"next": _next_url(request, "")})
-        return redirect(f"{reverse('accounts:mfa-setup')}?{query}")
+        if user.role in mfa.MFA_REQUIRED_ROLES or user.is_superuser:
+            query = urlencode({"next": _next_url(request, "")})
+            return redirect(f"{reverse('accounts:mfa-setup')}?{query}")
+        # A client whose devices were removed meanwhile has nothing to verify.
+        request.session[sessions.MFA_ENROLLED_KEY] = False
+        return redirect(_next_url(request, _home(user)))
     form = MFACodeForm(form_data(request))
     if request.method == "POST" and form.is_valid():
         device = mfa.mfa_verify(user=user, code=form.cleaned_data["code"])

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.access import client_for_user_or_404, clients_visible_to
 from accounts.models import User
+from audit.services import audit_record_view, audit_record_views
 from clinic.api import (
     CallerScopedMixin,
     ClinicianWrites,
@@ -382,6 +383,20 @@ class MeasureResponseViewSet(
 
     def refine_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset.order_by("-answered_at", "-id")
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        response = super().list(request, *args, **kwargs)
+        # A clinician's read of clients' answers joins the audit trail (one row each).
+        shown = response.data.get("results", []) if isinstance(response.data, dict) else []
+        audit_record_views(
+            request=request, target=MeasureResponse, client_ids=[row["client"] for row in shown]
+        )
+        return response
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        answered = self.get_object()
+        audit_record_view(request=request, target=answered, client=answered.client_id)
+        return Response(self.get_serializer(answered).data)
 
 
 # --- What seems to help ---

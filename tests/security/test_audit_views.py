@@ -117,3 +117,29 @@ def test_it_shows_the_clinicians_look_on_the_clients_privacy_page(world, logs):
     assert "A practice you logged" in page and "Your record" in page
     other = world.login(world.other_client).get(reverse("audit:record-views")).content.decode()
     assert "Dana Clinician" not in other
+
+
+def test_it_records_the_api_reads_of_questionnaire_answers(world):
+    from homework.models import MeasureResponse
+
+    answered = MeasureResponse.objects.create(
+        client=world.client,
+        instrument="SCS-SF",
+        instrument_version="2011",
+        answers={str(item): 3 for item in range(1, 13)},
+        local_date=date(2026, 1, 6),
+    )
+    browser = api_as(world.clinician)
+    assert browser.get("/api/v1/measure-responses/").status_code == 200
+    assert browser.get(f"/api/v1/measure-responses/{answered.pk}/").status_code == 200
+    assert views() == [
+        (world.clinician.pk, "homework.measureresponse", "", world.client.pk),
+        (world.clinician.pk, "homework.measureresponse", str(answered.pk), world.client.pk),
+    ]
+    assert (
+        api_as(world.stranger_clinician)
+        .get(f"/api/v1/measure-responses/{answered.pk}/")
+        .status_code
+        == 404
+    )
+    assert len(views()) == 2

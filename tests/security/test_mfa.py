@@ -202,3 +202,13 @@ def test_it_keeps_second_factor_devices_from_clinic_admins(world):
     )
     response = world.login(office).get(reverse("admin:otp_totp_totpdevice_changelist"))
     assert response.status_code == 403
+
+
+def test_it_lets_a_client_in_whose_authenticator_was_removed_meanwhile(world):
+    device, _codes = enrol(world.client)
+    browser = password_login(world.client)
+    device.delete()
+    response = browser.get(TODAY)
+    assert response["Location"].startswith(VERIFY)
+    assert browser.get(response["Location"])["Location"] == TODAY
+    assert browser.get(TODAY).status_code == 200
