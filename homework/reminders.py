@@ -31,7 +31,6 @@ Policy, in words:
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -39,20 +38,23 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, CharField, DateField, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import Role, User
 from homework import schedule
-from homework.models import Assignment, AssignmentStatus, Completion
-from homework.selectors.practice import schedule_for, status_events_by_assignment
+from homework.models import Assignment, AssignmentEvent, AssignmentStatus, Completion
+from homework.selectors.practice import STATUS_ACTIONS, schedule_for
 from notifications.models import Notification
 from notifications.services import notifications_enqueue
 
 logger = logging.getLogger(__name__)
 
-# Rows read per query while deciding who is due; bounded memory, constant queries per chunk.
+# Rows fetched per round trip of the candidate query's server-side cursor.
 CHUNK_SIZE = 1000
+# Outbox rows written per transaction.
+WRITE_BATCH = 1000
 
 _ASSIGNMENT_FIELDS = (
     "id",
@@ -213,14 +215,78 @@ def _candidate(row: dict, now: datetime) -> DueReminder | None:
     return DueReminder(row["id"], row["client_id"], row["client__email"], today, due_at)
 
 
-def _assignment_chunks(*, now: datetime, chunk_size: int) -> Iterator[list[dict]]:
-    """Active plans of active clients that could be due somewhere on Earth today.
+def _latest_wall_clock(now: datetime, zone: ZoneInfo) -> time:
+    """The latest wall-clock time the zone's clocks have shown today, up to now.
 
-    Keyset pagination on id: each chunk is one query and at most chunk_size small dicts.
+    Usually the time now; after clocks fell back earlier today they showed later
+    times than they show now (01:59 EDT, then 01:10 EST), so the reading with the
+    offset the day began with counts too. A reminder at a later wall-clock time
+    cannot be due yet: quiet hours and DST gaps only ever move a reminder later.
     """
+    local_now = now.astimezone(zone)
+    today = local_now.date()
+    latest = local_now.time().replace(tzinfo=None)
+    morning_offset = local_instant(today, time(0), zone).utcoffset()
+    reading = now.astimezone(UTC).replace(tzinfo=None) + morning_offset
+    if reading.date() > today:
+        return time.max
+    if reading.date() == today:
+        latest = max(latest, reading.time())
+    return latest
+
+
+def _zone_filters(*, now: datetime) -> tuple[Q, Case, Case] | None:
+    """Per zone of the active clients: reminders not yet due there, local today, its key suffix.
+
+    One query (the distinct zone names), so the candidate query below can leave out,
+    in SQL, plans whose reminder time has not come yet, plans practised on the
+    client's local today and plans whose key for that day is written. Zones are few
+    whatever the number of clients.
+    """
+    names = (
+        User.objects.filter(is_active=True, role=Role.CLIENT)
+        .order_by()
+        .values_list("timezone", flat=True)
+        .distinct()
+    )
+    may_be_due = Q(pk__in=[])
+    day_of: list[When] = []
+    suffix_of: list[When] = []
+    for name in names:
+        zone = zone_for(name)
+        if zone is None:
+            continue  # an unknown zone never has a reminder due (see _candidate)
+        latest = _latest_wall_clock(now, zone)
+        in_zone = Q(client__timezone=name)
+        may_be_due |= in_zone if latest == time.max else in_zone & Q(_at__lte=latest)
+        today = schedule.local_date(now, zone)
+        day_of.append(When(in_zone, then=Value(today)))
+        suffix_of.append(When(in_zone, then=Value(":" + today.isoformat())))
+    if not day_of:
+        return None
+    return (
+        may_be_due,
+        Case(*day_of, default=None, output_field=DateField()),
+        Case(*suffix_of, default=Value(":"), output_field=CharField()),
+    )
+
+
+def _candidate_rows(*, now: datetime) -> QuerySet | None:
+    """Active plans of active clients whose reminder may be due now and is not yet written.
+
+    Necessary conditions only; `_candidate` and `schedule.due_on` decide in Python.
+    """
+    filters = _zone_filters(now=now)
+    if filters is None:
+        return None
+    may_be_due, local_today, day_suffix = filters
     utc_today = now.astimezone(UTC).date()
+    written = Notification.objects.filter(idempotency_key=OuterRef("_key"))
+    practised = Completion.objects.filter(
+        assignment_id=OuterRef("id"), local_date=OuterRef("_today")
+    )
     # Local "today" is within a day of the UTC date in every zone (UTC-12 .. UTC+14).
-    queryset = (
+    return (
         Assignment.objects.filter(
             status=AssignmentStatus.ACTIVE,
             client__is_active=True,
@@ -233,73 +299,75 @@ def _assignment_chunks(*, now: datetime, chunk_size: int) -> Iterator[list[dict]
             Q(client__client_profile__reminders_paused_until__isnull=True)
             | Q(client__client_profile__reminders_paused_until__lte=now)
         )
-        .order_by("id")
+        .alias(
+            _at=Coalesce("reminder_time", "client__client_profile__reminder_time"),
+            _today=local_today,
+            _key=Concat(Value("reminder:"), Cast("id", CharField()), day_suffix),
+        )
+        .filter(may_be_due)
+        .filter(~Exists(written), ~Exists(practised))
     )
-    last_id = 0
-    while True:
-        rows = list(queryset.filter(id__gt=last_id).values(*_ASSIGNMENT_FIELDS)[:chunk_size])
-        if not rows:
-            return
-        yield rows
-        last_id = rows[-1]["id"]
 
 
-def _done_dates(candidates: list[DueReminder]) -> dict[int, set[date]]:
-    """Practice dates per assignment from the earliest Monday to the latest day, one query."""
-    earliest = min(schedule.week_start(c.day) for c in candidates)
-    latest = max(c.day for c in candidates)
+def _done_dates(*, candidate_ids: QuerySet, now: datetime) -> dict[int, set[date]]:
+    """Practice dates of every candidate plan this week (around the UTC date), one query."""
+    utc_today = now.astimezone(UTC).date()
+    earliest = schedule.week_start(utc_today - timedelta(days=1))
+    latest = utc_today + timedelta(days=1)
     done: dict[int, set[date]] = defaultdict(set)
     rows = Completion.objects.filter(
-        assignment_id__in=[c.assignment_id for c in candidates],
-        local_date__gte=earliest,
-        local_date__lte=latest,
+        assignment_id__in=candidate_ids, local_date__gte=earliest, local_date__lte=latest
     ).values_list("assignment_id", "local_date")
     for assignment_id, day in rows:
         done[assignment_id].add(day)
     return done
 
 
-def _schedules_with_history(rows: list[dict], candidates: list[DueReminder]) -> dict:
-    """Full schedules (pauses earlier this week shrink an "N times a week" quota), one query.
+def _status_events(*, candidate_ids: QuerySet) -> dict[int, list[AssignmentEvent]]:
+    """Pause, resume and end events of every candidate plan, one query."""
+    events: dict[int, list[AssignmentEvent]] = defaultdict(list)
+    for event in AssignmentEvent.objects.filter(
+        assignment_id__in=candidate_ids, action__in=STATUS_ACTIONS
+    ).only("id", "assignment_id", "action", "created_at"):
+        events[event.assignment_id].append(event)
+    return events
 
-    Built by the same selector as the portal's Today page, so a reminder goes out
-    exactly when that page shows the practice as due.
+
+def reminders_due(*, now: datetime, chunk_size: int = CHUNK_SIZE) -> list[DueReminder]:
+    """The reminders that are due and not yet written, in a fixed number of queries.
+
+    Four whatever the number of clients: the zones, the candidate plans (one query
+    streamed through one server-side cursor, chunk_size rows at a time), their
+    completions and their history (each with the candidate query as a subquery).
+    A tick that finds everything written stops after the first two.
     """
-    by_id = {row["id"]: row for row in rows}
-    events = status_events_by_assignment(c.assignment_id for c in candidates)
-    return {
-        c.assignment_id: schedule_for(
-            SimpleNamespace(**by_id[c.assignment_id]),
-            zone=c.due_at.tzinfo,
-            events=events.get(c.assignment_id, ()),
-        )
-        for c in candidates
-    }
-
-
-def reminders_due(*, rows: list[dict], now: datetime) -> list[DueReminder]:
-    """The reminders among one chunk of assignment rows that are due and not yet written.
-
-    At most three queries whatever the chunk size: completions, plan history, existing keys.
-    """
-    candidates = [c for row in rows if (c := _candidate(row, now)) is not None]
+    queryset = _candidate_rows(now=now)
+    if queryset is None:
+        return []
+    rows: dict[int, dict] = {}
+    candidates: list[DueReminder] = []
+    for row in queryset.values(*_ASSIGNMENT_FIELDS).iterator(chunk_size=chunk_size):
+        candidate = _candidate(row, now)
+        if candidate is not None:
+            rows[candidate.assignment_id] = row
+            candidates.append(candidate)
     if not candidates:
         return []
-    done = _done_dates(candidates)
-    schedules = _schedules_with_history(rows, candidates)
-    still_due = [
-        c
-        for c in candidates
-        if schedule.due_on(schedules[c.assignment_id], c.day, done.get(c.assignment_id, set()))
-    ]
-    if not still_due:
-        return []
-    existing = set(
-        Notification.objects.filter(idempotency_key__in=[c.key for c in still_due]).values_list(
-            "idempotency_key", flat=True
+    candidate_ids = queryset.order_by().values("id")
+    done = _done_dates(candidate_ids=candidate_ids, now=now)
+    events = _status_events(candidate_ids=candidate_ids)
+    due = []
+    for candidate in candidates:
+        # Built by the same selector as the portal's Today page, so a reminder goes out
+        # exactly when that page shows the practice as due (pauses shrink a weekly quota).
+        plan = schedule_for(
+            SimpleNamespace(**rows[candidate.assignment_id]),
+            zone=candidate.due_at.tzinfo,
+            events=events.get(candidate.assignment_id, ()),
         )
-    )
-    return [c for c in still_due if c.key not in existing]
+        if schedule.due_on(plan, candidate.day, done.get(candidate.assignment_id, set())):
+            due.append(candidate)
+    return due
 
 
 def _notifications_write(*, due: list[DueReminder], now: datetime) -> list[int]:
@@ -344,13 +412,12 @@ def reminders_create_due(*, now: datetime | None = None, chunk_size: int = CHUNK
     and local date. Returns the ids this run created.
     """
     now = now or timezone.now()
+    due = reminders_due(now=now, chunk_size=chunk_size)
     created: list[int] = []
-    for rows in _assignment_chunks(now=now, chunk_size=chunk_size):
-        due = reminders_due(rows=rows, now=now)
-        if not due:
-            continue
+    # One transaction per batch: a failure loses at most one batch, which the next tick writes.
+    for start in range(0, len(due), WRITE_BATCH):
         with transaction.atomic():
-            ids = _notifications_write(due=due, now=now)
+            ids = _notifications_write(due=due[start : start + WRITE_BATCH], now=now)
             notifications_enqueue(ids=ids)
         created.extend(ids)
     if created:

@@ -6,7 +6,6 @@ from datetime import date
 from accounts.models import User
 from homework.models import Assignment, Completion, Exercise
 
-
 _slugs = itertools.count(1)
 
 
