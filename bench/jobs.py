@@ -235,9 +235,7 @@ def reminders_decide(now: datetime) -> tuple[int, int, float]:
 
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
-        due = 0
-        for rows in reminders._assignment_chunks(now=now, chunk_size=reminders.CHUNK_SIZE):
-            due += len(reminders.reminders_due(rows=rows, now=now))
+        due = len(reminders.reminders_due(now=now))
     return due, len(queries), time.perf_counter() - started
 
 

@@ -435,8 +435,11 @@ def reminder_still_wanted(*, assignment_id: int, day: date, now: datetime | None
     the plan ended, reminders paused, or the client's day over.
     """
     now = now or timezone.now()
+    # One query: the practice check rides along as a subquery (the send path runs this per email).
+    logged = Completion.objects.filter(assignment_id=OuterRef("pk"), local_date=day)
     assignment = (
         Assignment.objects.select_related("client", "client__client_profile")
+        .annotate(logged_today=Exists(logged))
         .filter(pk=assignment_id)
         .first()
     )
@@ -450,6 +453,6 @@ def reminder_still_wanted(*, assignment_id: int, day: date, now: datetime | None
     profile = getattr(assignment.client, "client_profile", None)
     if profile and profile.reminders_paused_until and profile.reminders_paused_until > now:
         return "reminders are paused"
-    if Completion.objects.filter(assignment_id=assignment_id, local_date=day).exists():
+    if assignment.logged_today:
         return "the practice is already logged"
     return ""

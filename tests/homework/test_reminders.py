@@ -171,6 +171,24 @@ def test_it_sends_the_fall_back_reminder_once_at_the_first_occurrence(world):
     assert reminder_keys() == [f"reminder:{assignment.pk}:2026-11-01"]
 
 
+def test_it_catches_up_the_fall_back_reminder_while_the_clock_reads_earlier(world):
+    client = prepare(world.client, "America/New_York", time(1, 30))
+    assignment = plan_for(client)
+    # No tick ran at 01:30 EDT. At 01:10 EST (06:10 UTC) the wall clock reads before 01:30,
+    # yet the reminder's (first) 01:30 has passed: the SQL pre-filter must not hold it back.
+    assert len(reminders_create_due(now=utc(2026, 11, 1, 6, 10))) == 1
+    assert reminder_keys() == [f"reminder:{assignment.pk}:2026-11-01"]
+
+
+def test_it_skips_clients_in_an_unknown_zone_without_failing(world):
+    client = prepare(world.client, "Europe/London")
+    unknown = prepare(world.other_client, "Mars/Olympus_Mons")
+    plan_for(client)
+    plan_for(unknown)
+    created = reminders_create_due(now=local("Europe/London", 2026, 5, 6, 10, 0))
+    assert Notification.objects.filter(pk__in=created).get().recipient_id == client.pk
+
+
 def test_it_sends_at_the_client_local_time_in_kolkata_and_lord_howe(world):
     kolkata = prepare(world.client, "Asia/Kolkata", time(9, 0))
     lord_howe = prepare(world.other_client, "Australia/Lord_Howe", time(2, 0))

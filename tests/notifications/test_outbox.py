@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from notifications import services, tasks
 from notifications.models import Notification
+from tests.conftest import skip_or_fail
 from tests.notifications.conftest import make_notification
 
 pytestmark = pytest.mark.django_db
@@ -154,6 +155,41 @@ def test_it_sends_a_batch_over_one_connection(outbox_kind, scripted_mail):
     assert report.sent == ids
     assert len(mail.outbox) == 3
     assert (scripted_mail.opened, scripted_mail.closed) == (1, 1)
+
+
+@pytest.mark.parametrize("count", [5, 60])
+def test_it_claims_and_records_a_batch_in_a_few_queries_per_claim(
+    outbox_kind, scripted_mail, count, django_assert_max_num_queries
+):
+    if not connection.features.has_select_for_update_skip_locked:
+        skip_or_fail("batch claims need skippable row locks (PostgreSQL, DATABASE_URL)")
+    ids = [make_notification(to_email=f"reader{i}@example.test").pk for i in range(count)]
+    claims = -(-count // services.CLAIM_SIZE)
+
+    # Per claim: savepoint, lock, mark sending, release, mark sent. Nothing per email.
+    with django_assert_max_num_queries(5 * claims):
+        report = services.notifications_send(ids=ids)
+
+    assert report.sent == ids
+    assert len(mail.outbox) == count
+    rows = Notification.objects.values_list("status", "attempts", "last_error")
+    assert set(rows) == {(Status.SENT, 1, "")}
+    assert not Notification.objects.filter(sent_at__isnull=True).exists()
+
+
+def test_it_releases_the_rest_of_a_claim_when_the_server_goes_away(outbox_kind, scripted_mail):
+    ids = [make_notification(to_email=f"reader{i}@example.test").pk for i in range(3)]
+    scripted_mail.open_errors.append(ConnectionRefusedError(111, "Connection refused"))
+
+    report = services.notifications_send(ids=ids)
+
+    assert report.retry_later == ids[:1]
+    # Claimed together with the first, never tried: back to pending as if never claimed.
+    untried = Notification.objects.filter(pk__in=ids[1:])
+    assert set(untried.values_list("status", "attempts", "claimed_at")) == {
+        (Status.PENDING, 0, None)
+    }
+    assert not Notification.objects.filter(status=Status.SENDING).exists()
 
 
 def test_it_does_not_send_a_row_before_its_next_attempt(outbox_kind, scripted_mail):
