@@ -11,16 +11,6 @@ from accounts.models import Invitation, Role
 from tests.accounts.helpers import link_in, token_from
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings) -> None:
-    """Argon2 is slow by design; the world's eight accounts would cost a second per test.
-
-    Autouse, so it applies before the world fixture builds its accounts. The
-    production hasher list (Argon2 first) is still what the settings module declares.
-    """
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def send_outbox(django_capture_on_commit_callbacks) -> Callable[[], AbstractContextManager]:
     """`with send_outbox(): ...` runs the block's on-commit work, so the (eager) worker sends."""

@@ -33,12 +33,6 @@ USER_KEYS = (
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings) -> None:
-    """Argon2 is slow by design; autouse so it applies before the world builds accounts."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _fresh_throttle_cache(settings) -> None:
     """Each test counts login attempts from zero.
 

@@ -12,11 +12,6 @@ from tests.conftest import make_client
 from tests.factories import make_assignment, make_completion, make_exercise
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def local_today(user):
     return plan.local_date(timezone.now(), user.zone)
 

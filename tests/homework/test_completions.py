@@ -14,12 +14,6 @@ NOW = datetime(2026, 3, 10, 21, 30, tzinfo=UTC)
 TODAY = date(2026, 3, 10)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The world's users are created with the project's Argon2 hasher otherwise: slow.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def assignment(world):
     return make_assignment(world.client, start_date=date(2026, 3, 1))

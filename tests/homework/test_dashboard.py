@@ -2,18 +2,12 @@
 
 from datetime import timedelta
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from homework import schedule as plan
 from tests.conftest import make_client
 from tests.factories import make_assignment, make_completion
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def local_today(user):

@@ -14,12 +14,6 @@ from tests.factories import make_assignment, make_exercise
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _quick_password_hashing(settings):
-    # Argon2 hashing of the world's passwords would take most of this file's run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def builtin(slug: str = "self-compassion-break") -> Exercise:
     return Exercise.objects.get(clinic__isnull=True, slug=slug)
 

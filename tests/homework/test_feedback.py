@@ -12,11 +12,6 @@ from tests.conftest import make_client
 from tests.factories import make_assignment, make_completion
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def completion(world):
     assignment = make_assignment(world.client, start_date=date(2026, 1, 5))

@@ -21,12 +21,6 @@ from tests.factories import make_assignment
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _quick_password_hashing(settings):
-    # Argon2 hashing of the world's passwords would take most of this file's run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _builtins() -> list[Exercise]:
     return list(Exercise.objects.filter(clinic__isnull=True).exclude(slug="").order_by("slug"))
 

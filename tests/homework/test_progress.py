@@ -2,8 +2,6 @@
 
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
-
 from homework import schedule as plan
 from homework.models import AssignmentEvent
 from homework.selectors.practice import schedule_for, today_for_client
@@ -15,11 +13,6 @@ from tests.factories import make_assignment, make_completion, make_exercise
 NOW = datetime(2026, 3, 11, 12, 0, tzinfo=UTC)
 TODAY = date(2026, 3, 11)
 MONDAY = date(2026, 3, 9)
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def week(planned: float, done: float) -> plan.Adherence:

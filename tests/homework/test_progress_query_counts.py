@@ -38,11 +38,6 @@ PORTAL_QUERIES = {
 PRACTICE_QUERIES = 4 + HEADROOM
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def build_practice(clients: list[User], clinician: User, *, plans: int = 3) -> None:
     """Three months of plans, pauses, logs and feedback for each client, in bulk."""
     today = timezone.now().date()
