@@ -51,6 +51,7 @@ from homework.measures.services import (
     measure_response_submit,
 )
 from homework.models import MeasureAssignment, MeasureResponse
+from homework.serializers import RatingChangeSerializer
 
 # --- Serializers (answers and scores are dicts built by the selectors) ---
 
@@ -181,13 +182,8 @@ class InstrumentSerializer(serializers.Serializer):
     items = InstrumentItemSerializer(many=True)
 
 
-class PairChangeSerializer(serializers.Serializer):
-    key = serializers.CharField()
-    label = serializers.CharField()
+class PairChangeSerializer(RatingChangeSerializer):
     logs = serializers.IntegerField(help_text="n: logs with both the before and after rating.")
-    mean_before = serializers.FloatField()
-    mean_after = serializers.FloatField()
-    change = serializers.FloatField()
     small_sample = serializers.BooleanField()
     description = serializers.CharField()
 

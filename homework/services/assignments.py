@@ -26,6 +26,7 @@ from homework.models import (
     ScheduleKind,
 )
 from homework.schedule import weekdays_mask
+from homework.selectors.practice import client_today
 
 MAX_NOTE_LENGTH = 2000
 
@@ -48,11 +49,6 @@ class EventAction:
     PAUSED = "paused"
     RESUMED = "resumed"
     ENDED = "ended"
-
-
-def client_today(*, client: User, now: datetime | None = None) -> date:
-    """Today's date where the client lives."""
-    return (now or timezone.now()).astimezone(client.zone).date()
 
 
 def _display_date(day: date) -> str:
