@@ -123,6 +123,14 @@ if os.getenv("DATABASE_URL"):
             conn_health_checks=True,
         )
     }
+    if envbool("DB_SERVER_SIDE_BINDING", "1"):
+        # Server-side parameters let psycopg prepare a statement after it has run
+        # prepare_threshold times on a connection, so PostgreSQL stops re-planning the
+        # same few queries on every request (docs/benchmarks.md). Not for PgBouncer in
+        # transaction mode.
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "prepare_threshold": envint("DB_PREPARE_THRESHOLD", "5")}
+        )
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

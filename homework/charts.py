@@ -41,6 +41,20 @@ class Chart:
     rows: list[list[str]]
     svg: SafeString
 
+    @property
+    def table_html(self) -> SafeString:
+        """The numbers' <thead> and <tbody> rows, built here rather than cell by cell in the
+        template: a page shows several charts of a dozen rows each (docs/benchmarks.md)."""
+        head = "".join(f'<th scope="col">{escape(column)}</th>' for column in self.columns)
+        body = "".join(
+            f'<tr><th scope="row">{escape(row[0])}</th>'
+            + "".join(f"<td>{escape(cell)}</td>" for cell in row[1:])
+            + "</tr>"
+            for row in self.rows
+        )
+        # Safe: every cell went through escape().
+        return mark_safe(f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody>")
+
 
 def _attrs(**attributes: object) -> str:
     return " ".join(

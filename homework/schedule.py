@@ -219,30 +219,54 @@ def adherence(
     schedule: Schedule, window_start: date, window_end: date, done_dates: Collection[date]
 ) -> Adherence:
     """Planned and done practices of one plan within [window_start, window_end]."""
-    total = NO_PLAN
-    done_dates = frozenset(done_dates)
-    monday = week_start(window_start)
-    while monday <= window_end:
+    # Days outside the plan's dates ask for nothing, so clamp the window to them first:
+    # most plans on a long-running caseload ended months ago (docs/benchmarks.md).
+    first = max(window_start, schedule.start_date)
+    last = window_end if schedule.end_date is None else min(window_end, schedule.end_date)
+    if last < first:
+        return NO_PLAN
+    if not isinstance(done_dates, (set, frozenset)):
+        done_dates = frozenset(done_dates)
+    planned_total = done_total = 0.0
+    monday = week_start(first)
+    while monday <= last:
         sunday = monday + timedelta(days=6)
-        part_start, part_end = max(monday, window_start), min(sunday, window_end)
-        total += _week_part_adherence(schedule, monday, part_start, part_end, done_dates)
+        part_start, part_end = max(monday, first), min(sunday, last)
+        planned, done = _week_part_adherence(schedule, monday, part_start, part_end, done_dates)
+        planned_total += planned
+        done_total += done
         monday += timedelta(days=7)
-    return total
+    return Adherence(planned_total, done_total)
 
 
 def _week_part_adherence(
     schedule: Schedule, monday: date, part_start: date, part_end: date, done_dates: Collection[date]
-) -> Adherence:
-    active_in_part = [d for d in days_between(part_start, part_end) if is_active_on(schedule, d)]
-    if not active_in_part:
-        return NO_PLAN
+) -> tuple[float, float]:
+    """(planned, done) on days part_start..part_end of one week, all within the plan's dates."""
+    days = days_between(part_start, part_end)
+    if schedule.pauses:
+        active_in_part = [d for d in days if is_active_on(schedule, d)]
+        if not active_in_part:
+            return 0.0, 0.0
+    else:
+        active_in_part = list(days)
     done_days = sum(1 for d in active_in_part if d in done_dates)
     if schedule.kind == TIMES_PER_WEEK:
-        active_in_week = _active_days_in_week(schedule, monday)
-        planned = week_quota(schedule, monday) * len(active_in_part) / active_in_week
+        if schedule.pauses:
+            active_in_week = _active_days_in_week(schedule, monday)
+        else:
+            week_first = max(monday, schedule.start_date)
+            week_last = monday + timedelta(days=6)
+            if schedule.end_date is not None:
+                week_last = min(week_last, schedule.end_date)
+            active_in_week = (week_last - week_first).days + 1
+        quota = min(schedule.times_per_week or 0, active_in_week)
+        planned = quota * len(active_in_part) / active_in_week
+    elif schedule.kind == WEEKDAYS:
+        planned = float(sum(1 for d in active_in_part if schedule.weekdays & (1 << d.weekday())))
     else:
-        planned = float(sum(1 for d in active_in_part if is_scheduled_day(schedule, d)))
-    return Adherence(planned, min(planned, float(done_days)))
+        planned = float(len(active_in_part))
+    return planned, min(planned, float(done_days))
 
 
 def adherence_to_date(
@@ -255,7 +279,7 @@ def adherence_to_date(
     """
     if window_start > today:
         return NO_PLAN
-    if today in set(done_dates):
+    if today in done_dates:
         return adherence(schedule, window_start, today, done_dates)
     return adherence(schedule, window_start, today - timedelta(days=1), done_dates)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -68,6 +68,19 @@ def completion_for_user_or_404(user: User, completion_id: int) -> Completion:
 # --- Schedules with their history ---
 
 
+def with_status_event_flag(assignments: QuerySet[Assignment]) -> QuerySet[Assignment]:
+    """Mark each assignment that has any pause, resume or end in its history.
+
+    `schedules_for` then reads the history of only those: most plans were never
+    paused, and a page that shows one client's plans usually saves a query.
+    """
+    return assignments.annotate(
+        has_status_events=Exists(
+            AssignmentEvent.objects.filter(assignment_id=OuterRef("pk"), action__in=STATUS_ACTIONS)
+        )
+    )
+
+
 def status_events_by_assignment(
     assignment_ids: Iterable[int],
 ) -> dict[int, list[AssignmentEvent]]:
@@ -118,9 +131,15 @@ def schedule_for(
 def schedules_for(
     assignments: Iterable[Assignment], *, zone_of: dict[int, ZoneInfo]
 ) -> dict[int, plan.Schedule]:
-    """Schedules of many assignments (one query for their history), keyed by assignment id."""
+    """Schedules of many assignments (one query for their history), keyed by assignment id.
+
+    Assignments loaded through `with_status_event_flag` skip that query when none of
+    them has a history that matters.
+    """
     assignments = list(assignments)
-    events = status_events_by_assignment(a.pk for a in assignments)
+    events = status_events_by_assignment(
+        a.pk for a in assignments if getattr(a, "has_status_events", True)
+    )
     return {
         a.pk: schedule_for(a, zone=zone_of[a.client_id], events=events.get(a.pk, ()))
         for a in assignments
@@ -253,8 +272,10 @@ def today_for_client(*, client: User, now: datetime | None = None) -> Today:
     monday = plan.week_start(day)
     assignments = [
         a
-        for a in Assignment.objects.filter(
-            client_id=client.pk, status__in=[AssignmentStatus.ACTIVE, AssignmentStatus.PAUSED]
+        for a in with_status_event_flag(
+            Assignment.objects.filter(
+                client_id=client.pk, status__in=[AssignmentStatus.ACTIVE, AssignmentStatus.PAUSED]
+            )
         )
         .select_related("exercise")
         .order_by("start_date", "id")
@@ -264,9 +285,10 @@ def today_for_client(*, client: User, now: datetime | None = None) -> Today:
     schedules = schedules_for(assignments, zone_of={client.pk: zone})
     done_dates: dict[int, set[date]] = defaultdict(set)
     todays: dict[int, Completion] = {}
+    # Only what the page shows: loading the whole row would decrypt reflections and answers.
     for completion in Completion.objects.filter(
         client_id=client.pk, local_date__gte=monday, local_date__lte=day
-    ):
+    ).only("id", "assignment_id", "local_date", "minutes"):
         done_dates[completion.assignment_id].add(completion.local_date)
         if completion.local_date == day:
             todays[completion.assignment_id] = completion

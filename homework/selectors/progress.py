@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from statistics import fmean
 
-from django.db.models import F, Max, Window
+from django.db.models import F, OuterRef, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -37,7 +37,7 @@ from accounts.access import clients_visible_to
 from accounts.models import User
 from homework import schedule as plan
 from homework.models import RATING_PAIRS, Assignment, AssignmentStatus, Completion, Rating
-from homework.selectors.practice import last_resumed_on, schedules_for
+from homework.selectors.practice import last_resumed_on, schedules_for, with_status_event_flag
 
 WEEKS_SHOWN = 12
 ATTENTION_IDLE_DAYS = 5
@@ -201,7 +201,7 @@ def client_progress(
     first_monday = this_monday - timedelta(weeks=weeks - 1)
 
     assignments = list(
-        Assignment.objects.filter(client_id=client.pk)
+        with_status_event_flag(Assignment.objects.filter(client_id=client.pk))
         .select_related("exercise")
         .order_by("status", "-start_date", "-id")
     )
@@ -379,11 +379,18 @@ def _is_running(assignment: Assignment, schedule: plan.Schedule, day: date) -> b
 def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> list[CaseloadRow]:
     """One row per client on the clinician's caseload, those needing attention first.
 
-    Six queries for any caseload: clients, assignments, their history, the last 28
-    days of logs, each client's last practice, and each client's latest distress ratings.
+    At most five queries for any caseload: clients with their last practice,
+    assignments, the history of those ever paused or ended, the last 28 days of
+    logs, and each client's latest distress ratings.
     """
     now = now or timezone.now()
-    clients = list(clients_visible_to(clinician).order_by("full_name", "email", "id"))
+    # Each client's last practice rides along: one backwards step on (client, local_date).
+    latest_log = Completion.objects.filter(client_id=OuterRef("pk")).order_by("-local_date")
+    clients = list(
+        clients_visible_to(clinician)
+        .annotate(last_practice=Subquery(latest_log.values("local_date")[:1]))
+        .order_by("full_name", "email", "id")
+    )
     if not clients:
         return []
     ids = [c.pk for c in clients]
@@ -392,7 +399,7 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
     earliest = min(todays.values()) - timedelta(days=28)
 
     assignments = list(
-        Assignment.objects.filter(client_id__in=ids).only(
+        with_status_event_flag(Assignment.objects.filter(client_id__in=ids)).only(
             "id",
             "client_id",
             "schedule_kind",
@@ -412,12 +419,7 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
     ).values_list("assignment_id", "client_id", "local_date"):
         done[assignment_id].add(day)
         days_by_client[client_id].add(day)
-    last_practice = dict(
-        Completion.objects.filter(client_id__in=ids)
-        .values("client_id")
-        .annotate(last=Max("local_date"))
-        .values_list("client_id", "last")
-    )
+    last_practice = {c.pk: c.last_practice for c in clients}
     distress: dict[int, list[int]] = defaultdict(list)
     for client_id, _rank, value in (
         Completion.objects.filter(client_id__in=ids, distress_after__isnull=False)

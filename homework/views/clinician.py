@@ -7,13 +7,17 @@ private" covers them too; the clinician always sees that the practice happened,
 its minutes and its ratings.
 """
 
+from functools import cache
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
 from accounts.access import client_for_user_or_404, clinician_required
@@ -27,6 +31,28 @@ from homework.selectors.progress import caseload_for_clinician, client_progress
 from homework.services.feedback import feedback_create
 
 TIMELINE_PAGE_SIZE = 20
+_PK_MARK = "0000PK0000"
+
+
+def _reply_fields_auto_id(completion_id: int | str) -> str:
+    return f"feedback-{completion_id}-%s"
+
+
+@cache
+def _blank_reply_fields() -> str:
+    """The empty reply form's fields, rendered once per process.
+
+    Every log on the page carries the same empty form but for its ids; rendering a
+    Django form through its templates twenty times was a third of the page's time
+    (docs/benchmarks.md). A form with errors is still rendered in full.
+    """
+    form = FeedbackForm(auto_id=_reply_fields_auto_id(_PK_MARK))
+    return render_to_string("form_fields.html", {"form": form})
+
+
+def _reply_fields(completion_id: int) -> SafeString:
+    # Safe: the template escaped the form; the id is an integer.
+    return mark_safe(_blank_reply_fields().replace(_PK_MARK, str(int(completion_id))))
 
 
 @clinician_required
@@ -59,7 +85,7 @@ def _client_page(
     timeline = [
         (
             log_details(completion, today=figures.local_date),
-            FeedbackForm(auto_id=f"feedback-{completion.pk}-%s"),
+            _reply_fields(completion.pk),
         )
         for completion in page.object_list
     ]
@@ -91,7 +117,7 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
 @require_http_methods(["POST"])
 def feedback_create_view(request: HttpRequest, completion_id: int) -> HttpResponse:
     completion = completion_for_user_or_404(request.user, completion_id)
-    form = FeedbackForm(request.POST, auto_id=f"feedback-{completion.pk}-%s")
+    form = FeedbackForm(request.POST, auto_id=_reply_fields_auto_id(completion.pk))
     if form.is_valid():
         try:
             feedback_create(

@@ -172,6 +172,45 @@ def test_it_keeps_adherence_within_zero_and_one(case):
     assert to_date.ratio is None or 0.0 <= to_date.ratio <= 1.0
 
 
+def _adherence_day_by_day(schedule, window_start, window_end, done):
+    """The rule written out day by day, as the module computed it before it was optimised."""
+    planned_total = done_total = 0.0
+    monday = plan.week_start(window_start)
+    while monday <= window_end:
+        part = [
+            d
+            for d in plan.days_between(
+                max(monday, window_start), min(monday + timedelta(6), window_end)
+            )
+            if plan.is_active_on(schedule, d)
+        ]
+        if part:
+            week = plan.days_between(monday, monday + timedelta(days=6))
+            active_in_week = sum(1 for d in week if plan.is_active_on(schedule, d))
+            if schedule.kind == plan.TIMES_PER_WEEK:
+                quota = min(schedule.times_per_week, active_in_week)
+                planned = quota * len(part) / active_in_week
+            else:
+                planned = float(sum(1 for d in part if plan.is_scheduled_day(schedule, d)))
+            planned_total += planned
+            done_total += min(planned, float(sum(1 for d in part if d in done)))
+        monday += timedelta(days=7)
+    return planned_total, done_total
+
+
+@EXAMPLES
+@given(plan_and_history())
+def test_it_computes_adherence_exactly_as_the_day_by_day_rule(case):
+    # The window is clamped to the plan's dates and pause-free weeks are counted without
+    # a day-by-day walk; the figures must stay identical, not merely close.
+    schedule, window_start, window_end, done = case
+    result = plan.adherence(schedule, window_start, window_end, done)
+    assert (result.planned, result.done) == _adherence_day_by_day(
+        schedule, window_start, window_end, done
+    )
+    assert plan.adherence(schedule, window_start, window_end, list(done)) == result
+
+
 @EXAMPLES
 @given(plan_and_history(), st.integers(0, 90))
 def test_it_adds_up_planned_practice_over_adjacent_windows(case, split):

@@ -1,0 +1,126 @@
+"""Where a page's time goes, in-process: mean milliseconds per request and a profile.
+
+    .venv/bin/python bench/hotspots.py [--requests 50] [--top 25] [target ...]
+
+Targets: floor, dashboard, detail, today, api-today (default: all). Uses the same
+production settings, bench database and logged-in actors as `bench/run web` (the
+clinician whose caseload logged the most and that caseload's busiest client), runs
+each target a few times to warm up, times `--requests` more, then prints cProfile's
+top functions by own time and by cumulative time for one more batch. Queries are
+counted as in `bench/run`. The figures are single-process, without gunicorn or wrk:
+use them to find the hot spots, and `bench/run web` for the throughput targets.
+"""
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.run import apply_environment, production_environment  # noqa: E402
+
+TARGETS = ["floor", "dashboard", "detail", "today", "api-today"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("targets", nargs="*", choices=TARGETS, default=None)
+    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--no-profile", action="store_true", help="timings only")
+    parser.add_argument("--sql", action="store_true", help="print each query's SQL")
+    parser.add_argument(
+        "--explain", action="store_true", help="each query's execution time (EXPLAIN ANALYZE)"
+    )
+    args = parser.parse_args(argv)
+
+    apply_environment(production_environment())
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+    from bench.run import logged_in_client, tokens_create
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT p.clinician_id, p.user_id FROM accounts_clientprofile p
+            JOIN homework_completion c ON c.client_id = p.user_id
+            WHERE p.clinician_id = (
+                SELECT p2.clinician_id FROM accounts_clientprofile p2
+                JOIN homework_completion c2 ON c2.client_id = p2.user_id
+                GROUP BY p2.clinician_id ORDER BY count(*) DESC LIMIT 1)
+            GROUP BY p.clinician_id, p.user_id ORDER BY count(*) DESC LIMIT 1
+            """
+        )
+        clinician_id, client_id = cursor.fetchone()
+    host = {"HTTP_HOST": "127.0.0.1"}
+    clinician = logged_in_client(User.objects.get(pk=clinician_id), **host)
+    client = logged_in_client(User.objects.get(pk=client_id), **host)
+    token = tokens_create([client_id])[client_id]
+    api = Client(**host, HTTP_AUTHORIZATION=f"Token {token}")
+    anonymous = Client(**host)  # one client: each new one loads the middleware again
+    calls = {
+        "floor": lambda: anonymous.get("/bench/floor/drf/"),
+        "dashboard": lambda: clinician.get("/clinician/"),
+        "detail": lambda: clinician.get(f"/clinician/clients/{client_id}/"),
+        "today": lambda: client.get("/portal/"),
+        "api-today": lambda: api.get("/api/v1/today/"),
+    }
+    print(f"Clinician {clinician_id}, client {client_id}; {args.requests} requests per target")
+    for name in args.targets or TARGETS:
+        call = calls[name]
+        for _ in range(3):
+            response = call()
+            if response.status_code != 200:
+                raise SystemExit(f"{name} answered {response.status_code}")
+        with CaptureQueriesContext(connection) as queries:
+            call()
+        # Read now: captured_queries slices the live log, which the next request clears.
+        query_count = len(queries)
+        sql_ms = sum(float(q["time"]) for q in queries.captured_queries) * 1000
+        statements = [q["sql"] for q in queries.captured_queries]
+        started = time.perf_counter()
+        for _ in range(args.requests):
+            call()
+        mean_ms = (time.perf_counter() - started) * 1000 / args.requests
+        print(f"\n{name:<10} {mean_ms:7.2f} ms/request, {query_count} queries (~{sql_ms:.1f} ms SQL)")
+        for number, sql in enumerate(statements, 1):
+            timing = ""
+            if args.explain and sql.lstrip().upper().startswith("SELECT"):
+                with connection.cursor() as cursor:
+                    cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+                    plan = cursor.fetchone()[0][0]
+                timing = f"{plan['Execution Time']:.2f} ms "
+            if args.sql or args.explain:
+                print(f"  {number}. {timing}{sql[: 600 if args.sql else 110]}")
+        if args.no_profile:
+            continue
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(args.requests):
+            call()
+        profile.disable()
+        for order in ("tottime", "cumulative"):
+            out = io.StringIO()
+            pstats.Stats(profile, stream=out).sort_stats(order).print_stats(args.top)
+            lines = out.getvalue().splitlines()
+            start = next(i for i, line in enumerate(lines) if "ncalls" in line)
+            print(f"  by {order}:")
+            for line in lines[start : start + args.top + 1]:
+                print("   ", line[:160])
+
+
+if __name__ == "__main__":
+    main()
