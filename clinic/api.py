@@ -80,9 +80,18 @@ def scoped_choices(model: type, visible_to: Callable[[User], QuerySet]) -> Calla
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """A related object named by id in a request body, chosen among the caller's only."""
 
-    def __init__(self, *, visible_to: Callable[[User], QuerySet], model: type, **kwargs) -> None:
+    def __init__(
+        self,
+        *,
+        visible_to: Callable[[User], QuerySet],
+        model: type,
+        select_related: tuple[str, ...] = (),
+        **kwargs,
+    ) -> None:
         self.visible_to = visible_to
         self.model = model
+        # Relations the view reads next, fetched with the object instead of one by one.
+        self.select_related = select_related
         super().__init__(**kwargs)
 
     def get_queryset(self) -> QuerySet:
@@ -90,7 +99,8 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return self.model._default_manager.none()
-        return self.visible_to(user)
+        queryset = self.visible_to(user)
+        return queryset.select_related(*self.select_related) if self.select_related else queryset
 
 
 class StrictFilterSet(django_filters.FilterSet):

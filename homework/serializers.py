@@ -262,7 +262,10 @@ class CompletionWriteSerializer(serializers.Serializer):
 
 class CompletionCreateSerializer(CompletionWriteSerializer):
     assignment = ScopedPrimaryKeyRelatedField(
-        model=Assignment, visible_to=assignments_visible_to, help_text="One of your assignments."
+        model=Assignment,
+        visible_to=assignments_visible_to,
+        select_related=("exercise",),  # completion_log checks the answers against it
+        help_text="One of your assignments.",
     )
 
 

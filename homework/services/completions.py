@@ -162,21 +162,26 @@ def completion_log(
         reflection=reflection,
         reflection_shared=reflection_shared,
     )
-    existing = Completion.objects.filter(assignment=assignment, local_date=day).first()
-    if existing is not None:
-        return _apply(existing, fields)
+    # Insert first and let the one-log-per-plan-per-day constraint say whether today's log
+    # exists: a new log (nearly every submit) costs no extra read, and a second submit
+    # racing this one becomes a correction either way.
     reason = logging_closed_reason(assignment, day)
-    if reason is not None:
+    if reason is None:
+        try:
+            with transaction.atomic():
+                return Completion.objects.create(
+                    assignment=assignment, client_id=client.pk, local_date=day, **fields
+                )
+        except IntegrityError:
+            existing = Completion.objects.filter(assignment=assignment, local_date=day).first()
+            if existing is None:
+                raise
+            return _apply(existing, fields)
+    # A closed plan takes no new log, but today's log (written before it closed) may be corrected.
+    existing = Completion.objects.filter(assignment=assignment, local_date=day).first()
+    if existing is None:
         raise ValidationError(reason, code="closed")
-    try:
-        with transaction.atomic():
-            return Completion.objects.create(
-                assignment=assignment, client_id=client.pk, local_date=day, **fields
-            )
-    except IntegrityError:
-        # A second submit raced this one to the same day: it becomes a correction.
-        existing = Completion.objects.get(assignment=assignment, local_date=day)
-        return _apply(existing, fields)
+    return _apply(existing, fields)
 
 
 def completion_correct(
