@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from accounts import mfa, services
 from accounts.access import invitations_visible_to
+from accounts.authentication import TokenAuthentication
 from accounts.models import Invitation, Role
 from accounts.serializers import (
     CredentialsSerializer,
@@ -70,10 +71,14 @@ class TokenCreateView(APIView):
 class TokenLogoutView(knox_views.LogoutView):
     """Revoke the token this request was made with."""
 
+    authentication_classes = (TokenAuthentication,)
+
 
 @extend_schema(tags=["auth"], request=None, responses={204: None})
 class TokenLogoutAllView(knox_views.LogoutAllView):
     """Revoke every token of the caller's account."""
+
+    authentication_classes = (TokenAuthentication,)
 
 
 @extend_schema(tags=["auth"])

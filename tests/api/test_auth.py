@@ -5,15 +5,17 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 from knox.settings import knox_settings
+from rest_framework.request import Request
 from rest_framework.test import APIClient
 
+from accounts.authentication import TokenAuthentication
 from accounts.services import user_deactivate
 from tests.api.conftest import client_with_token
 from tests.conftest import PASSWORD
@@ -85,6 +87,19 @@ def test_it_expires_tokens_after_their_ttl(world, monkeypatch) -> None:
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
     assert not AuthToken.objects.filter(user=world.client).exists()  # cleaned up
+
+
+def test_it_authenticates_a_token_in_one_query_however_many_tokens_the_user_has(
+    world, django_assert_num_queries
+) -> None:
+    _status, body = issue(world.client.email)
+    for _ in range(3):
+        AuthToken.objects.create(user=world.client, expiry=timedelta(seconds=-1))
+    request = RequestFactory().get(ME_URL, HTTP_AUTHORIZATION=f"Token {body['token']}")
+    # knox's own class also reads every other token of the user on each request.
+    with django_assert_num_queries(1):
+        user, _token = TokenAuthentication().authenticate(Request(request))
+    assert user == world.client
 
 
 def test_it_keeps_a_token_working_until_just_before_expiry(world, monkeypatch) -> None:
