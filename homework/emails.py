@@ -6,6 +6,7 @@ the signed preferences link. No email carries clinical content: no exercise
 names, ratings, reflections, notes or names, only counts and links.
 """
 
+from collections import defaultdict
 from datetime import date
 
 from django.conf import settings
@@ -13,23 +14,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role, User
-from homework.measures.reminders import is_measure_reminder, measure_reminder_still_wanted
-from homework.reminders import reminder_still_wanted
+from homework.measures.reminders import is_measure_reminder, measure_reminders_still_wanted
+from homework.reminders import reminders_still_wanted, zone_for
 from homework.services.preferences import (
     SCOPE_REMINDERS,
     SCOPE_WEEKLY,
     clinician_weekly_summary_wanted,
     preferences_token_make,
 )
-from homework.summaries import caseload_week, client_week
+from homework.summaries import caseload_week, client_weeks
 from notifications.models import Notification
 from notifications.services import PermanentSendError, register_kind
-
-SCOPE_OF_KIND = {
-    Notification.Kind.REMINDER: SCOPE_REMINDERS,
-    Notification.Kind.WEEKLY_CLIENT: SCOPE_WEEKLY,
-    Notification.Kind.WEEKLY_CLINICIAN: SCOPE_WEEKLY,
-}
 
 
 def preferences_url(*, user_id: int, scope: str) -> str:
@@ -56,56 +51,102 @@ def _week(notification: Notification) -> date:
         raise PermanentSendError("The summary names no week.") from error
 
 
-def _reminder_context(notification: Notification) -> dict:
-    # Questionnaire reminders (issue 6) share this kind and email; their row names a
-    # measure schedule instead of an assignment (homework.measures.reminders).
-    if is_measure_reminder(notification.context):
-        reason = measure_reminder_still_wanted(context=notification.context)
+def _reminder_contexts(notifications: list[Notification]) -> dict[int, dict | Exception]:
+    """A claim's reminders: each still wanted? One query for the lot (two with questionnaires).
+
+    The outbox may send late (after a broker outage), so each is checked again here.
+    Questionnaire reminders (issue 6) share this kind and email; their row names a
+    measure schedule instead of an assignment (homework.measures.reminders).
+    """
+    now = timezone.now()
+    built: dict[int, dict | Exception] = {}
+    practices: list[tuple[Notification, tuple[int, date]]] = []
+    questionnaires: list[Notification] = []
+    for notification in notifications:
+        if is_measure_reminder(notification.context):
+            questionnaires.append(notification)
+            continue
+        try:
+            day = date.fromisoformat(notification.context["local_date"])
+            assignment_id = int(notification.context["assignment_id"])
+        except (KeyError, TypeError, ValueError):
+            built[notification.pk] = PermanentSendError("The reminder names no practice.")
+            continue
+        practices.append((notification, (assignment_id, day)))
+    reasons = reminders_still_wanted(items=[item for _, item in practices], now=now)
+    reasons += measure_reminders_still_wanted(
+        contexts=[notification.context for notification in questionnaires], now=now
+    )
+    today_url = settings.SITE_URL + reverse("homework:today")
+    checked = [notification for notification, _ in practices] + questionnaires
+    for notification, reason in zip(checked, reasons, strict=True):
         if reason:
-            raise PermanentSendError(f"Reminder no longer needed: {reason}.")
-        return {
-            "today_url": settings.SITE_URL + reverse("homework:today"),
+            built[notification.pk] = PermanentSendError(f"Reminder no longer needed: {reason}.")
+            continue
+        built[notification.pk] = {
+            "today_url": today_url,
             "preferences_url": preferences_url(
                 user_id=notification.recipient_id, scope=SCOPE_REMINDERS
             ),
         }
-    try:
-        day = date.fromisoformat(notification.context["local_date"])
-        assignment_id = int(notification.context["assignment_id"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise PermanentSendError("The reminder names no practice.") from error
-    # The outbox may send late (after a broker outage); check it still makes sense.
-    reason = reminder_still_wanted(assignment_id=assignment_id, day=day)
-    if reason:
-        raise PermanentSendError(f"Reminder no longer needed: {reason}.")
-    return {
-        "today_url": settings.SITE_URL + reverse("homework:today"),
-        "preferences_url": preferences_url(
-            user_id=notification.recipient_id, scope=SCOPE_REMINDERS
-        ),
-    }
+    return built
 
 
-def _weekly_client_context(notification: Notification) -> dict:
-    client = _recipient(notification, Role.CLIENT)
-    if not client.client_profile.weekly_summary:
-        raise PermanentSendError("The client turned weekly summaries off.")
-    monday = _week(notification)
-    week = client_week(client=client, monday=monday, now=timezone.now())
-    return {
-        "week_start": week.monday,
-        "week_end": week.sunday,
-        "practice_days": week.practice_days,
-        "planned": week.planned,
-        "done": week.done,
-        "minutes": week.minutes,
-        "kind_word": week.kind_word,
-        "week_url": settings.SITE_URL + reverse("homework:client-week", args=[monday]),
-        "preferences_url": preferences_url(user_id=client.pk, scope=SCOPE_WEEKLY),
+def _weekly_client_contexts(notifications: list[Notification]) -> dict[int, dict | Exception]:
+    """A claim's weekly client summaries: the recipients in one query, their weeks in three."""
+    now = timezone.now()
+    clients = {
+        client.pk: client
+        for client in User.objects.select_related("client_profile")
+        .filter(
+            pk__in={notification.recipient_id for notification in notifications},
+            is_active=True,
+            role=Role.CLIENT,
+        )
+        .only("id", "timezone", "client_profile__weekly_summary")
     }
+    built: dict[int, dict | Exception] = {}
+    by_week: dict[date, list[tuple[Notification, User]]] = defaultdict(list)
+    for notification in notifications:
+        client = clients.get(notification.recipient_id)
+        profile = getattr(client, "client_profile", None)
+        try:
+            if client is None:
+                raise PermanentSendError("The account is not active.")
+            if profile is None:
+                raise PermanentSendError("The account has no client profile.")
+            if not profile.weekly_summary:
+                raise PermanentSendError("The client turned weekly summaries off.")
+            # One bad zone must fail its own email, not the batch's weeks.
+            if zone_for(client.timezone) is None:
+                raise PermanentSendError("The account's time zone is unknown.")
+            monday = _week(notification)
+        except PermanentSendError as error:
+            built[notification.pk] = error
+            continue
+        by_week[monday].append((notification, client))
+    for monday, rows in by_week.items():
+        weeks = client_weeks(clients=[client for _, client in rows], monday=monday, now=now)
+        week_url = settings.SITE_URL + reverse("homework:client-week", args=[monday])
+        for notification, client in rows:
+            week = weeks[client.pk]
+            built[notification.pk] = {
+                "week_start": week.monday,
+                "week_end": week.sunday,
+                "practice_days": week.practice_days,
+                "planned": week.planned,
+                "done": week.done,
+                "minutes": week.minutes,
+                "kind_word": week.kind_word,
+                "week_url": week_url,
+                "preferences_url": preferences_url(user_id=client.pk, scope=SCOPE_WEEKLY),
+            }
+    return built
 
 
 def _weekly_clinician_context(notification: Notification) -> dict:
+    # One at a time: caseload_week is the dashboard's own selector and costs the same
+    # whether or not the recipients are loaded together.
     clinician = _recipient(notification, Role.CLINICIAN)
     if not clinician_weekly_summary_wanted(user=clinician):
         raise PermanentSendError("The clinician turned weekly summaries off.")
@@ -122,11 +163,13 @@ def _weekly_clinician_context(notification: Notification) -> dict:
     }
 
 
-def unsubscribe_headers(notification: Notification) -> dict:
-    """RFC 2369 / RFC 8058: a one-click way out that needs no login, on every such email."""
-    url = preferences_url(user_id=notification.recipient_id, scope=SCOPE_OF_KIND[notification.kind])
+def unsubscribe_headers(notification: Notification, context: dict) -> dict:
+    """RFC 2369 / RFC 8058: a one-click way out that needs no login, on every such email.
+
+    The link is the one the builder put in the email's footer: signed once per email.
+    """
     return {
-        "List-Unsubscribe": f"<{url}>",
+        "List-Unsubscribe": f"<{context['preferences_url']}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         # Tells vacation responders not to answer an automatic email.
         "Auto-Submitted": "auto-generated",
@@ -136,13 +179,13 @@ def unsubscribe_headers(notification: Notification) -> dict:
 register_kind(
     Notification.Kind.REMINDER,
     template_prefix="emails/reminder",
-    build_context=_reminder_context,
+    build_contexts=_reminder_contexts,
     headers=unsubscribe_headers,
 )
 register_kind(
     Notification.Kind.WEEKLY_CLIENT,
     template_prefix="emails/weekly_client",
-    build_context=_weekly_client_context,
+    build_contexts=_weekly_client_contexts,
     headers=unsubscribe_headers,
 )
 register_kind(

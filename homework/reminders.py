@@ -31,6 +31,7 @@ Policy, in words:
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -429,30 +430,71 @@ def reminders_create_due(*, now: datetime | None = None, chunk_size: int = CHUNK
 
 
 def reminder_still_wanted(*, assignment_id: int, day: date, now: datetime | None = None) -> str:
-    """Why a written reminder should no longer go out, or "" if it should.
+    """Why one written reminder should no longer go out, or "" if it should.
+
+    The rules live in reminders_still_wanted; this asks about a batch of one.
+    """
+    return reminders_still_wanted(items=[(assignment_id, day)], now=now)[0]
+
+
+def reminders_still_wanted(
+    *, items: Iterable[tuple[int, date]], now: datetime | None = None
+) -> list[str]:
+    """For each written reminder (assignment id, local date): why it should no longer go out,
+    or "" if it should; in the order given.
 
     The outbox may send late (a broker outage): by then the practice may be logged,
-    the plan ended, reminders paused, or the client's day over.
+    the plan ended, reminders paused, or the client's day over. One query for the
+    whole batch (the send path asks once per claim): the plans with their client's
+    zone and pause, and whether each was practised on each date the batch names.
     """
     now = now or timezone.now()
-    # One query: the practice check rides along as a subquery (the send path runs this per email).
-    logged = Completion.objects.filter(assignment_id=OuterRef("pk"), local_date=day)
-    assignment = (
-        Assignment.objects.select_related("client", "client__client_profile")
-        .annotate(logged_today=Exists(logged))
-        .filter(pk=assignment_id)
-        .first()
-    )
-    if assignment is None or not assignment.client.is_active:
+    items = list(items)
+    if not items:
+        return []
+    # One EXISTS per distinct date: a claim's reminders share a date or two (more only
+    # after an outage), and each row needs only the answer for its own date.
+    logged_on = {day: f"logged_{index}" for index, day in enumerate(sorted({d for _, d in items}))}
+    rows = {
+        row["id"]: row
+        for row in Assignment.objects.filter(pk__in={assignment_id for assignment_id, _ in items})
+        .annotate(
+            **{
+                name: Exists(
+                    Completion.objects.filter(assignment_id=OuterRef("pk"), local_date=day)
+                )
+                for day, name in logged_on.items()
+            }
+        )
+        .order_by()
+        # Plain values: no model instances (nor decrypted fields) on the send path.
+        .values(
+            "id",
+            "status",
+            "client__is_active",
+            "client__timezone",
+            "client__client_profile__reminders_paused_until",
+            *logged_on.values(),
+        )
+    }
+    return [
+        _reminder_unwanted_reason(rows.get(assignment_id), day=day, logged=logged_on[day], now=now)
+        for assignment_id, day in items
+    ]
+
+
+def _reminder_unwanted_reason(row: dict | None, *, day: date, logged: str, now: datetime) -> str:
+    """The rules for one reminder; `logged` names the row's field saying `day` was practised."""
+    if row is None or not row["client__is_active"]:
         return "the plan or the account no longer exists"
-    if assignment.status != AssignmentStatus.ACTIVE:
+    if row["status"] != AssignmentStatus.ACTIVE:
         return "the plan is paused or ended"
-    zone = zone_for(assignment.client.timezone)
+    zone = zone_for(row["client__timezone"])
     if zone is None or schedule.local_date(now, zone) != day:
         return "the client's day is over"
-    profile = getattr(assignment.client, "client_profile", None)
-    if profile and profile.reminders_paused_until and profile.reminders_paused_until > now:
+    paused_until = row["client__client_profile__reminders_paused_until"]
+    if paused_until is not None and paused_until > now:
         return "reminders are paused"
-    if assignment.logged_today:
+    if row[logged]:
         return "the practice is already logged"
     return ""

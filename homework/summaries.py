@@ -16,7 +16,7 @@ the following Monday in the reader's zone.
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -115,31 +115,75 @@ def client_week(*, client: User, monday: date, now: datetime | None = None) -> C
     selector computes its week row (tests/homework/test_summaries.py holds them
     equal). They are not read from client_progress itself: that reads the client's
     whole history and streak, which made each weekly email several times dearer at
-    clinic scale (docs/benchmarks.md). Three queries.
+    clinic scale (docs/benchmarks.md). Three queries (see client_weeks).
+    """
+    return client_weeks(clients=[client], monday=monday, now=now)[client.pk]
+
+
+def client_weeks(
+    *, clients: Iterable[User], monday: date, now: datetime | None = None
+) -> dict[int, ClientWeek]:
+    """Many clients' weeks of `monday` (see client_week), keyed by client id.
+
+    Three queries whatever the number of clients (their plans, the plans' history,
+    the week's logs), so the weekly emails cost a few queries per batch, not per
+    email. Each client's week is read in their own zone: their local today decides
+    whether it is the current week (counted to date) or a past one (counted whole).
     """
     now = now or timezone.now()
-    zone = client.zone
-    today = plan.local_date(now, zone)
-    is_current = plan.week_start(today) == monday
+    zone_of = {client.pk: client.zone for client in clients}
+    if not zone_of:
+        return {}
     sunday = monday + timedelta(days=6)
 
     assignments = list(
-        Assignment.objects.filter(client_id=client.pk, start_date__lte=sunday)
+        Assignment.objects.filter(client_id__in=zone_of, start_date__lte=sunday)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=monday))
         .select_related("exercise")
         .order_by("start_date", "id")
     )
-    schedules = schedules_for(assignments, zone_of={client.pk: zone})
+    assignments_of: dict[int, list[Assignment]] = defaultdict(list)
+    for assignment in assignments:
+        assignments_of[assignment.client_id].append(assignment)
+    schedules = schedules_for(assignments, zone_of=zone_of)
+    # Logs by plan (days, minutes) and by client (minutes per local date).
     done: dict[int, set[date]] = defaultdict(set)
     minutes_of: dict[int, int] = defaultdict(int)
-    minutes_by_day: dict[date, int] = defaultdict(int)
-    for assignment_id, day, minutes in Completion.objects.filter(
-        client_id=client.pk, local_date__gte=monday, local_date__lte=sunday
-    ).values_list("assignment_id", "local_date", "minutes"):
+    minutes_by_day: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for assignment_id, client_id, day, minutes in Completion.objects.filter(
+        client_id__in=zone_of, local_date__gte=monday, local_date__lte=sunday
+    ).values_list("assignment_id", "client_id", "local_date", "minutes"):
         done[assignment_id].add(day)
         minutes_of[assignment_id] += minutes
-        minutes_by_day[day] += minutes
+        minutes_by_day[client_id][day] += minutes
 
+    return {
+        client_id: _client_week_of(
+            monday=monday,
+            today=plan.local_date(now, zone),
+            assignments=assignments_of.get(client_id, []),
+            schedules=schedules,
+            done=done,
+            minutes_of=minutes_of,
+            minutes_by_day=minutes_by_day.get(client_id, {}),
+        )
+        for client_id, zone in zone_of.items()
+    }
+
+
+def _client_week_of(
+    *,
+    monday: date,
+    today: date,
+    assignments: list[Assignment],
+    schedules: dict[int, plan.Schedule],
+    done: dict[int, set[date]],
+    minutes_of: dict[int, int],
+    minutes_by_day: dict[date, int],
+) -> ClientWeek:
+    """One client's week from their plans (in start order) and the week's logs."""
+    is_current = plan.week_start(today) == monday
+    sunday = monday + timedelta(days=6)
     plans = []
     adherence_of: dict[int, plan.Adherence] = {}
     for assignment in assignments:

@@ -2,8 +2,10 @@
 
 Apps that send email register a *context builder* per kind (see `register_kind`).
 The builder runs in the worker at send time and may add things that must never
-rest in the database, such as a fresh invitation token. notifications imports
-neither accounts nor homework; they import it.
+rest in the database, such as a fresh invitation token. A kind that sends in
+bulk registers a batch builder instead, called once per claim with all of that
+claim's rows of the kind, so its reads cost a few queries per claim rather than
+per email. notifications imports neither accounts nor homework; they import it.
 
 The database is the schedule. A row is only ever sent by the one worker whose
 conditional UPDATE moved it from pending to sending; a transient failure puts it
@@ -16,6 +18,7 @@ import logging
 import smtplib
 import time
 import traceback
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,13 +37,18 @@ from notifications.models import Notification
 logger = logging.getLogger(__name__)
 
 ContextBuilder = Callable[[Notification], dict]
+# Per row id: the row's context, or the exception that fails that row alone.
+BatchContextBuilder = Callable[[list[Notification]], dict[int, dict | Exception]]
+# Extra headers from the row and its full rendering context (so a signed link is made once).
+HeadersBuilder = Callable[[Notification, dict], dict]
 
 
 @dataclass(frozen=True)
 class KindSpec:
     template_prefix: str
     build_context: ContextBuilder | None = None
-    headers: Callable[[Notification], dict] | None = None
+    headers: HeadersBuilder | None = None
+    build_contexts: BatchContextBuilder | None = None
 
 
 _KINDS: dict[str, KindSpec] = {}
@@ -77,10 +85,17 @@ def register_kind(
     *,
     template_prefix: str,
     build_context: ContextBuilder | None = None,
-    headers: Callable[[Notification], dict] | None = None,
+    build_contexts: BatchContextBuilder | None = None,
+    headers: HeadersBuilder | None = None,
 ) -> None:
-    """Tell the outbox how to render one kind: templates and an optional context builder."""
-    _KINDS[kind] = KindSpec(template_prefix, build_context, headers)
+    """Tell the outbox how to render one kind: templates and an optional context builder.
+
+    `build_contexts` takes a list of rows of the kind and returns, for each row id, its
+    context or the exception that fails it (PermanentSendError or ValueError: for good;
+    anything else: retried later). If it raises, every row it was given is retried later.
+    It is preferred to `build_context` when a kind has both.
+    """
+    _KINDS[kind] = KindSpec(template_prefix, build_context, headers, build_contexts)
 
 
 def notification_create(
@@ -174,12 +189,13 @@ def notifications_send(
 ) -> SendReport:
     """Claim and send the ids over one mail connection and record every outcome.
 
-    Rows are claimed CLAIM_SIZE at a time, just before they are sent, and the
-    sent ones are recorded with one UPDATE per claim: a handful of queries per
-    CLAIM_SIZE emails instead of several per email. A worker killed mid-batch
-    strands at most one claim in "sending", for the stale-claim sweep to send
-    again. When the mail server cannot be reached the batch stops: the rest stay
-    pending for the sweep rather than each spending an attempt on the same outage.
+    Rows are claimed CLAIM_SIZE at a time, just before they are sent; each claim's
+    contexts are built with one batch builder call per kind, and the sent ones are
+    recorded with one UPDATE per claim: a handful of queries per CLAIM_SIZE emails
+    instead of several per email. A worker killed mid-batch strands at most one
+    claim in "sending", for the stale-claim sweep to send again. When the mail
+    server cannot be reached the batch stops: the rest stay pending for the sweep
+    rather than each spending an attempt on the same outage.
     """
     report = SendReport()
     started = time.monotonic()
@@ -192,13 +208,15 @@ def notifications_send(
             claimed = notifications_claim(ids=ids[position : position + CLAIM_SIZE], now=now)
             if not claimed:
                 continue  # other workers have them, they are done, or not due yet
+            contexts = _contexts_build(claimed)
             if mailer is None:
                 mailer = mailers.default
             sent: list[int] = []
             try:
                 for index, notification in enumerate(claimed):
+                    built = contexts[notification.pk]
                     try:
-                        outcome = _send_one(notification, mailer, now=now)
+                        outcome = _send_one(notification, built, mailer, now=now)
                     except _ConnectionFailed:
                         report.retry_later.append(notification.pk)
                         _claims_release(ids=[n.pk for n in claimed[index + 1 :]])
@@ -276,14 +294,26 @@ def _close_quietly(mailer: BaseEmailBackend) -> None:
         mailer.close()
 
 
-def _send_one(notification: Notification, mailer: BaseEmailBackend, *, now: datetime | None) -> str:
+def _send_one(
+    notification: Notification,
+    built: dict | Exception,
+    mailer: BaseEmailBackend,
+    *,
+    now: datetime | None,
+) -> str:
     """Send one claimed row: "sent" (recorded by the caller), "failed" or "retry_later".
+
+    `built` is the row's context from its kind's builder, or the exception that fails it.
 
     Raises _ConnectionFailed (after recording it) when the server could not be reached.
     """
     attempts = notification.attempts + 1
+    if isinstance(built, _BuilderFailed):
+        return _record_failure(notification, attempts, built.error, permanent=False, now=now)
     try:
-        message = notification_render(notification)
+        if isinstance(built, Exception):
+            raise built
+        message = _message_build(notification, built)
     except Exception as error:
         permanent = isinstance(error, (PermanentSendError, ValueError))
         return _record_failure(notification, attempts, error, permanent=permanent, now=now)
@@ -385,23 +415,76 @@ def _reply_text(reply: bytes | str) -> str:
     return " ".join(reply.split())
 
 
-def notification_render(notification: Notification) -> EmailMultiAlternatives:
-    """Build the message from three templates: subject, text and HTML."""
-    spec = _KINDS.get(notification.kind)
+class _BuilderFailed(Exception):
+    """A batch builder raised (the database went away, say): no one row's fault, so every
+    row it was given is retried later, whatever the error."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(type(error).__name__)
+        self.error = error
+
+
+def _contexts_build(notifications: list[Notification]) -> dict[int, dict | Exception]:
+    """Every claimed row's context, or what fails it: one builder call per kind in the claim."""
+    by_kind: dict[str, list[Notification]] = defaultdict(list)
+    for notification in notifications:
+        by_kind[notification.kind].append(notification)
+    contexts: dict[int, dict | Exception] = {}
+    for kind, rows in by_kind.items():
+        try:
+            contexts.update(_kind_contexts(kind, rows))
+        except Exception as error:
+            failure = _BuilderFailed(error)
+            contexts.update((row.pk, failure) for row in rows)
+    return contexts
+
+
+def _kind_contexts(kind: str, rows: list[Notification]) -> dict[int, dict | Exception]:
+    """The contexts of rows of one kind. Raises only what a batch builder itself raised."""
+    spec = _KINDS.get(kind)
     if spec is None:
-        raise PermanentSendError(f"No templates registered for kind {notification.kind!r}")
+        error = PermanentSendError(f"No templates registered for kind {kind!r}")
+        return {row.pk: error for row in rows}
+    if spec.build_contexts:
+        built = spec.build_contexts(rows)
+        missing = _BuilderFailed(LookupError("The batch builder returned nothing for the row"))
+        return {row.pk: built.get(row.pk, missing) for row in rows}
+    contexts: dict[int, dict | Exception] = {}
+    for row in rows:
+        try:
+            contexts[row.pk] = spec.build_context(row) if spec.build_context else {}
+        except Exception as error:
+            contexts[row.pk] = error
+    return contexts
+
+
+def notification_render(notification: Notification) -> EmailMultiAlternatives:
+    """Build one row's message (admin preview, tests), or raise what keeps it from going out.
+
+    The send path builds a whole claim's contexts at once; this builds a batch of one.
+    """
+    built = _kind_contexts(notification.kind, [notification])[notification.pk]
+    if isinstance(built, _BuilderFailed):
+        raise built.error
+    if isinstance(built, Exception):
+        raise built
+    return _message_build(notification, built)
+
+
+def _message_build(notification: Notification, built: dict) -> EmailMultiAlternatives:
+    """The message from three templates (subject, text and HTML) and the built context."""
+    spec = _KINDS[notification.kind]
     context = {
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
         **notification.context,
+        **built,
     }
-    if spec.build_context:
-        context.update(spec.build_context(notification))
     prefix = spec.template_prefix
     subject = render_to_string(f"{prefix}_subject.txt", context).strip().replace("\n", " ")
     text = render_to_string(f"{prefix}.txt", context)
     html = render_to_string(f"{prefix}.html", context)
-    headers = spec.headers(notification) if spec.headers else {}
+    headers = spec.headers(notification, context) if spec.headers else {}
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,

@@ -16,6 +16,7 @@ schedule instead of an assignment. Policy, in words:
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -164,19 +165,50 @@ def is_measure_reminder(context: dict | None) -> bool:
 
 def measure_reminder_still_wanted(*, context: dict, now: datetime | None = None) -> str:
     """Why a written questionnaire reminder should no longer go out, or "" if it should."""
+    return measure_reminders_still_wanted(contexts=[context], now=now)[0]
+
+
+def measure_reminders_still_wanted(
+    *, contexts: Sequence[dict], now: datetime | None = None
+) -> list[str]:
+    """For each written questionnaire reminder (its row's context): why it should no longer go
+    out, or "" if it should; in the order given. One query for the batch."""
     now = now or timezone.now()
+    items = [_reminder_item(context) for context in contexts]
+    ids = {item[0] for item in items if item is not None}
+    measures = {}
+    if ids:
+        measures = {
+            measure.pk: measure
+            for measure in MeasureAssignment.objects.select_related("client__client_profile")
+            .annotate(last_due_answered=Max("responses__due_date"))
+            .filter(pk__in=ids)
+        }
+    reasons = []
+    for item in items:
+        if item is None:
+            reasons.append("the reminder names no questionnaire")
+            continue
+        measure_id, day, due_date = item
+        reasons.append(_measure_unwanted_reason(measures.get(measure_id), day, due_date, now))
+    return reasons
+
+
+def _reminder_item(context: dict) -> tuple[int, date, date] | None:
+    """(schedule id, local day, occurrence) named by a row's context, or None if malformed."""
     try:
-        measure_id = int(context[CONTEXT_KEY])
-        day = date.fromisoformat(context["local_date"])
-        due_date = date.fromisoformat(context["due_date"])
+        return (
+            int(context[CONTEXT_KEY]),
+            date.fromisoformat(context["local_date"]),
+            date.fromisoformat(context["due_date"]),
+        )
     except (KeyError, TypeError, ValueError):
-        return "the reminder names no questionnaire"
-    measure = (
-        MeasureAssignment.objects.select_related("client__client_profile")
-        .annotate(last_due_answered=Max("responses__due_date"))
-        .filter(pk=measure_id)
-        .first()
-    )
+        return None
+
+
+def _measure_unwanted_reason(
+    measure: MeasureAssignment | None, day: date, due_date: date, now: datetime
+) -> str:
     if measure is None or not measure.client.is_active:
         return "the questionnaire or the account no longer exists"
     if measure.status != AssignmentStatus.ACTIVE:
