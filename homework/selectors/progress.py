@@ -381,7 +381,7 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
 
     At most five queries for any caseload: clients with their last practice,
     assignments, the history of those ever paused or ended, the last 28 days of
-    logs, and each client's latest distress ratings.
+    logs, and the latest distress ratings of clients with few of them in those days.
     """
     now = now or timezone.now()
     # Each client's last practice rides along: one backwards step on (client, local_date).
@@ -414,27 +414,45 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
     schedules = schedules_for(assignments, zone_of=zones)
     done: dict[int, set[date]] = defaultdict(set)
     days_by_client: dict[int, set[date]] = defaultdict(set)
-    for assignment_id, client_id, day in Completion.objects.filter(
-        client_id__in=ids, local_date__gte=earliest
-    ).values_list("assignment_id", "client_id", "local_date"):
+    # (local_date, id, distress after) of the recent logs that record it, per client.
+    recent_distress: dict[int, list[tuple[date, int, int]]] = defaultdict(list)
+    for log_id, assignment_id, client_id, day, distress_after in (
+        Completion.objects.filter(client_id__in=ids, local_date__gte=earliest)
+        .order_by()
+        .values_list("id", "assignment_id", "client_id", "local_date", "distress_after")
+    ):
         done[assignment_id].add(day)
         days_by_client[client_id].add(day)
+        if distress_after is not None:
+            recent_distress[client_id].append((day, log_id, distress_after))
     last_practice = {c.pk: c.last_practice for c in clients}
-    distress: dict[int, list[int]] = defaultdict(list)
-    for client_id, _rank, value in (
-        Completion.objects.filter(client_id__in=ids, distress_after__isnull=False)
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("client_id")],
-                order_by=[F("local_date").desc(), F("id").desc()],
+
+    # Each client's latest 2 x TREND_LOGS distress ratings, newest first. Every log since
+    # `earliest` was read above, so a client with that many among them needs nothing
+    # more; the rest (little recent practice) are read back through their whole history.
+    distress: dict[int, list[int]] = {}
+    for client_id, found in recent_distress.items():
+        if len(found) >= 2 * TREND_LOGS:
+            found.sort(reverse=True)
+            distress[client_id] = [value for _day, _id, value in found[: 2 * TREND_LOGS]]
+    older = [pk for pk in ids if pk not in distress]
+    if older:
+        history: dict[int, list[int]] = defaultdict(list)
+        for client_id, _rank, value in (
+            Completion.objects.filter(client_id__in=older, distress_after__isnull=False)
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=[F("client_id")],
+                    order_by=[F("local_date").desc(), F("id").desc()],
+                )
             )
-        )
-        .filter(rank__lte=2 * TREND_LOGS)
-        .order_by("client_id", "rank")
-        .values_list("client_id", "rank", "distress_after")
-    ):
-        distress[client_id].append(value)
+            .filter(rank__lte=2 * TREND_LOGS)
+            .order_by("client_id", "rank")
+            .values_list("client_id", "rank", "distress_after")
+        ):
+            history[client_id].append(value)
+        distress.update(history)
 
     by_client: dict[int, list[Assignment]] = defaultdict(list)
     for assignment in assignments:

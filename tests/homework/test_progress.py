@@ -286,6 +286,32 @@ def test_it_flags_distress_after_practice_trending_up(world):
     assert row.reasons == ["Distress after practice rising (average 4.0, was 3.0)"]
 
 
+def test_it_reads_the_distress_trend_across_logs_older_than_the_last_28_days(world):
+    assignment = make_assignment(world.client, start_date=TODAY - timedelta(days=90))
+    # Three old logs averaging 2, then three recent ones averaging 4: the earlier half
+    # lies outside the 28 days the caseload reads for adherence.
+    for days_ago, after in zip((70, 65, 60, 3, 2, 1), (2, 2, 2, 4, 4, 4), strict=True):
+        make_completion(assignment, TODAY - timedelta(days=days_ago), distress_after=after)
+    row = row_for(caseload_for_clinician(clinician=world.clinician, now=NOW), world.client)
+    assert (row.distress_earlier, row.distress_recent) == (2.0, 4.0)
+
+
+def test_it_takes_only_the_latest_logs_for_the_trend_when_many_are_recent(world):
+    assignment = make_assignment(world.client, start_date=TODAY - timedelta(days=90))
+    second = make_assignment(
+        world.client, make_exercise(world.clinic), start_date=TODAY - timedelta(days=90)
+    )
+    for days_ago in (80, 70, 60):  # high and old: must not count
+        make_completion(assignment, TODAY - timedelta(days=days_ago), distress_after=9)
+    # Eight recent logs, two of them on the same day (the later-written one is newer).
+    for days_ago, after in zip(range(8, 1, -1), (1, 1, 1, 3, 3, 3, 5), strict=True):
+        make_completion(assignment, TODAY - timedelta(days=days_ago), distress_after=after)
+    make_completion(second, TODAY - timedelta(days=2), distress_after=7)
+    row = row_for(caseload_for_clinician(clinician=world.clinician, now=NOW), world.client)
+    # Newest first: 7, 5, 3 | 3, 3, 1.
+    assert (row.distress_recent, row.distress_earlier) == (5.0, 7 / 3)
+
+
 def test_it_does_not_flag_a_rise_under_one_point_or_too_few_logs(world):
     assignment = make_assignment(world.client, start_date=TODAY - timedelta(days=30))
     for days_ago, after in zip(range(6, 0, -1), (3, 3, 3, 4, 4, 3), strict=True):
