@@ -229,10 +229,22 @@ def client_progress(
                 total += plan.adherence(sched, monday, monday + timedelta(days=6), dates)
         return total
 
+    recent = [log for log in logs if first_monday <= log["local_date"] <= today]
+    # The shown weeks' logs, grouped once (a year of logs is thousands of rows). Only
+    # the current week can hold a log dated after today (the client moved west).
+    by_week: dict[date, list[dict]] = defaultdict(list)
+    for log in logs:
+        if log["local_date"] >= first_monday:
+            by_week[plan.week_start(log["local_date"])].append(log)
+    recent_by_week = {
+        **by_week,
+        this_monday: [log for log in by_week.get(this_monday, []) if log["local_date"] <= today],
+    }
+
     week_rows = []
     for index in range(weeks):
         monday = first_monday + timedelta(weeks=index)
-        in_week = [log for log in logs if monday <= log["local_date"] <= monday + timedelta(6)]
+        in_week = by_week.get(monday, [])
         week_rows.append(
             WeekRow(
                 monday=monday,
@@ -252,7 +264,6 @@ def client_progress(
             streak_weeks.append(week_adherence(monday, whole=True))
             monday += timedelta(weeks=1)
 
-    recent = [log for log in logs if first_monday <= log["local_date"] <= today]
     return ClientProgress(
         client=client,
         local_date=today,
@@ -262,7 +273,7 @@ def client_progress(
         practice_days_recent=len({log["local_date"] for log in recent}),
         minutes_recent=sum(log["minutes"] for log in recent),
         exercises=_exercise_changes(assignments, logs),
-        rating_series=_rating_series(recent, first_monday, weeks),
+        rating_series=_rating_series(recent_by_week, first_monday, weeks),
         streak=kind_streak(streak_weeks),
         assignments=[
             AssignmentSummary(
@@ -321,7 +332,9 @@ def _exercise_changes(assignments: list[Assignment], logs: list[dict]) -> list[E
     return sorted(result, key=lambda change: (-change.practices, change.title))
 
 
-def _rating_series(logs: list[dict], first_monday: date, weeks: int) -> list[RatingSeries]:
+def _rating_series(
+    by_week: dict[date, list[dict]], first_monday: date, weeks: int
+) -> list[RatingSeries]:
     """Weekly mean before and after of each pair that has any data in the window."""
     series = []
     for key, before, after in RATING_PAIRS:
@@ -329,7 +342,7 @@ def _rating_series(logs: list[dict], first_monday: date, weeks: int) -> list[Rat
         any_data = False
         for index in range(weeks):
             monday = first_monday + timedelta(weeks=index)
-            in_week = [log for log in logs if monday <= log["local_date"] <= monday + timedelta(6)]
+            in_week = by_week.get(monday, [])
             befores = [log[before] for log in in_week if log[before] is not None]
             afters = [log[after] for log in in_week if log[after] is not None]
             any_data = any_data or bool(befores or afters)
