@@ -95,7 +95,9 @@ def main(argv: list[str] | None = None) -> None:
         for _ in range(args.requests):
             call()
         mean_ms = (time.perf_counter() - started) * 1000 / args.requests
-        print(f"\n{name:<10} {mean_ms:7.2f} ms/request, {query_count} queries (~{sql_ms:.1f} ms SQL)")
+        print(
+            f"\n{name:<10} {mean_ms:7.2f} ms/request, {query_count} queries (~{sql_ms:.1f} ms SQL)"
+        )
         for number, sql in enumerate(statements, 1):
             timing = ""
             if args.explain and sql.lstrip().upper().startswith("SELECT"):
