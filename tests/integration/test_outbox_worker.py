@@ -12,6 +12,7 @@ from accounts.models import Role
 from accounts.services import invitation_create
 from notifications import services
 from notifications.models import Notification
+from tests.integration.conftest import wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -32,6 +33,14 @@ def test_it_delivers_an_invitation_through_a_real_worker(world, smtp_sink, celer
     (received,) = smtp_sink.wait_for(1)
     assert received.rcpt_tos == ["new.client@example.test"]
     assert received.subject == "You're invited to Kindwork"
+    # The worker records a claim's rows as sent once the whole claim is through SMTP,
+    # a moment after the sink has the message.
+    wait_until(
+        lambda: Notification.objects.filter(
+            to_email="new.client@example.test", status=Notification.Status.SENT
+        ).exists(),
+        timeout=30,
+    )
     notification = Notification.objects.get(to_email="new.client@example.test")
     assert (notification.status, notification.attempts) == (Notification.Status.SENT, 1)
     assert "send_notifications" in worker.log()
@@ -62,5 +71,9 @@ def test_it_delivers_with_a_real_worker_after_a_redis_outage(
 
     (received,) = smtp_sink.wait_for(1, timeout=45)
     assert received.rcpt_tos == ["new.client@example.test"]
-    notification.refresh_from_db()
-    assert notification.status == Notification.Status.SENT
+    wait_until(
+        lambda: Notification.objects.filter(
+            pk=notification.pk, status=Notification.Status.SENT
+        ).exists(),
+        timeout=30,
+    )
