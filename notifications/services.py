@@ -32,6 +32,7 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from notifications.mime import OutboxMessage
 from notifications.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -485,7 +486,7 @@ def _message_build(notification: Notification, built: dict) -> EmailMultiAlterna
     text = render_to_string(f"{prefix}.txt", context)
     html = render_to_string(f"{prefix}.html", context)
     headers = spec.headers(notification, context) if spec.headers else {}
-    message = EmailMultiAlternatives(
+    message = OutboxMessage(
         subject=subject,
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
