@@ -5,7 +5,9 @@
 Targets: floor, dashboard, detail, today, api-today (default: all). Uses the same
 production settings, bench database and logged-in actors as `bench/run web` (the
 clinician whose caseload logged the most and that caseload's busiest client), runs
-each target a few times to warm up, times `--requests` more, then prints cProfile's
+each target a few times to warm up, times `--requests` more (wall time, and the
+Python process's CPU time, which leaves out PostgreSQL's and other processes' work
+and so holds steady on a shared machine), then prints cProfile's
 top functions by own time and by cumulative time for one more batch. Queries are
 counted as in `bench/run`. The figures are single-process, without gunicorn or wrk:
 use them to find the hot spots, and `bench/run web` for the throughput targets.
@@ -16,6 +18,7 @@ import cProfile
 import io
 import os
 import pstats
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -91,12 +94,20 @@ def main(argv: list[str] | None = None) -> None:
         query_count = len(queries)
         sql_ms = sum(float(q["time"]) for q in queries.captured_queries) * 1000
         statements = [q["sql"] for q in queries.captured_queries]
-        started = time.perf_counter()
-        for _ in range(args.requests):
-            call()
-        mean_ms = (time.perf_counter() - started) * 1000 / args.requests
+        # Wall time, and this process's CPU time (PostgreSQL's work excluded), in seven
+        # batches: the CPU minimum is the steadiest figure on a machine others share.
+        walls, cpus = [], []
+        batch = max(1, args.requests // 7)
+        for _ in range(7):
+            wall, cpu = time.perf_counter(), time.process_time()
+            for _ in range(batch):
+                call()
+            walls.append((time.perf_counter() - wall) * 1000 / batch)
+            cpus.append((time.process_time() - cpu) * 1000 / batch)
         print(
-            f"\n{name:<10} {mean_ms:7.2f} ms/request, {query_count} queries (~{sql_ms:.1f} ms SQL)"
+            f"\n{name:<10} wall {statistics.median(walls):7.2f} ms/request (median), "
+            f"Python CPU {min(cpus):6.2f} ms (min) / {statistics.median(cpus):6.2f} (median), "
+            f"{query_count} queries (~{sql_ms:.1f} ms SQL)"
         )
         for number, sql in enumerate(statements, 1):
             timing = ""
