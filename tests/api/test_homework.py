@@ -1,11 +1,13 @@
 """Exercises, assignments, today, practice logs and feedback over the API."""
 
+import json
 from datetime import timedelta
 
 from django.urls import reverse
 
 from homework.models import AssignmentEvent, Completion, Exercise, Feedback
 from homework.selectors.practice import today_for_client
+from homework.serializers import TodaySerializer
 from tests.api.conftest import local_today
 from tests.factories import make_assignment, make_completion, make_exercise
 
@@ -174,6 +176,18 @@ def test_it_answers_today_as_the_portal_does(api) -> None:
     assert body == today_for_client(client=api.world.client).as_dict()
     assert [item["assignment_id"] for item in body["done"]] == [api.assignment.pk]
     assert [item["assignment_id"] for item in body["paused"]] == [api.paused_assignment.pk]
+
+
+def test_it_answers_today_in_the_documented_shape(api) -> None:
+    assignment = make_assignment(
+        api.world.client, api.exercise, start_date=local_today(api.world.client)
+    )
+    make_assignment(api.world.client, make_exercise(api.world.clinic), status="paused")
+    make_completion(assignment, local_today(api.world.client))
+    body = api.as_user("client").get(reverse("api:v1:today")).json()
+    assert body["done"] and body["paused"]
+    documented = TodaySerializer(today_for_client(client=api.world.client).as_dict()).data
+    assert json.dumps(body) == json.dumps(documented)  # same keys, order and values
 
 
 def test_it_logs_practice_and_a_second_log_today_corrects_it(api) -> None:
