@@ -76,19 +76,28 @@ def step(name: str, timings: list[tuple[str, float]]) -> Iterator[None]:
     print(f"  {name}: {elapsed:.1f} s", flush=True)
 
 
-def recreate_database(url: str) -> None:
+def _admin_connection(url: str):
     import psycopg
 
+    return psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True)
+
+
+def drop_database(url: str) -> None:
+    """Drop the database, ending any session still connected to it."""
     name = database_name(url)
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
+    with _admin_connection(url) as conn:
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = %s AND pid <> pg_backend_pid()",
             [name],
         )
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def recreate_database(url: str) -> None:
+    drop_database(url)
+    with _admin_connection(url) as conn:
+        conn.execute(f'CREATE DATABASE "{database_name(url)}"')
 
 
 def tsv(value: object) -> str:

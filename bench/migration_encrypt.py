@@ -97,20 +97,6 @@ def setup_environment(url: str) -> None:
     )
 
 
-def drop_database(url: str) -> None:
-    import psycopg
-
-    name = database_name(url)
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid()",
-            [name],
-        )
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-
-
 def load_completions(rows: int, seed: int) -> None:
     """N completions with plain-text reflection and answers, as before the migration."""
     from django.db import connection
@@ -229,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     setup_environment(url)
     import django
 
-    from bench.generate import recreate_database
+    from bench.generate import drop_database, recreate_database
 
     recreate_database(url)
     django.setup()

@@ -58,6 +58,9 @@ def _rewrite(schema_editor, change) -> None:
 def _update(cursor, quote, table: str, columns: list[str], rows: list[list]) -> None:
     """Write rows of [id, *values] back with one statement.
 
+    (audit's reencrypt_fields command writes the same way; a migration keeps its own
+    copy so that later changes to app code cannot change what it did.)
+
     A CTE names the VALUES columns the same way on PostgreSQL and SQLite (SQLite has no
     `AS v(id, ...)` column list on a subquery); UPDATE ... FROM needs SQLite 3.33, and
     Django 6.1 already requires 3.37.

@@ -438,7 +438,6 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
         days_by_client[client_id].add(day)
         if distress_after is not None:
             recent_distress[client_id].append((day, log_id, distress_after))
-    last_practice = {c.pk: c.last_practice for c in clients}
 
     # Each client's latest 2 x TREND_LOGS distress ratings, newest first. Every log since
     # `earliest` was read above, so a client with that many among them needs nothing
@@ -487,7 +486,7 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
             adherence_28 += plan.adherence_to_date(
                 schedules[a.pk], today - timedelta(days=27), today, dates
             )
-        last = last_practice.get(client.pk)
+        last = client.last_practice
         idle_days = None
         if running:
             began = min(
