@@ -21,13 +21,14 @@ from accounts import mfa, services
 from accounts.access import invitations_visible_to
 from accounts.authentication import TokenAuthentication
 from accounts.models import Invitation, Role
+from accounts.permissions import IsClinician
 from accounts.serializers import (
     CredentialsSerializer,
     InvitationSerializer,
     MeSerializer,
     TokenSerializer,
 )
-from clinic.api import LOGIN_THROTTLES, CallerScopedMixin, IsClinician
+from core.api import LOGIN_THROTTLES, CallerScopedMixin
 
 # --- Logging in ---
 

@@ -19,8 +19,8 @@ CLINICAL_MODELS = [
     "homework.Assignment",
     "homework.Completion",
     "homework.Feedback",
-    "homework.MeasureAssignment",
-    "homework.MeasureResponse",
+    "measures.MeasureAssignment",
+    "measures.MeasureResponse",
 ]
 
 

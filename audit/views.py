@@ -11,6 +11,9 @@ RECORD_NAMES = {
     "accounts.user": "Your record",
     "homework.completion": "A practice you logged",
     "homework.assignment": "Your homework",
+    "measures.measureresponse": "A questionnaire you answered",
+    "records.exportrecord": "An export of your data",
+    # Events recorded before these models moved out of homework keep their old labels.
     "homework.measureresponse": "A questionnaire you answered",
     "homework.exportrecord": "An export of your data",
 }

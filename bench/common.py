@@ -2,7 +2,7 @@
 
 from urllib.parse import urlparse
 
-# The field-encryption key of the benchmark database (clinic.encryption): a throwaway
+# The field-encryption key of the benchmark database (core.encryption): a throwaway
 # Fernet key, shared by the generator and the server so stored text can be read back.
 FIELD_KEY = "YmVuY2gta2luZHdvcmstZmllbGQta2V5LTMyYnl0ZXM="
 

@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     django.setup()
     from django.core.management import call_command
 
-    from homework import reminders
+    from outreach import reminders
 
     call_command("migrate", verbosity=0)
     reminders.notifications_enqueue = lambda *, ids: None  # no broker: count the SQL only

@@ -194,7 +194,7 @@ def generate(scale: str, seed: int) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from clinic.encryption import encrypt
+    from core.encryption import encrypt
     from homework.models import Exercise
 
     with step("migrate (and load the exercise library)", timings):
@@ -438,7 +438,7 @@ def generate(scale: str, seed: int) -> None:
             iter(events),
         )
 
-    # Reflections, answers and replies are encrypted at rest (clinic.encryption). Each
+    # Reflections, answers and replies are encrypted at rest (core.encryption). Each
     # distinct text is sealed once and the token reused: the same stored size and
     # decryption cost per row as real data, without 5 million encryptions here.
     sealed: dict[str, str] = {}

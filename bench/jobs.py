@@ -14,7 +14,7 @@ Reminder fan-out, for N clients whose reminder falls in the same minute:
    the tick has exactly those N clients to consider.
 2. The "who is due" step runs once in-process, read-only, under
    CaptureQueriesContext: its queries and time, and the number of reminders due.
-3. homework.tasks.reminders_tick is published to the workers (what beat does) and
+3. outreach.tasks.reminders_tick is published to the workers (what beat does) and
    the outbox is polled: time until every reminder is written, and until every one
    is sent and received by the SMTP sink.
 
@@ -231,7 +231,7 @@ def reminders_decide(now: datetime) -> tuple[int, int, float]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from homework import reminders
+    from outreach import reminders
 
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
@@ -280,8 +280,8 @@ def wait_for_outbox(
 
 
 def reminders_fanout(clients: int, sink: SmtpSink) -> FanoutResult:
-    from homework.tasks import reminders_tick
     from notifications.models import Notification
+    from outreach.tasks import reminders_tick
 
     notifications_clear()
     received_before = sink.count
@@ -335,8 +335,8 @@ def summary_instants(today: datetime) -> list[datetime]:
 def summaries_expected(instants: list[datetime]) -> int:
     """How many summaries the ticks will write (the same selection, counted in-process)."""
     from accounts.models import User
-    from homework import summaries
-    from homework.reminders import CHUNK_SIZE
+    from outreach import summaries
+    from outreach.reminders import CHUNK_SIZE
 
     names = list(User.objects.order_by().values_list("timezone", flat=True).distinct())
     keys = set()

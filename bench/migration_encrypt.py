@@ -174,7 +174,7 @@ def timed(label: str, step: Callable, rows: int) -> float:
 def check_encrypted(plain: tuple[int, str]) -> None:
     from django.db import connection
 
-    from clinic.encryption import FERNET_PREFIX, decrypt
+    from core.encryption import FERNET_PREFIX, decrypt
 
     with connection.cursor() as cursor:
         cursor.execute(

@@ -56,7 +56,7 @@ def production_environment() -> dict[str, str]:
             "DEBUG": "0",
             "SECRET_KEY": env.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(50),
             # Production needs its own field-encryption key; the bench keeps one fixed key,
-            # the generator's, so the rows it wrote stay readable (clinic.encryption).
+            # the generator's, so the rows it wrote stay readable (core.encryption).
             "FIELD_ENCRYPTION_KEYS": env.get("FIELD_ENCRYPTION_KEYS") or FIELD_KEY,
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "0",

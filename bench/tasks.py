@@ -1,7 +1,7 @@
 """A bench-only Celery task: the weekly summaries tick at a chosen instant.
 
 Loaded into the bench's worker with `celery worker -I bench.tasks`; never part of the
-app. The real tick (homework.tasks.weekly_summaries_tick) reads the clock, and the
+app. The real tick (outreach.tasks.weekly_summaries_tick) reads the clock, and the
 bench needs "Monday 08:00" in every zone without waiting for a Monday.
 """
 
@@ -9,7 +9,7 @@ from datetime import datetime
 
 from celery import shared_task
 
-from homework.summaries import weekly_summaries_create_due
+from outreach.summaries import weekly_summaries_create_due
 
 
 @shared_task

@@ -13,9 +13,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from accounts import api as accounts_api
-from clinic.api import not_found
+from core.api import not_found
 from homework import api as homework_api
-from homework.api import measures as measures_api
+from measures import api as measures_api
+from outreach import api as outreach_api
+from records import api as records_api
 
 # path() routes, so the id converter (CallerScopedMixin: int) makes ids numbers:
 # anything else is not a route at all and gets the JSON 404 below.
@@ -25,7 +27,6 @@ router.register("exercises", homework_api.ExerciseViewSet, basename="exercise")
 router.register("clients", homework_api.ClientViewSet, basename="client")
 router.register("assignments", homework_api.AssignmentViewSet, basename="assignment")
 router.register("completions", homework_api.CompletionViewSet, basename="completion")
-# Questionnaires, what helps and exports (issue 6).
 router.register(
     "measure-assignments", measures_api.MeasureAssignmentViewSet, basename="measure-assignment"
 )
@@ -42,17 +43,16 @@ v1 = [
     path("auth/login/", accounts_api.SessionLoginView.as_view(), name="session-login"),
     path("auth/logout/", accounts_api.SessionLogoutView.as_view(), name="session-logout"),
     path("me/", accounts_api.MeView.as_view(), name="me"),
-    path("me/preferences/", homework_api.PreferencesView.as_view(), name="me-preferences"),
+    path("me/preferences/", outreach_api.PreferencesView.as_view(), name="me-preferences"),
     path("me/progress/", homework_api.OwnProgressView.as_view(), name="me-progress"),
     path("me/phrases/", homework_api.PhrasesView.as_view(), name="me-phrases"),
     path("today/", homework_api.TodayView.as_view(), name="today"),
-    # Questionnaires, what helps and exports (issue 6).
     path("instruments/", measures_api.InstrumentListView.as_view(), name="instruments"),
     path("me/measures/", measures_api.OwnMeasuresView.as_view(), name="me-measures"),
     path("me/what-helps/", measures_api.OwnInsightsView.as_view(), name="me-what-helps"),
-    path("me/export/", measures_api.OwnExportView.as_view(), name="me-export"),
+    path("me/export/", records_api.OwnExportView.as_view(), name="me-export"),
     path("what-helps/", measures_api.CaseloadInsightsView.as_view(), name="what-helps"),
-    path("exports/", measures_api.ClientExportView.as_view(), name="exports"),
+    path("exports/", records_api.ClientExportView.as_view(), name="exports"),
     *router.urls,
 ]
 

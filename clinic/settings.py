@@ -64,9 +64,13 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "axes",
+    "core",
     "notifications",
     "accounts",
     "homework",
+    "measures",
+    "outreach",
+    "records",
     # After accounts: its admin extends the user admin with the erasure action.
     "audit",
 ]
@@ -101,14 +105,12 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
-            # {% url %} that remembers what it reversed (clinic/template_urls.py).
-            "builtins": ["clinic.template_urls"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
-                "clinic.context_processors.site",
+                "core.context_processors.site",
                 "accounts.context_processors.session_timeout",
             ],
         },
@@ -294,14 +296,14 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-sweep": {"task": "notifications.tasks.sweep_pending", "schedule": 60.0},
     # Reminders fall due on the minute in every zone; each tick catches up missed ones.
     # A tick queued during an outage is dropped once stale: the next one does its work.
-    "homework-reminders": {
-        "task": "homework.tasks.reminders_tick",
+    "outreach-reminders": {
+        "task": "outreach.tasks.reminders_tick",
         "schedule": 60.0,
         "options": {"expires": 55},
     },
     # Monday 08:00 local comes on the quarter hour in zones offset by :30 or :45.
-    "homework-weekly-summaries": {
-        "task": "homework.tasks.weekly_summaries_tick",
+    "outreach-weekly-summaries": {
+        "task": "outreach.tasks.weekly_summaries_tick",
         "schedule": 900.0,
         "options": {"expires": 840},
     },
@@ -317,11 +319,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "clinic.api.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "clinic.api_schema.KindworkAutoSchema",
-    "EXCEPTION_HANDLER": "clinic.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.api_schema.KindworkAutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     # No OPTIONS metadata: it would describe forms to callers who may not use them.
     "DEFAULT_METADATA_CLASS": None,
     "DEFAULT_THROTTLE_RATES": {
@@ -426,7 +428,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Our own log line (accounts.lockout) names the account by id, never the address typed.
 AXES_VERBOSE = False
 
-# Encryption at rest of clinical free text (clinic.encryption): Fernet keys, newest
+# Encryption at rest of clinical free text (core.encryption): Fernet keys, newest
 # first, kept apart from the database and from SECRET_KEY. Rotate by putting a new key
 # first, running `manage.py reencrypt_fields`, then dropping the old key.
 # `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`

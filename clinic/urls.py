@@ -11,6 +11,9 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("audit.urls")),
     path("", include("homework.urls")),
+    path("", include("measures.urls")),
+    path("", include("outreach.urls")),
+    path("", include("records.urls")),
 ]
 
 # The benchmarks' framework floor (bench/floor.py): only when KINDWORK_BENCH_FLOOR=1.

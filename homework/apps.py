@@ -9,8 +9,6 @@ class HomeworkConfig(AppConfig):
     verbose_name = "Homework"
 
     def ready(self) -> None:
-        from homework import emails  # noqa: F401  (registers reminder and summary emails)
-
         # After every migrate (bin/run, deploys, a fresh test database) the
         # built-in exercise library is present and up to date.
         post_migrate.connect(load_library_after_migrate, sender=self)

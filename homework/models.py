@@ -5,7 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from clinic.encryption import EncryptedJSONField, EncryptedTextField
+from core.encryption import EncryptedJSONField, EncryptedTextField
 
 
 class Category(models.TextChoices):
@@ -223,7 +223,7 @@ class Completion(models.Model):
     self_criticism_after = _rating_field("self-criticism after")
     self_kindness_after = _rating_field("self-kindness after")
     # Answers to the exercise's prompts: {prompt key: text}. This and the reflection are
-    # what the client wrote: encrypted at rest (clinic.encryption), readable, not searchable.
+    # what the client wrote: encrypted at rest (core.encryption), readable, not searchable.
     answers = EncryptedJSONField(default=dict, blank=True)
     reflection = EncryptedTextField(blank=True)
     reflection_shared = models.BooleanField(default=True)
@@ -268,150 +268,3 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"Feedback {self.pk} on completion {self.completion_id}"
-
-
-# --- Measures, exports and calendar feeds (issue 6) ---
-
-
-class MeasureAssignment(models.Model):
-    """A questionnaire a clinician asks a client to answer: once, or every N weeks.
-
-    The instrument is named by its code (e.g. "SCS-SF"); instruments are data files
-    (homework/measures/instruments/), so adding one needs no migration.
-    """
-
-    client = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="measure_assignments"
-    )
-    clinician = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    instrument = models.CharField(max_length=32)
-    # None = answer once; otherwise a new occurrence falls due every N weeks from start_date.
-    every_weeks = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(52)]
-    )
-    start_date = models.DateField()
-    status = models.CharField(
-        max_length=16, choices=AssignmentStatus.choices, default=AssignmentStatus.ACTIVE
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [
-            models.Index(fields=["client", "status"], name="measure_assignment_client"),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(every_weeks__isnull=True)
-                | models.Q(every_weeks__gte=1, every_weeks__lte=52),
-                name="measure_assignment_every_weeks_range",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"Measure assignment {self.pk}"
-
-
-class MeasureResponse(models.Model):
-    """One completed questionnaire. Only the raw answers are stored; scores are derived
-    in code (homework.measures.engine) so a scoring fix applies to past answers too."""
-
-    client = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="measure_responses"
-    )
-    measure_assignment = models.ForeignKey(
-        MeasureAssignment,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="responses",
-    )
-    instrument = models.CharField(max_length=32)
-    instrument_version = models.CharField(max_length=32)
-    # {item number as a string: chosen value}, exactly as the client answered.
-    answers = models.JSONField(default=dict)
-    # The occurrence this response answers (None for an unscheduled response).
-    due_date = models.DateField(null=True, blank=True)
-    answered_at = models.DateTimeField(default=timezone.now)
-    local_date = models.DateField()
-
-    class Meta:
-        ordering = ["-answered_at", "-id"]
-        indexes = [
-            models.Index(
-                fields=["client", "instrument", "local_date"], name="measure_response_client"
-            ),
-        ]
-        constraints = [
-            # A double-submitted form cannot answer the same occurrence twice.
-            models.UniqueConstraint(
-                fields=["measure_assignment", "due_date"], name="measure_response_one_per_due"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"Measure response {self.pk}"
-
-
-class ExportKind(models.TextChoices):
-    CLIENT_OWN = "client_own", "Client's own data"
-    CLIENT_RECORD = "client_record", "Client record (clinician)"
-    CLIENT_FHIR = "client_fhir", "Measure answers as FHIR (clinician)"
-    CLINIC = "clinic", "Whole clinic (admin)"
-
-
-class ExportRecord(models.Model):
-    """Who downloaded whose data, what and when: every export leaves one row."""
-
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    # Whose data: one client, or (for a clinic export) no single client.
-    subject = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    clinic = models.ForeignKey(
-        "accounts.Clinic", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    kind = models.CharField(max_length=32, choices=ExportKind.choices)
-    format = models.CharField(max_length=16)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.kind} export {self.pk}"
-
-
-class CalendarFeed(models.Model):
-    """A client's private iCalendar subscription. Only a hash of the secret is stored;
-    revoking sets revoked_at, regenerating revokes and makes a new row."""
-
-    client = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feeds"
-    )
-    token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["client"],
-                condition=models.Q(revoked_at__isnull=True),
-                name="calendar_feed_one_live_per_client",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"Calendar feed {self.pk}"

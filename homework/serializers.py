@@ -9,8 +9,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.access import clients_visible_to
-from accounts.models import ClientProfile, User
-from clinic.api import ClockTimeField, ScopedPrimaryKeyRelatedField
+from accounts.models import User
+from core.api import ClockTimeField, ScopedPrimaryKeyRelatedField
 from homework.models import (
     Assignment,
     AssignmentStatus,
@@ -24,7 +24,7 @@ from homework.models import (
 from homework.schedule import describe, weekdays_from_mask
 from homework.selectors.assignments import assignment_schedule_text, assignments_visible_to
 from homework.selectors.exercises import exercises_visible_to
-from homework.services import completions, feedback, preferences
+from homework.services import completions, feedback
 from homework.services.assignments import MAX_NOTE_LENGTH
 
 # --- Exercises ---
@@ -329,38 +329,6 @@ class TodaySerializer(serializers.Serializer):
 
 
 # --- Reminder preferences ---
-
-
-class PreferencesSerializer(serializers.ModelSerializer):
-    """A client's reminder preferences. Times are in the client's own time zone."""
-
-    reminder_time = ClockTimeField(required=False)
-    quiet_hours_start = ClockTimeField(allow_null=True, required=False)
-    quiet_hours_end = ClockTimeField(allow_null=True, required=False)
-    paused_until = serializers.DateTimeField(
-        source="reminders_paused_until",
-        allow_null=True,
-        required=False,
-        help_text="Reminders stay quiet until then; null resumes them.",
-    )
-    pause_days = serializers.IntegerField(
-        write_only=True,
-        required=False,
-        min_value=1,
-        max_value=preferences.MAX_PAUSE.days,
-        help_text="Pause reminders for this many days from now (instead of paused_until).",
-    )
-
-    class Meta:
-        model = ClientProfile
-        fields = [
-            "reminder_time",
-            "quiet_hours_start",
-            "quiet_hours_end",
-            "paused_until",
-            "pause_days",
-            "weekly_summary",
-        ]
 
 
 # --- Caseload and progress (figures from homework.selectors.progress) ---

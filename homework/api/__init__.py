@@ -3,7 +3,7 @@
 from homework.api.assignments import AssignmentViewSet
 from homework.api.clients import ClientViewSet, OwnProgressView
 from homework.api.exercises import ExerciseViewSet
-from homework.api.practice import CompletionViewSet, PhrasesView, PreferencesView, TodayView
+from homework.api.practice import CompletionViewSet, PhrasesView, TodayView
 
 __all__ = [
     "AssignmentViewSet",
@@ -12,6 +12,5 @@ __all__ = [
     "ExerciseViewSet",
     "OwnProgressView",
     "PhrasesView",
-    "PreferencesView",
     "TodayView",
 ]

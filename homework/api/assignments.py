@@ -11,7 +11,8 @@ from rest_framework.response import Response
 
 from accounts.access import clients_visible_to
 from accounts.models import User
-from clinic.api import CallerScopedMixin, ClinicianWrites, StrictFilterSet, scoped_choices
+from accounts.permissions import ClinicianWrites
+from core.api import CallerScopedMixin, StrictFilterSet, scoped_choices
 from homework.models import Assignment, AssignmentStatus
 from homework.schedule import weekdays_from_mask
 from homework.selectors.assignments import assignments_visible_to

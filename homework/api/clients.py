@@ -14,8 +14,9 @@ from rest_framework.views import APIView
 
 from accounts.access import clients_visible_to
 from accounts.models import User
+from accounts.permissions import IsClient, IsClinician
 from audit.services import audit_record_view
-from clinic.api import CallerScopedMixin, IsClient, IsClinician
+from core.api import CallerScopedMixin
 from homework.selectors.progress import CaseloadRow, caseload_for_clinician, client_progress
 from homework.serializers import CaseloadClientSerializer, ProgressSerializer
 

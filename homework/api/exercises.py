@@ -8,7 +8,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clinic.api import CallerScopedMixin, ClinicianWrites, StrictFilterSet
+from accounts.permissions import ClinicianWrites
+from core.api import CallerScopedMixin, StrictFilterSet
 from homework.models import Category, Exercise
 from homework.selectors.exercises import exercises_visible_to
 from homework.serializers import ExerciseSerializer

@@ -14,15 +14,9 @@ from rest_framework.views import APIView
 
 from accounts.access import clients_visible_to
 from accounts.models import User
+from accounts.permissions import ClientWrites, ClinicianWrites, IsClient
 from audit.services import audit_record_view, audit_record_views
-from clinic.api import (
-    CallerScopedMixin,
-    ClientWrites,
-    ClinicianWrites,
-    IsClient,
-    StrictFilterSet,
-    scoped_choices,
-)
+from core.api import CallerScopedMixin, StrictFilterSet, scoped_choices
 from homework.models import Assignment, Completion
 from homework.selectors.assignments import assignments_visible_to
 from homework.selectors.practice import completions_visible_to, phrase_bank, today_for_client
@@ -32,12 +26,10 @@ from homework.serializers import (
     CompletionWriteSerializer,
     FeedbackSerializer,
     PhraseSerializer,
-    PreferencesSerializer,
     TodaySerializer,
 )
 from homework.services import completions as services
 from homework.services.feedback import feedback_create, feedback_mark_read
-from homework.services.preferences import client_preferences_update
 
 # --- Today ---
 
@@ -239,25 +231,3 @@ class PhrasesView(GenericAPIView):
 
 
 # --- Reminder preferences ---
-
-
-@extend_schema(tags=["me"])
-class PreferencesView(APIView):
-    """The client's reminder time, quiet hours, pause and weekly summary."""
-
-    permission_classes = [IsClient]
-
-    @extend_schema(responses=PreferencesSerializer)
-    def get(self, request: Request) -> Response:
-        return Response(PreferencesSerializer(request.user.client_profile).data)
-
-    @extend_schema(request=PreferencesSerializer, responses=PreferencesSerializer)
-    def patch(self, request: Request) -> Response:
-        profile = request.user.client_profile
-        serializer = PreferencesSerializer(profile, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        if "reminders_paused_until" in data:
-            data["paused_until"] = data.pop("reminders_paused_until")
-        client_preferences_update(profile=profile, **data)
-        return Response(PreferencesSerializer(profile).data)

@@ -1,4 +1,4 @@
-# Encrypts reflections, prompt answers and feedback at rest (clinic.encryption).
+# Encrypts reflections, prompt answers and feedback at rest (core.encryption).
 # Existing rows are encrypted in place with the first of FIELD_ENCRYPTION_KEYS; going
 # back writes the plain text again. Raw SQL, so no model code decides what is stored.
 
@@ -6,7 +6,7 @@ import json
 
 from django.db import migrations
 
-import clinic.encryption
+import core.encryption
 
 COLUMNS = [
     ("homework_completion", ["reflection", "answers"]),
@@ -80,13 +80,13 @@ def encrypt_rows(apps, schema_editor) -> None:
     def change(value):
         if not isinstance(value, str):
             value = json.dumps(value)
-        return clinic.encryption.rotate(value)
+        return core.encryption.rotate(value)
 
     _rewrite(schema_editor, change)
 
 
 def decrypt_rows(apps, schema_editor) -> None:
-    _rewrite(schema_editor, clinic.encryption.decrypt)
+    _rewrite(schema_editor, core.encryption.decrypt)
 
 
 class Migration(migrations.Migration):
@@ -98,17 +98,17 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="completion",
             name="answers",
-            field=clinic.encryption.EncryptedJSONField(blank=True, default=dict),
+            field=core.encryption.EncryptedJSONField(blank=True, default=dict),
         ),
         migrations.AlterField(
             model_name="completion",
             name="reflection",
-            field=clinic.encryption.EncryptedTextField(blank=True),
+            field=core.encryption.EncryptedTextField(blank=True),
         ),
         migrations.AlterField(
             model_name="feedback",
             name="text",
-            field=clinic.encryption.EncryptedTextField(),
+            field=core.encryption.EncryptedTextField(),
         ),
         migrations.RunPython(encrypt_rows, decrypt_rows),
     ]

@@ -18,13 +18,7 @@ from django.utils.dateformat import format as date_format
 
 from accounts.access import clients_visible_to
 from accounts.models import Role, User
-from homework.models import (
-    Assignment,
-    AssignmentEvent,
-    AssignmentStatus,
-    Exercise,
-    ScheduleKind,
-)
+from homework.models import Assignment, AssignmentEvent, AssignmentStatus, Exercise, ScheduleKind
 from homework.schedule import weekdays_mask
 from homework.selectors.practice import client_today
 

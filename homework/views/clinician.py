@@ -26,6 +26,7 @@ from audit.services import audit_record_view
 from homework import charts
 from homework.forms.completions import FeedbackForm
 from homework.models import Completion, Feedback
+from homework.panels import panels_render
 from homework.selectors.practice import completion_for_user_or_404, log_details
 from homework.selectors.progress import caseload_for_clinician, client_progress
 from homework.services.feedback import feedback_create
@@ -100,6 +101,7 @@ def _client_page(
             "page": page,
             "timeline": timeline,
             "failed_feedback": failed_feedback,
+            "panels": panels_render(page="client_detail", request=request, client=client),
         },
         status=status,
     )

@@ -21,6 +21,7 @@ from homework import charts
 from homework import schedule as plan
 from homework.forms.completions import CompletionForm
 from homework.models import Assignment, Completion, Feedback
+from homework.panels import panels_render
 from homework.selectors.practice import (
     assignment_for_client_or_404,
     client_today,
@@ -38,7 +39,14 @@ HISTORY_PAGE_SIZE = 20
 
 @client_required
 def today(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/today.html", {"today": today_for_client(client=request.user)})
+    return render(
+        request,
+        "portal/today.html",
+        {
+            "today": today_for_client(client=request.user),
+            "panels": panels_render(page="today", request=request, client=request.user),
+        },
+    )
 
 
 @client_required
@@ -194,6 +202,7 @@ def progress(request: HttpRequest) -> HttpResponse:
             "progress": figures,
             "adherence_chart": charts.adherence_chart(figures.weeks),
             "rating_charts": [charts.ratings_chart(series) for series in figures.rating_series],
+            "panels": panels_render(page="progress", request=request, client=request.user),
         },
     )
 

@@ -288,7 +288,7 @@ def test_it_throttles_the_session_login_too(world, real_cache) -> None:
 def test_it_lets_logins_through_when_the_throttle_cache_is_down(world, monkeypatch, caplog) -> None:
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from clinic.api import LOGIN_THROTTLES
+    from core.api import LOGIN_THROTTLES
 
     class Unreachable:
         def get(self, *args, **kwargs):

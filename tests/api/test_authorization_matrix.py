@@ -507,7 +507,7 @@ TARGETS = {
 
 def _measure_assignment(api):
     """world.client's questionnaire, due today (issue 6)."""
-    from homework.models import MeasureAssignment
+    from measures.models import MeasureAssignment
 
     return MeasureAssignment.objects.create(
         client=api.world.client,
@@ -518,7 +518,7 @@ def _measure_assignment(api):
 
 
 def _measure_response(api):
-    from homework.models import MeasureResponse
+    from measures.models import MeasureResponse
 
     return MeasureResponse.objects.create(
         client=api.world.client,

@@ -90,7 +90,7 @@ def add_caseload_and_history(api: ApiWorld, count: int) -> None:
 
 
 def add_measure_assignments(api: ApiWorld, count: int, *, status: str = "ended") -> None:
-    from homework.models import MeasureAssignment
+    from measures.models import MeasureAssignment
 
     for n in range(count):
         owner = api.world.client if n % 2 else api.world.other_client
@@ -109,7 +109,7 @@ def add_running_measures(api: ApiWorld, count: int) -> None:
 
 
 def add_measure_responses(api: ApiWorld, count: int) -> None:
-    from homework.models import MeasureResponse
+    from measures.models import MeasureResponse
 
     today = local_today(api.world.client)
     for n in range(count):

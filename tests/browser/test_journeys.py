@@ -16,8 +16,8 @@ from accounts.models import ClientProfile, Clinic, Invitation, Role, User
 from homework import charts
 from homework import schedule as plan
 from homework.models import Assignment, Completion, Exercise, Feedback
-from homework.reminders import reminders_create_due
 from homework.services.completions import completion_log
+from outreach.reminders import reminders_create_due
 from tests.browser.conftest import PHONE
 from tests.browser.helpers import (
     choose_on_scale,

@@ -9,7 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from homework import schedule as plan
-from homework.models import MeasureAssignment, MeasureResponse
+from measures.models import MeasureAssignment, MeasureResponse
 from tests.browser.conftest import PHONE
 from tests.browser.helpers import log_in, two_step_enrolled
 from tests.factories import make_assignment, make_completion
@@ -76,7 +76,7 @@ def test_it_steps_through_the_questions_one_per_screen_on_a_phone(
     assert MeasureResponse.objects.filter(measure_assignment=measure, due_date=today).count() == 1
     _open_details(page)
     audit(page)
-    for name in ("homework:measures", "homework:progress", "homework:what-helps"):
+    for name in ("measures:measures", "homework:progress", "measures:what-helps"):
         page.goto(reverse(name))
         _open_details(page)
         audit(page)
@@ -89,7 +89,7 @@ def test_it_shows_every_question_on_a_desktop_and_the_clinicians_pages_pass(
     measure = _history(world, today)
     client_page = new_context().new_page()
     log_in(client_page, world.client)
-    client_page.goto(reverse("homework:measure-answer", args=[measure.pk]))
+    client_page.goto(reverse("measures:measure-answer", args=[measure.pk]))
     expect(client_page.locator(".step-counter")).to_have_count(0)
     expect(client_page.locator("fieldset")).to_have_count(12)
     expect(client_page.locator("#q-12")).to_be_visible()
@@ -101,9 +101,9 @@ def test_it_shows_every_question_on_a_desktop_and_the_clinicians_pages_pass(
     answer = MeasureResponse.objects.get()
     for url in (
         reverse("homework:client-detail", args=[world.client.pk]),
-        reverse("homework:clinician-measures", args=[world.client.pk]),
-        reverse("homework:clinician-measure-response", args=[answer.pk]),
-        reverse("homework:insights"),
+        reverse("measures:clinician-measures", args=[world.client.pk]),
+        reverse("measures:clinician-measure-response", args=[answer.pk]),
+        reverse("measures:insights"),
     ):
         page.goto(url)
         _open_details(page)

@@ -10,15 +10,15 @@ from dateutil.rrule import rrulestr
 from django.urls import reverse
 from icalendar import Calendar
 
-from homework.calendar import calendar_feed_create, practice_calendar
-from homework.models import CalendarFeed
+from outreach.calendar import calendar_feed_create, practice_calendar
+from outreach.models import CalendarFeed
 from tests.factories import make_assignment, make_exercise
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def feed_path(token: str) -> str:
-    return reverse("homework:calendar-feed", args=[token])
+    return reverse("outreach:calendar-feed", args=[token])
 
 
 def parse(content: bytes) -> Calendar:
@@ -45,8 +45,8 @@ def new_york(world):
 
 def test_it_makes_a_secret_address_and_keeps_only_its_hash(world):
     browser = world.login(world.client)
-    assert "Make my calendar address" in browser.get(reverse("homework:calendar")).text
-    page = browser.post(reverse("homework:calendar-create"))
+    assert "Make my calendar address" in browser.get(reverse("outreach:calendar")).text
+    page = browser.post(reverse("outreach:calendar-create"))
     assert page.status_code == 200
     feed = CalendarFeed.objects.get()
     url = page.context["new_url"]
@@ -57,7 +57,7 @@ def test_it_makes_a_secret_address_and_keeps_only_its_hash(world):
     assert url in page.text
     assert "webcal://" in page.text
     # Shown once: the page afterwards no longer holds it.
-    assert token not in browser.get(reverse("homework:calendar")).text
+    assert token not in browser.get(reverse("outreach:calendar")).text
 
 
 def test_it_serves_a_feed_a_real_parser_reads_with_only_practice_time_as_title(world, new_york):
@@ -178,15 +178,15 @@ def test_it_revokes_the_address_so_it_answers_404(world):
     anonymous = world.login(None)
     assert anonymous.get(feed_path(token)).status_code == 200
     browser = world.login(world.client)
-    assert browser.post(reverse("homework:calendar-revoke")).status_code == 302
+    assert browser.post(reverse("outreach:calendar-revoke")).status_code == 302
     assert anonymous.get(feed_path(token)).status_code == 404
-    assert "Make my calendar address" in browser.get(reverse("homework:calendar")).text
+    assert "Make my calendar address" in browser.get(reverse("outreach:calendar")).text
 
 
 def test_it_replaces_the_address_and_the_old_one_answers_404(world):
     make_assignment(world.client)
     _, old = calendar_feed_create(client=world.client)
-    page = world.login(world.client).post(reverse("homework:calendar-create"))
+    page = world.login(world.client).post(reverse("outreach:calendar-create"))
     new = page.context["new_url"].rsplit("/", 1)[-1].removesuffix(".ics")
     assert new != old
     anonymous = world.login(None)
@@ -217,9 +217,9 @@ def test_it_notes_when_a_calendar_app_last_read_the_feed(world):
 
 def test_it_refuses_the_calendar_pages_to_everyone_but_the_client(world):
     pages = [
-        ("get", reverse("homework:calendar")),
-        ("post", reverse("homework:calendar-create")),
-        ("post", reverse("homework:calendar-revoke")),
+        ("get", reverse("outreach:calendar")),
+        ("post", reverse("outreach:calendar-create")),
+        ("post", reverse("outreach:calendar-revoke")),
     ]
     for method, url in pages:
         anonymous = getattr(world.login(None), method)(url)
@@ -227,13 +227,13 @@ def test_it_refuses_the_calendar_pages_to_everyone_but_the_client(world):
         assert anonymous["Location"].startswith(reverse("accounts:login"))
         for other in (world.clinician, world.admin):
             assert getattr(world.login(other), method)(url).status_code == 403
-    assert world.login(world.client).get(reverse("homework:calendar-create")).status_code == 405
+    assert world.login(world.client).get(reverse("outreach:calendar-create")).status_code == 405
     assert not CalendarFeed.objects.exists()
 
 
 def test_it_keeps_each_clients_address_their_own(world):
     _, mine = calendar_feed_create(client=world.client)
-    world.login(world.other_client).post(reverse("homework:calendar-revoke"))
+    world.login(world.other_client).post(reverse("outreach:calendar-revoke"))
     assert world.login(None).get(feed_path(mine)).status_code == 200
     with pytest.raises(ValueError):
         calendar_feed_create(client=world.clinician)

@@ -16,10 +16,10 @@ from accounts.models import ClientProfile, Role, User
 from accounts.services import invitation_create
 from homework import schedule as plan
 from homework.models import Feedback
-from homework.reminders import reminders_create_due
-from homework.summaries import weekly_summaries_create_due
 from notifications.models import Notification
 from notifications.services import notification_render
+from outreach.reminders import reminders_create_due
+from outreach.summaries import weekly_summaries_create_due
 from tests.factories import make_assignment, make_completion, make_exercise
 
 CANARIES = {

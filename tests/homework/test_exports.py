@@ -12,7 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from homework.models import ExportRecord, Feedback, MeasureAssignment, MeasureResponse
+from homework.models import Feedback
+from measures.models import MeasureAssignment, MeasureResponse
+from records.models import ExportRecord
 from tests.conftest import make_client, make_user
 from tests.factories import make_assignment, make_completion, make_exercise
 
@@ -84,7 +86,7 @@ def download(browser, url: str, fmt: str):
 
 
 def test_it_gives_the_client_all_their_data_as_json_and_csv_in_a_zip(world, record):
-    response = download(world.login(world.client), reverse("homework:export-download"), "zip")
+    response = download(world.login(world.client), reverse("records:export-download"), "zip")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
     assert "attachment" in response["Content-Disposition"]
@@ -131,7 +133,7 @@ def test_it_gives_the_client_all_their_data_as_json_and_csv_in_a_zip(world, reco
 
 
 def test_it_gives_the_client_the_json_alone(world, record):
-    response = download(world.login(world.client), reverse("homework:export-download"), "json")
+    response = download(world.login(world.client), reverse("records:export-download"), "json")
     assert response["Content-Type"] == "application/json"
     data = json.loads(b"".join(response.streaming_content))
     assert data["format"] == "kindwork-client-export"
@@ -141,10 +143,10 @@ def test_it_gives_the_client_the_json_alone(world, record):
 def test_it_records_every_export_and_audits_it(world, record):
     from audit.models import AuditEvent
 
-    download(world.login(world.client), reverse("homework:export-download"), "zip")
+    download(world.login(world.client), reverse("records:export-download"), "zip")
     download(
         world.login(world.clinician),
-        reverse("homework:clinician-export", args=[world.client.pk]),
+        reverse("records:clinician-export", args=[world.client.pk]),
         "fhir",
     )
     records = list(ExportRecord.objects.order_by("created_at", "id"))
@@ -153,23 +155,23 @@ def test_it_records_every_export_and_audits_it(world, record):
         (world.clinician, world.client, "client_fhir", "fhir"),
     ]
     assert all(r.clinic == world.clinic for r in records)
-    events = AuditEvent.objects.filter(action="export", object_type="homework.exportrecord")
+    events = AuditEvent.objects.filter(action="export", object_type="records.exportrecord")
     assert {(e.actor_id, e.client_id) for e in events} == {
         (world.client.pk, world.client.pk),
         (world.clinician.pk, world.client.pk),
     }
-    page = world.login(world.client).get(reverse("homework:export")).text
+    page = world.login(world.client).get(reverse("records:export")).text
     assert "Your recent downloads" in page
 
 
 def test_it_refuses_a_bad_format_and_records_nothing(world, record):
     browser = world.login(world.client)
     for fmt in ("", "xml", "fhir"):
-        response = download(browser, reverse("homework:export-download"), fmt)
+        response = download(browser, reverse("records:export-download"), fmt)
         assert response.status_code == 400
         assert "Choose one of these formats: json, zip." in response.text
     clinician = world.login(world.clinician)
-    url = reverse("homework:clinician-export", args=[world.client.pk])
+    url = reverse("records:clinician-export", args=[world.client.pk])
     assert download(clinician, url, "json").status_code == 400
     assert not ExportRecord.objects.exists()
 
@@ -178,7 +180,7 @@ def test_it_refuses_a_bad_format_and_records_nothing(world, record):
 
 
 def test_it_gives_the_clinician_the_record_without_private_reflections(world, record):
-    url = reverse("homework:clinician-export", args=[world.client.pk])
+    url = reverse("records:clinician-export", args=[world.client.pk])
     archive = unzip(download(world.login(world.clinician), url, "zip"))
     assert "data.json" not in archive.namelist()
     rows = {int(r["completion_id"]): r for r in read_csv(archive, "completions.csv")}
@@ -198,7 +200,7 @@ def test_it_gives_the_clinician_the_record_without_private_reflections(world, re
 
 
 def test_it_exports_the_answers_as_fhir_questionnaire_responses(world, record):
-    url = reverse("homework:clinician-export", args=[world.client.pk])
+    url = reverse("records:clinician-export", args=[world.client.pk])
     response = download(world.login(world.clinician), url, "fhir")
     assert response["Content-Type"] == "application/fhir+json"
     bundle = json.loads(b"".join(response.streaming_content))
@@ -234,9 +236,9 @@ def test_it_exports_the_answers_as_fhir_questionnaire_responses(world, record):
 
 
 def test_it_refuses_exports_to_everyone_else(world, record):
-    own = reverse("homework:export-download")
-    page = reverse("homework:export")
-    clinician_url = reverse("homework:clinician-export", args=[world.client.pk])
+    own = reverse("records:export-download")
+    page = reverse("records:export")
+    clinician_url = reverse("records:clinician-export", args=[world.client.pk])
     anonymous = world.login(None)
     for url in (own, clinician_url):
         response = download(anonymous, url, "zip")
@@ -254,7 +256,7 @@ def test_it_refuses_exports_to_everyone_else(world, record):
         assert download(world.login(outsider), clinician_url, "fhir").status_code == 404
     clinician = world.login(world.clinician)
     for someone in (colleagues_client, world.stranger_client, world.colleague):
-        url = reverse("homework:clinician-export", args=[someone.pk])
+        url = reverse("records:clinician-export", args=[someone.pk])
         assert download(clinician, url, "zip").status_code == 404
     assert clinician.get(clinician_url).status_code == 405
     assert world.login(world.client).get(own).status_code == 405
@@ -263,7 +265,7 @@ def test_it_refuses_exports_to_everyone_else(world, record):
 
 def test_it_gives_a_client_only_their_own_data(world, record):
     archive = unzip(
-        download(world.login(world.other_client), reverse("homework:export-download"), "zip")
+        download(world.login(world.other_client), reverse("records:export-download"), "zip")
     )
     data = json.loads(archive.read("data.json"))
     assert data["client"]["email"] == "blair@client.test"
@@ -275,7 +277,7 @@ def test_it_gives_a_client_only_their_own_data(world, record):
 
 
 def clinic_url() -> str:
-    return reverse("admin:homework_exportrecord_export_clinic")
+    return reverse("admin:records_exportrecord_export_clinic")
 
 
 def test_it_lets_an_admin_export_a_clinic(world, record):
@@ -283,7 +285,7 @@ def test_it_lets_an_admin_export_a_clinic(world, record):
     page = browser.get(clinic_url())
     assert page.status_code == 200
     assert "Harbour Clinic" in page.text
-    assert "Export a clinic" in browser.get(reverse("admin:homework_exportrecord_changelist")).text
+    assert "Export a clinic" in browser.get(reverse("admin:records_exportrecord_changelist")).text
     response = browser.post(clinic_url(), {"clinic": world.clinic.pk})
     assert response.status_code == 200
     archive = unzip(response)
@@ -325,7 +327,7 @@ def test_it_limits_a_clinics_own_admin_to_their_clinic(world, record):
     assert browser.post(clinic_url(), {"clinic": ""}).status_code == 400
     assert browser.post(clinic_url(), {"clinic": world.clinic.pk}).status_code == 200
     assert list(ExportRecord.objects.values_list("clinic", flat=True)) == [world.clinic.pk]
-    log = browser.get(reverse("admin:homework_exportrecord_changelist"))
+    log = browser.get(reverse("admin:records_exportrecord_changelist"))
     assert log.status_code == 200
 
 
@@ -355,10 +357,10 @@ def test_it_exports_in_a_fixed_number_of_queries(world, logs, django_assert_max_
         world.login(world.admin),
     )
     cases = [
-        (client, reverse("homework:export-download"), {"format": "zip"}, 20),
+        (client, reverse("records:export-download"), {"format": "zip"}, 20),
         (
             clinician,
-            reverse("homework:clinician-export", args=[world.client.pk]),
+            reverse("records:clinician-export", args=[world.client.pk]),
             {"format": "zip"},
             16,
         ),

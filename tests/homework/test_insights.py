@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 from django.urls import reverse
 
-from homework.insights import (
+from measures.insights import (
     MIN_PRACTICES,
     SMALL_SAMPLE,
     what_helps_across_caseload,
@@ -170,7 +170,7 @@ def test_it_pools_the_caseload_and_counts_clients_but_not_other_caseloads(world,
 
 
 def test_it_shows_the_client_what_seems_to_help_with_n_and_no_overstatement(world, fixture):
-    page = world.login(world.client).get(reverse("homework:what-helps")).text
+    page = world.login(world.client).get(reverse("measures:what-helps")).text
     assert "What seems to help you most" in page
     assert page.index("Affectionate breathing") < page.index("Compassionate letter")
     assert "Distress seems to ease by 2.2 points on average" in page
@@ -187,7 +187,7 @@ def test_it_shows_the_client_what_seems_to_help_with_n_and_no_overstatement(worl
 
 
 def test_it_shows_the_clinician_each_client_and_the_caseload(world, fixture):
-    page = world.login(world.clinician).get(reverse("homework:insights")).text
+    page = world.login(world.clinician).get(reverse("measures:insights")).text
     assert "Across your caseload" in page
     assert "Alex Client" in page
     assert "Blair Client" in page
@@ -203,17 +203,17 @@ def test_it_shows_the_clinician_each_client_and_the_caseload(world, fixture):
 
 
 def test_it_shows_nothing_from_other_clinics_to_a_stranger(world, fixture):
-    page = world.login(world.stranger_clinician).get(reverse("homework:insights")).text
+    page = world.login(world.stranger_clinician).get(reverse("measures:insights")).text
     assert "Affectionate breathing" not in page
     assert "Alex Client" not in page
 
 
 def test_it_refuses_insight_pages_to_the_wrong_people(world):
-    for url in (reverse("homework:insights"),):
+    for url in (reverse("measures:insights"),):
         assert world.login(None).get(url).status_code == 302
         assert world.login(world.client).get(url).status_code == 403
         assert world.login(world.admin).get(url).status_code == 403
-    url = reverse("homework:what-helps")
+    url = reverse("measures:what-helps")
     assert world.login(None).get(url).status_code == 302
     assert world.login(world.clinician).get(url).status_code == 403
     assert world.login(world.admin).get(url).status_code == 403
@@ -233,6 +233,6 @@ def test_it_serves_the_caseload_insights_in_a_fixed_number_of_queries(
     browser = world.login(world.clinician)
     # auth 2 + clients, per-client figures, caseload figures = 5; 2 of headroom.
     with django_assert_max_num_queries(5 + 2):
-        response = browser.get(reverse("homework:insights"))
+        response = browser.get(reverse("measures:insights"))
     assert response.status_code == 200
     assert response.text.count("Distress: 7.0 → 4.0") == 3 * clients

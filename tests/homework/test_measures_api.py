@@ -12,7 +12,8 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from homework import schedule as plan
-from homework.models import ExportRecord, MeasureAssignment, MeasureResponse
+from measures.models import MeasureAssignment, MeasureResponse
+from records.models import ExportRecord
 from tests.conftest import make_client
 from tests.factories import make_assignment, make_completion, make_exercise
 

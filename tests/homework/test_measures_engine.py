@@ -9,7 +9,7 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 
-from homework.measures.engine import (
+from measures.engine import (
     InstrumentError,
     UnknownInstrument,
     instrument_get,

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from homework import schedule as plan
-from homework.models import MeasureAssignment, MeasureResponse
+from measures.models import MeasureAssignment, MeasureResponse
 from tests.conftest import make_client
 from tests.factories import make_assignment, make_completion
 
@@ -53,7 +53,7 @@ def form_data(answers: dict[int, int]) -> dict[str, str]:
 
 
 def measures_url(client) -> str:
-    return reverse("homework:clinician-measures", args=[client.pk])
+    return reverse("measures:clinician-measures", args=[client.pk])
 
 
 # --- The clinician schedules ---
@@ -139,7 +139,7 @@ def test_it_ends_a_schedule_and_keeps_the_answers(world):
     measure = make_measure(world.client)
     make_response(measure, every(3))
     browser = world.login(world.clinician)
-    url = reverse("homework:clinician-measure-end", args=[measure.pk])
+    url = reverse("measures:clinician-measure-end", args=[measure.pk])
     assert browser.get(url).status_code == 405
     assert browser.post(url).status_code == 302
     measure.refresh_from_db()
@@ -154,9 +154,9 @@ def test_it_refuses_the_clinicians_measure_pages_to_everyone_else(world):
     pages = [
         ("get", measures_url(world.client)),
         ("post", measures_url(world.client)),
-        ("post", reverse("homework:clinician-measure-end", args=[measure.pk])),
-        ("get", reverse("homework:clinician-measure-response", args=[answer.pk])),
-        ("get", reverse("homework:insights")),
+        ("post", reverse("measures:clinician-measure-end", args=[measure.pk])),
+        ("get", reverse("measures:clinician-measure-response", args=[answer.pk])),
+        ("get", reverse("measures:insights")),
     ]
     for method, url in pages:
         anonymous = getattr(world.login(None), method)(url)
@@ -171,7 +171,7 @@ def test_it_refuses_the_clinicians_measure_pages_to_everyone_else(world):
     assert browser.get(measures_url(colleagues_client)).status_code == 404
     assert browser.get(measures_url(world.stranger_client)).status_code == 404
     assert browser.get(measures_url(world.clinician)).status_code == 404
-    missing = reverse("homework:clinician-measure-response", args=[987654])
+    missing = reverse("measures:clinician-measure-response", args=[987654])
     assert browser.get(missing).status_code == 404
     measure.refresh_from_db()
     assert measure.status == "active"
@@ -185,14 +185,14 @@ def test_it_shows_a_due_questionnaire_on_today(world):
     measure = make_measure(world.client)
     page = world.login(world.client).get(reverse("homework:today")).text
     assert "A short questionnaire" in page
-    assert reverse("homework:measure-answer", args=[measure.pk]) in page
+    assert reverse("measures:measure-answer", args=[measure.pk]) in page
     other = world.login(world.other_client).get(reverse("homework:today")).text
     assert "A short questionnaire" not in other
 
 
 def test_it_shows_every_item_as_an_accessible_radio_group(world):
     measure = make_measure(world.client)
-    page = world.login(world.client).get(reverse("homework:measure-answer", args=[measure.pk]))
+    page = world.login(world.client).get(reverse("measures:measure-answer", args=[measure.pk]))
     assert page.status_code == 200
     html = page.text
     assert html.count("<fieldset") == 12
@@ -215,11 +215,11 @@ def test_it_saves_the_clients_answers_and_shows_the_scores_in_order(world):
     measure = make_measure(world.client)
     browser = world.login(world.client)
     given = {1: 2, 2: 4, 3: 3, 4: 1, 5: 5, 6: 4, 7: 3, 8: 2, 9: 2, 10: 4, 11: 3, 12: 1}
-    response = browser.post(reverse("homework:measure-answer", args=[measure.pk]), form_data(given))
+    response = browser.post(reverse("measures:measure-answer", args=[measure.pk]), form_data(given))
     assert response.status_code == 302
     saved = MeasureResponse.objects.get()
     assert saved.answers == {str(k): v for k, v in given.items()}
-    assert response["Location"] == reverse("homework:measure-response", args=[saved.pk])
+    assert response["Location"] == reverse("measures:measure-response", args=[saved.pk])
     page = browser.get(response["Location"]).text
     # Total 48 / 12 = 4.00, high; composites 23/6 and 25/6; subscales less reliable.
     total = page.index("4.00")
@@ -231,7 +231,7 @@ def test_it_saves_the_clients_answers_and_shows_the_scores_in_order(world):
     assert CITATION in page
     # No longer due.
     assert "A short questionnaire" not in browser.get(reverse("homework:today")).text
-    closed = browser.get(reverse("homework:measure-answer", args=[measure.pk]))
+    closed = browser.get(reverse("measures:measure-answer", args=[measure.pk]))
     assert "Nothing to answer right now" in closed.text
 
 
@@ -239,7 +239,7 @@ def test_it_re_renders_an_incomplete_response_with_messages_and_writes_nothing(w
     measure = make_measure(world.client)
     given = every(3)
     del given[4], given[9]
-    url = reverse("homework:measure-answer", args=[measure.pk])
+    url = reverse("measures:measure-answer", args=[measure.pk])
     response = world.login(world.client).post(url, form_data(given) | {"item_2": "8"})
     assert response.status_code == 400
     html = response.text
@@ -256,7 +256,7 @@ def test_it_re_renders_an_incomplete_response_with_messages_and_writes_nothing(w
 def test_it_refuses_answers_when_nothing_is_due(world):
     measure = make_measure(world.client, start_date=local_today(world.client) + timedelta(days=2))
     response = world.login(world.client).post(
-        reverse("homework:measure-answer", args=[measure.pk]), form_data(every(3))
+        reverse("measures:measure-answer", args=[measure.pk]), form_data(every(3))
     )
     assert response.status_code == 400
     assert "Nothing to answer right now" in response.text
@@ -269,12 +269,12 @@ def test_it_refuses_the_clients_measure_pages_to_everyone_else(world):
         make_measure(world.client, instrument="SCS-SF", status="ended"), every(2)
     )
     own_pages = [
-        reverse("homework:measures"),
-        reverse("homework:what-helps"),
+        reverse("measures:measures"),
+        reverse("measures:what-helps"),
     ]
     object_pages = [
-        reverse("homework:measure-answer", args=[measure.pk]),
-        reverse("homework:measure-response", args=[answer.pk]),
+        reverse("measures:measure-answer", args=[measure.pk]),
+        reverse("measures:measure-response", args=[answer.pk]),
     ]
     for url in own_pages + object_pages:
         anonymous = world.login(None).get(url)
@@ -289,8 +289,8 @@ def test_it_refuses_the_clients_measure_pages_to_everyone_else(world):
     assert post.status_code == 404
     assert MeasureResponse.objects.count() == 1
     browser = world.login(world.client)
-    assert browser.get(reverse("homework:measure-answer", args=[987654])).status_code == 404
-    assert browser.get(reverse("homework:measure-response", args=[987654])).status_code == 404
+    assert browser.get(reverse("measures:measure-answer", args=[987654])).status_code == 404
+    assert browser.get(reverse("measures:measure-response", args=[987654])).status_code == 404
 
 
 # --- Scores and the trend ---
@@ -354,12 +354,12 @@ def test_it_runs_a_second_instrument_from_a_data_file_end_to_end(world, tmp_path
     )
     measure = MeasureAssignment.objects.get(instrument="MINI-3")
     client = world.login(world.client)
-    form = client.get(reverse("homework:measure-answer", args=[measure.pk])).text
+    form = client.get(reverse("measures:measure-answer", args=[measure.pk])).text
     assert form.count("<fieldset") == 3
     assert "0: Not at all" in form
     assert "Nobody (2026). Made up for a test." in form
     response = client.post(
-        reverse("homework:measure-answer", args=[measure.pk]),
+        reverse("measures:measure-answer", args=[measure.pk]),
         {"item_1": "4", "item_2": "1", "item_3": "2"},
     )
     assert response.status_code == 302
@@ -389,12 +389,12 @@ def test_it_serves_measure_pages_in_a_fixed_number_of_queries(
     latest = MeasureResponse.objects.order_by("-answered_at").first()
     # auth 2 + the page's own; measured, with 2 of headroom for per-request middleware.
     limits = [
-        (client, reverse("homework:measures"), 3 + 2 + 2),
-        (client, reverse("homework:measure-answer", args=[measure.pk]), 2 + 2 + 2),
-        (client, reverse("homework:measure-response", args=[latest.pk]), 1 + 2 + 2),
+        (client, reverse("measures:measures"), 3 + 2 + 2),
+        (client, reverse("measures:measure-answer", args=[measure.pk]), 2 + 2 + 2),
+        (client, reverse("measures:measure-response", args=[latest.pk]), 1 + 2 + 2),
         (client, reverse("homework:progress"), 5 + 3 + 2 + 2),
         (clinician, measures_url(world.client), 1 + 5 + 2 + 2),
-        (clinician, reverse("homework:clinician-measure-response", args=[latest.pk]), 2 + 2 + 2),
+        (clinician, reverse("measures:clinician-measure-response", args=[latest.pk]), 2 + 2 + 2),
     ]
     for browser, url, limit in limits:
         with django_assert_max_num_queries(limit):
@@ -408,12 +408,12 @@ def test_it_records_the_clinicians_look_in_the_audit_trail(world):
     answer = make_response(measure, every(3))
     browser = world.login(world.clinician)
     browser.get(measures_url(world.client))
-    browser.get(reverse("homework:clinician-measure-response", args=[answer.pk]))
+    browser.get(reverse("measures:clinician-measure-response", args=[answer.pk]))
     views = AuditEvent.objects.filter(action="view", actor_id=world.clinician.pk)
     assert {(e.object_type, e.object_id, e.client_id) for e in views} == {
         ("accounts.user", str(world.client.pk), world.client.pk),
-        ("homework.measureresponse", str(answer.pk), world.client.pk),
+        ("measures.measureresponse", str(answer.pk), world.client.pk),
     }
     # A client's look at their own answers is not an access to audit.
-    world.login(world.client).get(reverse("homework:measure-response", args=[answer.pk]))
+    world.login(world.client).get(reverse("measures:measure-response", args=[answer.pk]))
     assert not AuditEvent.objects.filter(action="view", actor_id=world.client.pk).exists()

@@ -6,12 +6,12 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from accounts.models import ClientProfile
-from homework.measures import reminders
-from homework.measures.reminders import measure_reminders_create_due
-from homework.measures.services import measure_response_submit
-from homework.models import MeasureAssignment
+from measures.models import MeasureAssignment
+from measures.services import measure_response_submit
 from notifications.models import Notification
 from notifications.services import PermanentSendError, notification_render
+from outreach import questionnaire_reminders as reminders
+from outreach.questionnaire_reminders import measure_reminders_create_due
 
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
 MONDAY = date(2026, 3, 2)

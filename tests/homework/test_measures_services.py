@@ -5,13 +5,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from homework.measures.selectors import measure_statuses, measures_due, occurrence_on
-from homework.measures.services import (
+from measures.models import MeasureAssignment, MeasureResponse
+from measures.selectors import measure_statuses, measures_due, occurrence_on
+from measures.services import (
     measure_assignment_create,
     measure_assignment_end,
     measure_response_submit,
 )
-from homework.models import MeasureAssignment, MeasureResponse
 from tests.conftest import make_client
 
 # 10:00 UTC on Monday 2 March 2026 is the same Monday in London.

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ClientProfile, User
-from homework.services import preferences
-from homework.services.preferences import (
+from outreach import services as preferences
+from outreach.services import (
     CLINICIAN_SUMMARY_OPT_OUT_GROUP,
     SCOPE_REMINDERS,
     SCOPE_WEEKLY,
@@ -117,7 +117,7 @@ def test_it_accepts_a_pause_of_exactly_ninety_days(world):
 
 def test_it_shows_the_client_their_preferences(world):
     ClientProfile.objects.filter(user=world.client).update(reminder_time=time(7, 45))
-    response = world.login(world.client).get(reverse("homework:reminder-preferences"))
+    response = world.login(world.client).get(reverse("outreach:reminder-preferences"))
     assert response.status_code == 200
     assert 'value="07:45"' in response.text
     assert '<label for="id_reminder_time">' in response.text
@@ -126,7 +126,7 @@ def test_it_shows_the_client_their_preferences(world):
 
 def test_it_saves_the_form(world):
     response = world.login(world.client).post(
-        reverse("homework:reminder-preferences"),
+        reverse("outreach:reminder-preferences"),
         {
             "reminder_time": "06:15",
             "quiet_hours_start": "23:00",
@@ -158,7 +158,7 @@ def test_it_saves_the_form(world):
 )
 def test_it_redisplays_bad_input_with_a_message_and_saves_nothing(world, data, message):
     before = snapshot(world.client)
-    response = world.login(world.client).post(reverse("homework:reminder-preferences"), data)
+    response = world.login(world.client).post(reverse("outreach:reminder-preferences"), data)
     assert response.status_code == 400
     assert message in response.text
     assert snapshot(world.client) == before
@@ -169,17 +169,17 @@ def test_it_offers_resume_while_paused(world):
         reminders_paused_until=timezone.now() + timedelta(days=2)
     )
     browser = world.login(world.client)
-    page = browser.get(reverse("homework:reminder-preferences"))
+    page = browser.get(reverse("outreach:reminder-preferences"))
     assert "Reminders are paused until" in page.text
     browser.post(
-        reverse("homework:reminder-preferences"),
+        reverse("outreach:reminder-preferences"),
         {"reminder_time": "18:00", "pause": "resume", "weekly_summary": "on"},
     )
     assert profile_of(world.client).reminders_paused_until is None
 
 
 def test_it_sends_anonymous_visitors_to_login(world):
-    response = world.login(None).get(reverse("homework:reminder-preferences"))
+    response = world.login(None).get(reverse("outreach:reminder-preferences"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:login"))
 
@@ -187,10 +187,10 @@ def test_it_sends_anonymous_visitors_to_login(world):
 @pytest.mark.parametrize("who", ["clinician", "stranger_clinician", "admin"])
 def test_it_refuses_other_roles(world, who):
     browser = world.login(getattr(world, who))
-    assert browser.get(reverse("homework:reminder-preferences")).status_code == 403
+    assert browser.get(reverse("outreach:reminder-preferences")).status_code == 403
     assert (
         browser.post(
-            reverse("homework:reminder-preferences"), {"reminder_time": "01:00"}
+            reverse("outreach:reminder-preferences"), {"reminder_time": "01:00"}
         ).status_code
         == 403
     )
@@ -199,7 +199,7 @@ def test_it_refuses_other_roles(world, who):
 def test_it_changes_only_the_logged_in_clients_own_settings(world):
     before = snapshot(world.client)
     world.login(world.stranger_client).post(
-        reverse("homework:reminder-preferences"), {"reminder_time": "05:00"}
+        reverse("outreach:reminder-preferences"), {"reminder_time": "05:00"}
     )
     assert snapshot(world.client) == before
     assert profile_of(world.stranger_client).reminder_time == time(5, 0)
@@ -210,7 +210,7 @@ def test_it_changes_only_the_logged_in_clients_own_settings(world):
 
 def signed_url(user: User, scope: str = SCOPE_REMINDERS) -> str:
     token = preferences_token_make(user_id=user.pk, scope=scope)
-    return reverse("homework:reminder-preferences-signed", args=[token])
+    return reverse("outreach:reminder-preferences-signed", args=[token])
 
 
 def test_it_opens_the_preferences_from_an_email_link_without_login(world):
@@ -269,7 +269,7 @@ def _tampered(token: str) -> str:
 )
 def test_it_refuses_a_bad_link_and_changes_nothing(world, make_token):
     before = snapshot(world.client)
-    url = reverse("homework:reminder-preferences-signed", args=[make_token(world.client)])
+    url = reverse("outreach:reminder-preferences-signed", args=[make_token(world.client)])
     for response in [
         Client().get(url),
         Client().post(url, {"reminder_time": "03:00"}),

@@ -6,12 +6,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from accounts.models import ClientProfile, Role, User
-from homework import reminders
 from homework.models import Assignment, AssignmentEvent
-from homework.reminders import local_instant, reminder_due_at, reminders_create_due
 from homework.schedule import weekdays_mask
 from homework.selectors.practice import today_for_client
 from notifications.models import Notification
+from outreach import reminders
+from outreach.reminders import local_instant, reminder_due_at, reminders_create_due
 from tests.factories import make_assignment, make_completion, make_exercise
 
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)

@@ -6,9 +6,9 @@ from datetime import date
 import pytest
 from django.db import connection
 
-from homework import reminders
-from homework.reminders import reminders_create_due
 from notifications.models import Notification
+from outreach import reminders
+from outreach.reminders import reminders_create_due
 from tests.conftest import skip_or_fail
 from tests.homework.test_reminders import _many_clients, local
 

@@ -10,17 +10,18 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import ClientProfile, User
-from homework import emails
-from homework.measures.reminders import (
+from homework.models import Assignment, AssignmentStatus
+from measures.models import MeasureAssignment
+from measures.services import measure_response_submit
+from notifications.models import Notification
+from notifications.services import notifications_send
+from outreach import emails
+from outreach.questionnaire_reminders import (
     CONTEXT_KEY,
     measure_reminder_still_wanted,
     measure_reminders_still_wanted,
 )
-from homework.measures.services import measure_response_submit
-from homework.models import Assignment, AssignmentStatus, MeasureAssignment
-from homework.reminders import reminder_still_wanted, reminders_create_due, reminders_still_wanted
-from notifications.models import Notification
-from notifications.services import notifications_send
+from outreach.reminders import reminder_still_wanted, reminders_create_due, reminders_still_wanted
 from tests.conftest import make_client
 from tests.factories import make_assignment, make_completion, make_exercise
 

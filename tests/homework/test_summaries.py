@@ -6,12 +6,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from accounts.models import ClientProfile, Role, User
-from homework import summaries
 from homework.selectors.progress import caseload_for_clinician, client_progress
-from homework.services.preferences import clinician_weekly_summary_set
-from homework.summaries import caseload_week, client_week, weekly_summaries_create_due
 from notifications.models import Notification
 from notifications.services import notification_render
+from outreach import summaries
+from outreach.services import clinician_weekly_summary_set
+from outreach.summaries import caseload_week, client_week, weekly_summaries_create_due
 from tests.factories import make_assignment, make_completion, make_exercise
 
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)

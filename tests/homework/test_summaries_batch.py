@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import ClientProfile, User
 from homework.models import AssignmentEvent, AssignmentStatus
 from homework.selectors.progress import client_progress
-from homework.summaries import client_week, client_weeks
 from notifications.models import Notification
 from notifications.services import notifications_send
+from outreach.summaries import client_week, client_weeks
 from tests.conftest import make_client
 from tests.factories import make_assignment, make_completion, make_exercise
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import ClientProfile, Role, User
 from homework import schedule as plan
-from homework.summaries import caseload_week, client_week
+from outreach.summaries import caseload_week, client_week
 from tests.factories import make_assignment, make_completion, make_exercise
 
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
@@ -41,11 +41,11 @@ def week_world(world):
 
 
 def client_url(monday: date) -> str:
-    return reverse("homework:client-week", args=[monday.isoformat()])
+    return reverse("outreach:client-week", args=[monday.isoformat()])
 
 
 def clinician_url(monday: date) -> str:
-    return reverse("homework:clinician-week", args=[monday.isoformat()])
+    return reverse("outreach:clinician-week", args=[monday.isoformat()])
 
 
 # --- The client's week ---
@@ -76,7 +76,7 @@ def test_it_moves_any_day_to_the_monday_of_its_week(week_world):
 @pytest.mark.parametrize("value", ["2026-13-45", "yesterday", "2026-5-4x"])
 def test_it_answers_404_for_a_date_that_is_not_one(week_world, value):
     world, _ = week_world
-    url = reverse("homework:client-week", args=[value])
+    url = reverse("outreach:client-week", args=[value])
     assert world.login(world.client).get(url).status_code == 404
 
 

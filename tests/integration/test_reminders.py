@@ -25,10 +25,10 @@ from accounts.models import ClientProfile, Role, User
 from clinic.celery import app
 from homework import schedule as plan
 from homework.models import Assignment
-from homework.reminders import reminders_create_due
-from homework.tasks import reminders_tick
 from notifications import services
 from notifications.models import Notification
+from outreach.reminders import reminders_create_due
+from outreach.tasks import reminders_tick
 from tests.factories import make_completion, make_exercise
 from tests.integration.conftest import SmtpSink, free_port, wait_until
 
@@ -148,7 +148,7 @@ def test_it_sends_once_when_ticks_run_at_once_in_three_processes(world, smtp_sin
 
     def ticks_succeeded() -> int:
         return sum(
-            "homework.tasks.reminders_tick[" in line and " succeeded in " in line
+            "outreach.tasks.reminders_tick[" in line and " succeeded in " in line
             for worker in (first, second)
             for line in worker.log().splitlines()
         )

@@ -120,7 +120,7 @@ def test_it_shows_the_clinicians_look_on_the_clients_privacy_page(world, logs):
 
 
 def test_it_records_the_api_reads_of_questionnaire_answers(world):
-    from homework.models import MeasureResponse
+    from measures.models import MeasureResponse
 
     answered = MeasureResponse.objects.create(
         client=world.client,
@@ -133,8 +133,8 @@ def test_it_records_the_api_reads_of_questionnaire_answers(world):
     assert browser.get("/api/v1/measure-responses/").status_code == 200
     assert browser.get(f"/api/v1/measure-responses/{answered.pk}/").status_code == 200
     assert views() == [
-        (world.clinician.pk, "homework.measureresponse", "", world.client.pk),
-        (world.clinician.pk, "homework.measureresponse", str(answered.pk), world.client.pk),
+        (world.clinician.pk, "measures.measureresponse", "", world.client.pk),
+        (world.clinician.pk, "measures.measureresponse", str(answered.pk), world.client.pk),
     ]
     assert (
         api_as(world.stranger_clinician)

@@ -16,10 +16,10 @@ from rest_framework.test import APIClient
 from accounts.models import ClientProfile
 from clinic.celery import app
 from homework import schedule
-from homework.reminders import reminders_create_due
-from homework.tasks import reminders_tick
 from notifications.models import Notification
 from notifications.tasks import send_notifications
+from outreach.reminders import reminders_create_due
+from outreach.tasks import reminders_tick
 from tests.factories import make_assignment, make_exercise
 
 CANARY = "canary-bg-8c41 my inner critic said I am worthless"

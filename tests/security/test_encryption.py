@@ -10,7 +10,7 @@ from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 
-from clinic import encryption
+from core import encryption
 from homework.models import Completion, Feedback
 from tests.factories import make_assignment, make_completion
 

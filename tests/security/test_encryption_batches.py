@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-import clinic.encryption
+import core.encryption
 from audit.management.commands import reencrypt_fields
 from homework.models import Feedback
 from tests.factories import make_assignment, make_completion
@@ -95,9 +95,9 @@ def plain_rows(world, monkeypatch) -> dict[tuple[str, str, int], str | None]:
 def test_it_rewrites_every_row_once_across_pages_forwards_and_back(plain_rows, monkeypatch):
     monkeypatch.setattr(migration, "BATCH", PAGE)
     seen = []
-    real_decrypt = clinic.encryption.decrypt
-    monkeypatch.setattr(clinic.encryption, "rotate", recording(seen, clinic.encryption.rotate))
-    monkeypatch.setattr(clinic.encryption, "decrypt", recording(seen, real_decrypt))
+    real_decrypt = core.encryption.decrypt
+    monkeypatch.setattr(core.encryption, "rotate", recording(seen, core.encryption.rotate))
+    monkeypatch.setattr(core.encryption, "decrypt", recording(seen, real_decrypt))
     editor = SimpleNamespace(connection=connection)
     not_null = [value for value in plain_rows.values() if value is not None]
     assert "" in not_null and None in plain_rows.values()
@@ -111,7 +111,7 @@ def test_it_rewrites_every_row_once_across_pages_forwards_and_back(plain_rows, m
         if plain is None:
             assert encrypted[key] is None
         else:
-            assert encrypted[key].startswith(clinic.encryption.FERNET_PREFIX)
+            assert encrypted[key].startswith(core.encryption.FERNET_PREFIX)
             assert real_decrypt(encrypted[key]) == plain
 
     seen.clear()

@@ -70,8 +70,8 @@ def objects(world) -> dict:
     }
     # Measures (issue 6) when present: the first of each kind, for the named ids.
     for label, key in [
-        ("homework.MeasureAssignment", "measure_id"),
-        ("homework.MeasureResponse", "response_id"),
+        ("measures.MeasureAssignment", "measure_id"),
+        ("measures.MeasureResponse", "response_id"),
     ]:
         try:
             model = apps.get_model(label)

@@ -9,7 +9,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
-from clinic.encryption import EncryptedJSONField, EncryptedTextField, rotate
+from core.encryption import EncryptedJSONField, EncryptedTextField, rotate
 
 
 def encrypted_columns() -> list[tuple[str, list[str]]]:

@@ -1,0 +1,48 @@
+"""Who may call an API endpoint, by role. Which objects they may see is accounts.access."""
+
+from typing import ClassVar
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import permissions, views
+from rest_framework.request import Request
+
+from accounts.models import Role
+
+
+class _RolePermission(permissions.BasePermission):
+    roles: ClassVar[tuple[str, ...]] = ()
+    message = _("This endpoint is not for your account.")
+
+    def has_permission(self, request: Request, view: views.APIView) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.role in self.roles)
+
+
+class IsClinician(_RolePermission):
+    roles = (Role.CLINICIAN,)
+
+
+class IsClient(_RolePermission):
+    roles = (Role.CLIENT,)
+
+
+class ClinicianWrites(_RolePermission):
+    """Clinicians and clients read (each their own); only clinicians write."""
+
+    roles = (Role.CLINICIAN, Role.CLIENT)
+
+    def has_permission(self, request: Request, view: views.APIView) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return request.method in permissions.SAFE_METHODS or request.user.role == Role.CLINICIAN
+
+
+class ClientWrites(_RolePermission):
+    """Clinicians and clients read (each their own); only clients write."""
+
+    roles = (Role.CLINICIAN, Role.CLIENT)
+
+    def has_permission(self, request: Request, view: views.APIView) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return request.method in permissions.SAFE_METHODS or request.user.role == Role.CLIENT

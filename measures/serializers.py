@@ -1,0 +1,177 @@
+from rest_framework import serializers
+
+from accounts.access import clients_visible_to
+from accounts.models import User
+from core.api import (
+    ScopedPrimaryKeyRelatedField,
+)
+from homework.serializers import RatingChangeSerializer
+from measures.models import MeasureAssignment, MeasureResponse
+from measures.selectors import (
+    describe_frequency,
+    scored,
+)
+from measures.services import (
+    MAX_EVERY_WEEKS,
+)
+
+
+class ScoreSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.FloatField()
+    band = serializers.CharField(allow_null=True)
+    less_reliable = serializers.BooleanField()
+    higher_is_harder = serializers.BooleanField()
+
+
+class ScoresSerializer(serializers.Serializer):
+    total = ScoreSerializer(
+        help_text="The headline: mean of all items after reversal, with its band."
+    )
+    composites = ScoreSerializer(many=True)
+    subscales = ScoreSerializer(many=True, help_text="Less reliable on a short form: secondary.")
+
+
+class MeasureResponseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    client = serializers.IntegerField(source="client_id")
+    instrument = serializers.CharField()
+    instrument_version = serializers.CharField()
+    answered_at = serializers.DateTimeField()
+    local_date = serializers.DateField()
+    due_date = serializers.DateField(allow_null=True)
+    answers = serializers.DictField(child=serializers.IntegerField())
+    scores = ScoresSerializer()
+    citation = serializers.CharField()
+
+    def to_representation(self, response: MeasureResponse) -> dict:
+        item = scored(response)
+        if item is None:  # its instrument file is gone: answers only
+            return {
+                "id": response.pk,
+                "client": response.client_id,
+                "instrument": response.instrument,
+                "instrument_version": response.instrument_version,
+                "answered_at": response.answered_at.isoformat(),
+                "local_date": response.local_date.isoformat(),
+                "due_date": response.due_date.isoformat() if response.due_date else None,
+                "answers": response.answers,
+                "scores": None,
+                "citation": "",
+            }
+        return item.as_dict() | {
+            "client": response.client_id,
+            "citation": item.instrument.citation,
+        }
+
+
+class MeasureAssignmentSerializer(serializers.ModelSerializer):
+    client = serializers.IntegerField(source="client_id", read_only=True)
+    clinician = serializers.IntegerField(source="clinician_id", read_only=True)
+    frequency = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MeasureAssignment
+        fields = [
+            "id",
+            "client",
+            "clinician",
+            "instrument",
+            "every_weeks",
+            "frequency",
+            "start_date",
+            "status",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_frequency(self, measure: MeasureAssignment) -> str:
+        return describe_frequency(measure)
+
+
+class MeasureAssignmentCreateSerializer(serializers.Serializer):
+    client = ScopedPrimaryKeyRelatedField(
+        visible_to=clients_visible_to, model=User, help_text="A client on your caseload."
+    )
+    instrument = serializers.CharField(help_text='An instrument code, e.g. "SCS-SF".')
+    every_weeks = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_EVERY_WEEKS,
+        help_text="Leave out (or null) to ask once.",
+    )
+    start_date = serializers.DateField(help_text="The first date, in the client's time zone.")
+
+
+class MeasureAnswerSerializer(serializers.Serializer):
+    answers = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text='Every item by number, e.g. {"1": 3, "2": 5, ...}, each on the scale.',
+    )
+
+
+class MeasureStatusSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    instrument = serializers.CharField()
+    instrument_name = serializers.CharField()
+    every_weeks = serializers.IntegerField(allow_null=True)
+    start_date = serializers.DateField()
+    status = serializers.CharField()
+    is_due = serializers.BooleanField()
+    due_date = serializers.DateField(allow_null=True)
+    last_answered = serializers.DateField(allow_null=True)
+    next_date = serializers.DateField(allow_null=True)
+
+
+class InstrumentItemSerializer(serializers.Serializer):
+    n = serializers.IntegerField()
+    text = serializers.CharField()
+
+
+class InstrumentSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    version = serializers.CharField()
+    citation = serializers.CharField()
+    instructions = serializers.CharField()
+    scale_min = serializers.IntegerField()
+    scale_max = serializers.IntegerField()
+    scale_labels = serializers.DictField(child=serializers.CharField())
+    items = InstrumentItemSerializer(many=True)
+
+
+class PairChangeSerializer(RatingChangeSerializer):
+    logs = serializers.IntegerField(help_text="n: logs with both the before and after rating.")
+    small_sample = serializers.BooleanField()
+    description = serializers.CharField()
+
+
+class ExerciseInsightSerializer(serializers.Serializer):
+    exercise_id = serializers.IntegerField()
+    title = serializers.CharField()
+    practices = serializers.IntegerField()
+    clients = serializers.IntegerField()
+    small_sample = serializers.BooleanField()
+    seems_to_help = serializers.BooleanField()
+    mean_change = serializers.FloatField(allow_null=True)
+    pairs = PairChangeSerializer(many=True)
+
+
+class ClientInsightsSerializer(serializers.Serializer):
+    client = serializers.IntegerField()
+    exercises = ExerciseInsightSerializer(many=True)
+
+
+class CaseloadInsightsSerializer(serializers.Serializer):
+    min_practices = serializers.IntegerField()
+    small_sample = serializers.IntegerField()
+    across_caseload = ExerciseInsightSerializer(many=True)
+    clients = ClientInsightsSerializer(many=True)
+
+
+class OwnInsightsSerializer(serializers.Serializer):
+    min_practices = serializers.IntegerField()
+    small_sample = serializers.IntegerField()
+    exercises = ExerciseInsightSerializer(many=True)

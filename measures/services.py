@@ -1,0 +1,121 @@
+"""Writes for measures: a clinician schedules or ends one, a client records a response.
+
+Every rule is checked here, whoever calls (portal form or API), and a refusal is a
+ValidationError keyed by field so both can show it next to the input.
+"""
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from homework import schedule as plan
+from homework.models import AssignmentStatus
+from measures.engine import UnknownInstrument, instrument_get, response_clean
+from measures.models import MeasureAssignment, MeasureResponse
+from measures.selectors import occurrence_on
+
+MAX_EVERY_WEEKS = 52
+# How far ahead a first occurrence may be planned.
+MAX_START_AHEAD = timedelta(days=366)
+
+
+def _on_caseload(clinician: User, client: User) -> None:
+    profile = getattr(client, "client_profile", None)
+    if not clinician.is_clinician or profile is None or profile.clinician_id != clinician.pk:
+        raise PermissionDenied("This client is not on your caseload.")
+
+
+def measure_assignment_create(
+    *,
+    clinician: User,
+    client: User,
+    instrument: str,
+    every_weeks: int | None,
+    start_date: date,
+    now: datetime | None = None,
+) -> MeasureAssignment:
+    """Ask a client to answer a questionnaire once (every_weeks=None) or every N weeks."""
+    _on_caseload(clinician, client)
+    errors: dict[str, list[str]] = {}
+    try:
+        found = instrument_get(instrument)
+    except UnknownInstrument:
+        errors["instrument"] = ["Choose a questionnaire from the list."]
+        found = None
+    if every_weeks is not None and not 1 <= every_weeks <= MAX_EVERY_WEEKS:
+        errors["every_weeks"] = [f"Choose every 1 to {MAX_EVERY_WEEKS} weeks."]
+    today = plan.local_date(now or timezone.now(), client.zone)
+    if start_date < today:
+        errors["start_date"] = ["The first date can't be in the past (in the client's time zone)."]
+    elif start_date > today + MAX_START_AHEAD:
+        errors["start_date"] = ["Choose a first date within the next year."]
+    if found is not None and (
+        MeasureAssignment.objects.filter(
+            client_id=client.pk, instrument=found.code, status=AssignmentStatus.ACTIVE
+        ).exists()
+    ):
+        errors["instrument"] = [
+            f"The {found.code} is already scheduled for this client. End that schedule first "
+            "to change it."
+        ]
+    if errors:
+        raise ValidationError(errors)
+    assert found is not None
+    return MeasureAssignment.objects.create(
+        client=client,
+        clinician=clinician,
+        instrument=found.code,
+        every_weeks=every_weeks,
+        start_date=start_date,
+    )
+
+
+def measure_assignment_end(*, clinician: User, measure: MeasureAssignment) -> MeasureAssignment:
+    """Stop asking. Responses already given stay in the record."""
+    _on_caseload(clinician, measure.client)
+    MeasureAssignment.objects.filter(pk=measure.pk).update(
+        status=AssignmentStatus.ENDED, updated_at=timezone.now()
+    )
+    measure.refresh_from_db()
+    return measure
+
+
+def measure_response_submit(
+    *,
+    client: User,
+    measure: MeasureAssignment,
+    answers: Mapping[object, object],
+    now: datetime | None = None,
+) -> MeasureResponse:
+    """Record the client's answers to the occurrence open today; raw answers only."""
+    if measure.client_id != client.pk:
+        raise PermissionDenied("This questionnaire is not yours.")
+    instrument = instrument_get(measure.instrument)
+    now = now or timezone.now()
+    day = plan.local_date(now, client.zone)
+    due = occurrence_on(measure, day) if measure.status == AssignmentStatus.ACTIVE else None
+    if due is None:
+        raise ValidationError({"__all__": ["This questionnaire isn't open for answers now."]})
+    clean = response_clean(instrument, answers)
+    already = ValidationError({"__all__": ["You've already answered this one. Thank you."]})
+    if MeasureResponse.objects.filter(measure_assignment=measure, due_date=due).exists():
+        raise already
+    try:
+        with transaction.atomic():
+            return MeasureResponse.objects.create(
+                client=client,
+                measure_assignment=measure,
+                instrument=instrument.code,
+                instrument_version=instrument.version,
+                answers=clean,
+                due_date=due,
+                answered_at=now,
+                local_date=day,
+            )
+    except IntegrityError:
+        # A second submit raced the first past the check above; the unique constraint held.
+        raise already from None

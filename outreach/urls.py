@@ -1,0 +1,20 @@
+from django.urls import path
+
+from outreach import views
+
+app_name = "outreach"
+
+urlpatterns = [
+    path("portal/reminders/", views.preferences, name="reminder-preferences"),
+    path(
+        "reminders/settings/<str:token>/",
+        views.preferences_signed,
+        name="reminder-preferences-signed",
+    ),
+    path("portal/weeks/<str:monday>/", views.client_week_page, name="client-week"),
+    path("clinician/weeks/<str:monday>/", views.clinician_week_page, name="clinician-week"),
+    path("portal/calendar/", views.calendar_page, name="calendar"),
+    path("portal/calendar/new/", views.calendar_create, name="calendar-create"),
+    path("portal/calendar/revoke/", views.calendar_revoke, name="calendar-revoke"),
+    path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
+]
