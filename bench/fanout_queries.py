@@ -11,8 +11,8 @@ Then, at an instant where the reminder has passed in every zone it measures:
 the decision (`reminders_due`), the write (`reminders_create_due`, enqueueing
 replaced by a no-op), and the next tick with everything written.
 
-`--baseline PATH` also measures an older copy of homework/reminders.py (e.g.
-`git show HEAD~1:homework/reminders.py > /tmp/reminders_old.py`), decision and
+`--baseline PATH` also measures an older copy of outreach/reminders.py (e.g.
+`git show HEAD~1:outreach/reminders.py > /tmp/reminders_old.py`), decision and
 next tick only, through its own `_assignment_chunks` + `reminders_due(rows=...)`.
 """
 
@@ -152,7 +152,7 @@ def measured(function):
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[2000, 20000])
-    parser.add_argument("--baseline", help="path of an older homework/reminders.py to compare")
+    parser.add_argument("--baseline", help="path of an older outreach/reminders.py to compare")
     args = parser.parse_args(argv)
 
     url = os.environ.get("DATABASE_URL", "")
