@@ -170,6 +170,17 @@ class Assignment(models.Model):
         return f"Assignment {self.pk}"
 
 
+class EventAction:
+    """The values of AssignmentEvent.action: services write them, the history selector
+    reads them, so they live with the model rather than in either."""
+
+    CREATED = "created"
+    EDITED = "edited"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    ENDED = "ended"
+
+
 class AssignmentEvent(models.Model):
     """History of an assignment: created, edited, paused, resumed, ended."""
 

@@ -9,9 +9,8 @@ from django.utils.dateformat import format as date_format
 
 from accounts.access import clients_visible_to
 from accounts.models import Role, User
-from homework.models import Assignment, AssignmentEvent, AssignmentStatus, ScheduleKind
+from homework.models import Assignment, AssignmentEvent, AssignmentStatus, EventAction, ScheduleKind
 from homework.schedule import WEEKDAY_NAMES, Schedule, describe, weekdays_from_mask
-from homework.services.assignments import EventAction
 
 
 def assignments_visible_to(user: User) -> QuerySet[Assignment]:

@@ -18,7 +18,14 @@ from django.utils.dateformat import format as date_format
 
 from accounts.access import clients_visible_to
 from accounts.models import Role, User
-from homework.models import Assignment, AssignmentEvent, AssignmentStatus, Exercise, ScheduleKind
+from homework.models import (
+    Assignment,
+    AssignmentEvent,
+    AssignmentStatus,
+    EventAction,
+    Exercise,
+    ScheduleKind,
+)
 from homework.schedule import weekdays_mask
 from homework.selectors.practice import client_today
 
@@ -35,14 +42,6 @@ EDITABLE_FIELDS = (
     "end_date",
     "reminder_time",
 )
-
-
-class EventAction:
-    CREATED = "created"
-    EDITED = "edited"
-    PAUSED = "paused"
-    RESUMED = "resumed"
-    ENDED = "ended"
 
 
 def _display_date(day: date) -> str:
