@@ -22,6 +22,11 @@ def available_timezones() -> frozenset[str]:
 
 _TIMEZONES = frozenset(zoneinfo.available_timezones())
 
+# A new client's reminder time, until they choose their own. Defined here because the
+# profile field needs it and accounts imports no other app; outreach.reminders reads it
+# for a client who has no profile at all.
+DEFAULT_REMINDER_TIME = time(18, 0)
+
 
 class Clinic(models.Model):
     name = models.CharField(max_length=200)
@@ -136,7 +141,7 @@ class ClientProfile(models.Model):
         related_name="caseload",
         limit_choices_to={"role": "clinician"},
     )
-    reminder_time = models.TimeField(default=time(18, 0))
+    reminder_time = models.TimeField(default=DEFAULT_REMINDER_TIME)
     quiet_hours_start = models.TimeField(null=True, blank=True)
     quiet_hours_end = models.TimeField(null=True, blank=True)
     reminders_paused_until = models.DateTimeField(null=True, blank=True)

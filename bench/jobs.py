@@ -173,6 +173,7 @@ def notifications_clear() -> None:
     Notification.objects.filter(
         kind__in=[
             Notification.Kind.REMINDER,
+            Notification.Kind.QUESTIONNAIRE_REMINDER,
             Notification.Kind.WEEKLY_CLIENT,
             Notification.Kind.WEEKLY_CLINICIAN,
         ]

@@ -10,6 +10,7 @@ class Notification(models.Model):
         INVITATION = "invitation", "Invitation"
         PASSWORD_RESET = "password_reset", "Password reset"
         REMINDER = "reminder", "Practice reminder"
+        QUESTIONNAIRE_REMINDER = "questionnaire_reminder", "Questionnaire reminder"
         WEEKLY_CLIENT = "weekly_client", "Weekly summary (client)"
         WEEKLY_CLINICIAN = "weekly_clinician", "Weekly summary (clinician)"
 

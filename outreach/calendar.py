@@ -9,9 +9,9 @@ revokes the old). Nothing clinical is in the feed: every event is titled
 
 What the feed holds, and why:
 - One recurring event per running plan (active, not past its end date), at the
-  plan's reminder time or else the client's preferred time, in the client's
-  time zone: DTSTART carries a TZID and the calendar a VTIMEZONE, so "18:00"
-  stays 18:00 on the wall clock across daylight-saving changes.
+  time its reminders come (outreach.reminders.effective_reminder_time), in the
+  client's time zone: DTSTART carries a TZID and the calendar a VTIMEZONE, so
+  "18:00" stays 18:00 on the wall clock across daylight-saving changes.
 - Recurrence rules rather than a window of expanded events, so the calendar
   shows the plan however far ahead one looks: "every day" is FREQ=DAILY;
   "chosen weekdays" is FREQ=WEEKLY with those days; "N times a week" (any days)
@@ -36,6 +36,7 @@ from accounts.models import Role, User
 from homework import schedule as plan
 from homework.models import Assignment, AssignmentStatus, ScheduleKind
 from outreach.models import CalendarFeed
+from outreach.reminders import effective_reminder_time
 
 EVENT_TITLE = "Practice time"
 DAY_CODES = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
@@ -174,7 +175,7 @@ def practice_calendar(*, client: User, now: datetime | None = None) -> bytes:
     now = now or timezone.now()
     today = plan.local_date(now, client.zone)
     profile = getattr(client, "client_profile", None)
-    default_time = profile.reminder_time if profile else time(18, 0)
+    preferred_time = profile.reminder_time if profile else None
     calendar = Calendar()
     calendar.add("prodid", f"-//{settings.SITE_NAME}//Practice calendar//EN")
     calendar.add("version", "2.0")
@@ -192,9 +193,11 @@ def practice_calendar(*, client: User, now: datetime | None = None) -> bytes:
     )
     first = today
     for assignment in running:
-        event = practice_event(
-            assignment, at=assignment.reminder_time or default_time, client=client, now=now
+        # The time the plan's reminders come, so the calendar and the emails agree.
+        at = effective_reminder_time(
+            assignment_time=assignment.reminder_time, preferred_time=preferred_time
         )
+        event = practice_event(assignment, at=at, client=client, now=now)
         if event is not None:
             calendar.add_component(event)
             first = min(first, assignment.start_date)

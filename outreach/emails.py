@@ -1,13 +1,15 @@
-"""Email kinds owned by homework: practice reminders and the weekly summaries.
+"""Email kinds owned by outreach: practice and questionnaire reminders, the weekly summaries.
 
-Imported from HomeworkConfig.ready(). The outbox row holds ids and dates only;
+Imported from OutreachConfig.ready(). The outbox row holds ids and dates only;
 the builders below run in the worker at send time, read the figures, and make
 the signed preferences link. No email carries clinical content: no exercise
 names, ratings, reflections, notes or names, only counts and links.
 """
 
 from collections import defaultdict
-from datetime import date
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from django.conf import settings
 from django.urls import reverse
@@ -16,8 +18,12 @@ from django.utils import timezone
 from accounts.models import Role, User
 from notifications.models import Notification
 from notifications.services import PermanentSendError, register_kind
-from outreach.questionnaire_reminders import is_measure_reminder, measure_reminders_still_wanted
-from outreach.reminders import reminders_still_wanted, zone_for
+from outreach.questionnaire_reminders import (
+    is_measure_reminder,
+    measure_reminder_item,
+    measure_reminders_still_wanted,
+)
+from outreach.reminders import reminder_item, reminders_still_wanted, zone_for
 from outreach.services import (
     SCOPE_REMINDERS,
     SCOPE_WEEKLY,
@@ -51,44 +57,97 @@ def _week(notification: Notification) -> date:
         raise PermanentSendError("The summary names no week.") from error
 
 
-def _reminder_contexts(notifications: list[Notification]) -> dict[int, dict | Exception]:
-    """A claim's reminders: each still wanted? One query for the lot (two with questionnaires).
+@dataclass(frozen=True)
+class StillWanted:
+    """How the send path asks whether the written reminders of one kind should still go out."""
 
-    The outbox may send late (after a broker outage), so each is checked again here.
-    Questionnaire reminders (issue 6) share this kind and email; their row names a
-    measure schedule instead of an assignment (outreach.questionnaire_reminders).
+    # A row's context to what `check` needs, or None if the row cannot be read.
+    read: Callable[[dict | None], tuple | None]
+    # check(items=..., now=...): for each item, why it is no longer wanted, or "" if it is.
+    # One query for the whole batch, whatever its size.
+    check: Callable[..., list[str]]
+    # The error of a row whose context cannot be read.
+    unreadable: str
+
+
+STILL_WANTED: dict[str, StillWanted] = {
+    Notification.Kind.REMINDER: StillWanted(
+        read=reminder_item,
+        check=reminders_still_wanted,
+        unreadable="The reminder names no practice.",
+    ),
+    Notification.Kind.QUESTIONNAIRE_REMINDER: StillWanted(
+        read=measure_reminder_item,
+        check=measure_reminders_still_wanted,
+        # Worded as it was when questionnaire reminders shared the practice kind.
+        unreadable="Reminder no longer needed: the reminder names no questionnaire.",
+    ),
+}
+
+
+def _checked_as(notification: Notification) -> str:
+    """The kind whose rules decide whether a reminder row is still wanted.
+
+    Rows written before questionnaire reminders had a kind of their own carry the
+    practice kind; their context names a measure schedule, so they are checked as
+    questionnaire reminders. They still render with the practice email, as they
+    would have when written: acceptable for the few rows pending at an upgrade.
     """
-    now = timezone.now()
-    built: dict[int, dict | Exception] = {}
-    practices: list[tuple[Notification, tuple[int, date]]] = []
-    questionnaires: list[Notification] = []
+    if notification.kind == Notification.Kind.REMINDER and is_measure_reminder(
+        notification.context
+    ):
+        return Notification.Kind.QUESTIONNAIRE_REMINDER
+    return notification.kind
+
+
+def reminders_still_wanted_at_send(
+    *, notifications: list[Notification], now: datetime
+) -> dict[int, str | PermanentSendError]:
+    """For each reminder row of any reminder kind: why it is no longer wanted, "" if it is,
+    or the error of a row that cannot be read. One query per kind present in the batch.
+
+    The outbox may send late (after a broker outage), so each reminder is checked again
+    at send time by the rules of what it names (a plan or a questionnaire schedule).
+    """
+    reasons: dict[int, str | PermanentSendError] = {}
+    readable: dict[str, list[tuple[Notification, tuple]]] = defaultdict(list)
     for notification in notifications:
-        if is_measure_reminder(notification.context):
-            questionnaires.append(notification)
+        kind = _checked_as(notification)
+        item = STILL_WANTED[kind].read(notification.context)
+        if item is None:
+            reasons[notification.pk] = PermanentSendError(STILL_WANTED[kind].unreadable)
             continue
-        try:
-            day = date.fromisoformat(notification.context["local_date"])
-            assignment_id = int(notification.context["assignment_id"])
-        except (KeyError, TypeError, ValueError):
-            built[notification.pk] = PermanentSendError("The reminder names no practice.")
-            continue
-        practices.append((notification, (assignment_id, day)))
-    reasons = reminders_still_wanted(items=[item for _, item in practices], now=now)
-    reasons += measure_reminders_still_wanted(
-        contexts=[notification.context for notification in questionnaires], now=now
-    )
+        readable[kind].append((notification, item))
+    for kind, rows in readable.items():
+        checked = STILL_WANTED[kind].check(items=[item for _, item in rows], now=now)
+        for (notification, _), reason in zip(rows, checked, strict=True):
+            reasons[notification.pk] = reason
+    return reasons
+
+
+def _reminder_contexts(notifications: list[Notification]) -> dict[int, dict | Exception]:
+    """A claim's reminders of one kind: each still wanted? One query for the lot (two if
+    the claim holds questionnaire rows written under the practice kind).
+
+    Practice and questionnaire reminders say the same things apart from their text,
+    which lives in each kind's templates.
+    """
+    reasons = reminders_still_wanted_at_send(notifications=notifications, now=timezone.now())
     today_url = settings.SITE_URL + reverse("homework:today")
-    checked = [notification for notification, _ in practices] + questionnaires
-    for notification, reason in zip(checked, reasons, strict=True):
-        if reason:
+    built: dict[int, dict | Exception] = {}
+    for notification in notifications:
+        reason = reasons[notification.pk]
+        if isinstance(reason, Exception):
+            built[notification.pk] = reason
+        elif reason:
             built[notification.pk] = PermanentSendError(f"Reminder no longer needed: {reason}.")
-            continue
-        built[notification.pk] = {
-            "today_url": today_url,
-            "preferences_url": preferences_url(
-                user_id=notification.recipient_id, scope=SCOPE_REMINDERS
-            ),
-        }
+        else:
+            built[notification.pk] = {
+                "today_url": today_url,
+                "preferences_url": preferences_url(
+                    user_id=notification.recipient_id, scope=SCOPE_REMINDERS
+                ),
+            }
     return built
 
 
@@ -176,9 +235,16 @@ def unsubscribe_headers(notification: Notification, context: dict) -> dict:
     }
 
 
+# The practice kind keeps its name and email: rows already in the outbox send as before.
 register_kind(
     Notification.Kind.REMINDER,
     template_prefix="emails/reminder",
+    build_contexts=_reminder_contexts,
+    headers=unsubscribe_headers,
+)
+register_kind(
+    Notification.Kind.QUESTIONNAIRE_REMINDER,
+    template_prefix="emails/questionnaire_reminder",
     build_contexts=_reminder_contexts,
     headers=unsubscribe_headers,
 )

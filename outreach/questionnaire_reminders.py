@@ -1,17 +1,19 @@
 """Questionnaire reminders: one email when a questionnaire falls due, like practice reminders.
 
-The same outbox kind and email as a practice reminder ("you have something waiting
-today", a link to Today, no clinical content); the row's context names the measure
-schedule instead of an assignment. Policy, in words:
+Their own outbox kind and email ("you have a short questionnaire waiting", a link
+to Today, no instrument name and no clinical content); the row's context names the
+measure schedule. Policy, in words:
 - One reminder per occurrence, not one a day: a questionnaire stays open for weeks
   and a daily nudge would nag. It goes out on the occurrence's first day at the
-  client's reminder time (their preference), with quiet hours and paused reminders
-  honoured exactly as outreach.reminders does (the same reminder_due_at). A schedule
-  made after that time today is reminded tomorrow at the same time instead.
+  client's reminder time (their preference, else the default: the same
+  effective_reminder_time as practice reminders), with quiet hours and paused
+  reminders honoured exactly as outreach.reminders does (the same reminder_due_at).
+  A schedule made after that time today is reminded tomorrow at the same time instead.
 - Idempotency key `measure-reminder:<schedule id>:<occurrence date>`: two beats or a
   retry cannot double it.
-- At send time (measure_reminder_still_wanted) nothing goes out if it has been answered
-  or ended meanwhile, reminders were paused, or the client's reminder day is over.
+- At send time (measure_reminders_still_wanted, asked through the same send path as
+  practice reminders in outreach.emails) nothing goes out if it has been answered or
+  ended meanwhile, reminders were paused, or the client's reminder day is over.
 """
 
 import logging
@@ -31,7 +33,7 @@ from measures.models import MeasureAssignment
 from measures.selectors import occurrence_on
 from notifications.models import Notification
 from notifications.services import notifications_enqueue
-from outreach.reminders import reminder_due_at, zone_for
+from outreach.reminders import effective_reminder_time, reminder_due_at, zone_for
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +59,16 @@ class DueMeasureReminder:
 
 def _reminder_day(measure: MeasureAssignment, occurrence: date, zone, profile) -> tuple:
     """(the local day, the instant) this occurrence's reminder is due, or (None, None)."""
+    at = effective_reminder_time(
+        assignment_time=None, preferred_time=profile.reminder_time if profile else None
+    )
     for day in (occurrence, occurrence + timedelta(days=1)):
         due_at = reminder_due_at(
             day=day,
-            reminder_time=profile.reminder_time,
+            reminder_time=at,
             zone=zone,
-            quiet_hours_start=profile.quiet_hours_start,
-            quiet_hours_end=profile.quiet_hours_end,
+            quiet_hours_start=profile.quiet_hours_start if profile else None,
+            quiet_hours_end=profile.quiet_hours_end if profile else None,
         )
         if due_at is not None and measure.created_at < due_at:
             return day, due_at
@@ -91,7 +96,7 @@ def measure_reminders_due(*, now: datetime) -> list[DueMeasureReminder]:
     for measure in measures:
         zone = zone_for(measure.client.timezone)
         profile = getattr(measure.client, "client_profile", None)
-        if zone is None or profile is None:
+        if zone is None:
             continue
         today = plan.local_date(now, zone)
         occurrence = occurrence_on(measure, today)
@@ -102,7 +107,7 @@ def measure_reminders_due(*, now: datetime) -> list[DueMeasureReminder]:
         day, due_at = _reminder_day(measure, occurrence, zone, profile)
         if day != today or due_at > now:
             continue
-        paused = profile.reminders_paused_until
+        paused = profile.reminders_paused_until if profile else None
         if paused is not None and paused > due_at:
             continue
         due.append(
@@ -132,7 +137,7 @@ def measure_reminders_create_due(*, now: datetime | None = None) -> list[int]:
         Notification.objects.bulk_create(
             [
                 Notification(
-                    kind=Notification.Kind.REMINDER,
+                    kind=Notification.Kind.QUESTIONNAIRE_REMINDER,
                     recipient_id=reminder.client_id,
                     to_email=reminder.to_email,
                     idempotency_key=reminder.key,
@@ -164,39 +169,8 @@ def is_measure_reminder(context: dict | None) -> bool:
     return bool(context) and CONTEXT_KEY in context
 
 
-def measure_reminder_still_wanted(*, context: dict, now: datetime | None = None) -> str:
-    """Why a written questionnaire reminder should no longer go out, or "" if it should."""
-    return measure_reminders_still_wanted(contexts=[context], now=now)[0]
-
-
-def measure_reminders_still_wanted(
-    *, contexts: Sequence[dict], now: datetime | None = None
-) -> list[str]:
-    """For each written questionnaire reminder (its row's context): why it should no longer go
-    out, or "" if it should; in the order given. One query for the batch."""
-    now = now or timezone.now()
-    items = [_reminder_item(context) for context in contexts]
-    ids = {item[0] for item in items if item is not None}
-    measures = {}
-    if ids:
-        measures = {
-            measure.pk: measure
-            for measure in MeasureAssignment.objects.select_related("client__client_profile")
-            .annotate(last_due_answered=Max("responses__due_date"))
-            .filter(pk__in=ids)
-        }
-    reasons = []
-    for item in items:
-        if item is None:
-            reasons.append("the reminder names no questionnaire")
-            continue
-        measure_id, day, due_date = item
-        reasons.append(_measure_unwanted_reason(measures.get(measure_id), day, due_date, now))
-    return reasons
-
-
-def _reminder_item(context: dict) -> tuple[int, date, date] | None:
-    """(schedule id, local day, occurrence) named by a row's context, or None if malformed."""
+def measure_reminder_item(context: dict | None) -> tuple[int, date, date] | None:
+    """(schedule id, local day, occurrence) named by a row's context, or None if unreadable."""
     try:
         return (
             int(context[CONTEXT_KEY]),
@@ -205,6 +179,37 @@ def _reminder_item(context: dict) -> tuple[int, date, date] | None:
         )
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def measure_reminder_still_wanted(
+    *, measure_id: int, day: date, due_date: date, now: datetime | None = None
+) -> str:
+    """Why a written questionnaire reminder should no longer go out, or "" if it should.
+
+    The rules live in measure_reminders_still_wanted; this asks about a batch of one.
+    """
+    return measure_reminders_still_wanted(items=[(measure_id, day, due_date)], now=now)[0]
+
+
+def measure_reminders_still_wanted(
+    *, items: Sequence[tuple[int, date, date]], now: datetime | None = None
+) -> list[str]:
+    """For each written questionnaire reminder (schedule id, local day, occurrence): why it
+    should no longer go out, or "" if it should; in the order given. One query for the batch."""
+    now = now or timezone.now()
+    items = list(items)
+    if not items:
+        return []
+    measures = {
+        measure.pk: measure
+        for measure in MeasureAssignment.objects.select_related("client__client_profile")
+        .annotate(last_due_answered=Max("responses__due_date"))
+        .filter(pk__in={measure_id for measure_id, _, _ in items})
+    }
+    return [
+        _measure_unwanted_reason(measures.get(measure_id), day, due_date, now)
+        for measure_id, day, due_date in items
+    ]
 
 
 def _measure_unwanted_reason(

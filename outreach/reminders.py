@@ -10,10 +10,10 @@ next one, as long as it is still the same local day for that client; two runs
 at once cannot double a reminder because the key is unique.
 
 Policy, in words:
-- The reminder time is the assignment's own, else the client's preference, on
-  the wall clock of the client's zone *today* (the zone they have now: a client
-  who moves gets the next reminder in the new zone, and no second one on a
-  local date that already had one).
+- The reminder time is the assignment's own, else the client's preference, else
+  the default (effective_reminder_time), on the wall clock of the client's zone
+  *today* (the zone they have now: a client who moves gets the next reminder in
+  the new zone, and no second one on a local date that already had one).
 - A wall-clock time that does not exist (spring forward) is sent at the first
   valid minute after the gap: 02:30 on 8 March 2026 in New York is sent at 03:00.
 - A wall-clock time that happens twice (fall back) is sent once, at the first
@@ -39,11 +39,22 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
-from django.db.models import Case, CharField, DateField, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    DateField,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    TimeField,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import DEFAULT_REMINDER_TIME, Role, User
 from homework import schedule
 from homework.models import Assignment, AssignmentEvent, AssignmentStatus, Completion
 from homework.selectors.practice import STATUS_ACTIONS, schedule_for
@@ -80,6 +91,31 @@ _ASSIGNMENT_FIELDS = (
 
 def reminder_key(*, assignment_id: int, day: date) -> str:
     return f"reminder:{assignment_id}:{day.isoformat()}"
+
+
+# --- Which time ---------------------------------------------------------------------------
+# The rule and its SQL twin sit side by side so they cannot drift apart: the candidate
+# query filters on the twin, and everything else (the per-row decision, questionnaire
+# reminders, the calendar feed) calls the function. A test runs both over the same rows.
+
+
+def effective_reminder_time(*, assignment_time: time | None, preferred_time: time | None) -> time:
+    """The wall-clock time a reminder comes: the plan's own, else the client's preference,
+    else the default (a client with no profile has no preference).
+
+    A questionnaire has no time of its own: its reminders pass assignment_time=None.
+    """
+    return assignment_time or preferred_time or DEFAULT_REMINDER_TIME
+
+
+def effective_reminder_time_sql() -> Coalesce:
+    """effective_reminder_time as an expression on an Assignment queryset."""
+    return Coalesce(
+        "reminder_time",
+        "client__client_profile__reminder_time",
+        Value(DEFAULT_REMINDER_TIME),
+        output_field=TimeField(),
+    )
 
 
 # --- Wall clock to instant -------------------------------------------------------------
@@ -195,8 +231,11 @@ def _schedule_of(row: dict) -> schedule.Schedule:
 def _candidate(row: dict, now: datetime) -> DueReminder | None:
     """Everything that can be decided from the assignment row alone."""
     zone = zone_for(row["client__timezone"])
-    at = row["reminder_time"] or row["client__client_profile__reminder_time"]
-    if zone is None or at is None:
+    at = effective_reminder_time(
+        assignment_time=row["reminder_time"],
+        preferred_time=row["client__client_profile__reminder_time"],
+    )
+    if zone is None:
         return None
     today = schedule.local_date(now, zone)
     if not schedule.is_scheduled_day(_schedule_of(row), today):
@@ -301,7 +340,7 @@ def _candidate_rows(*, now: datetime) -> QuerySet | None:
             | Q(client__client_profile__reminders_paused_until__lte=now)
         )
         .alias(
-            _at=Coalesce("reminder_time", "client__client_profile__reminder_time"),
+            _at=effective_reminder_time_sql(),
             _today=local_today,
             _key=Concat(Value("reminder:"), Cast("id", CharField()), day_suffix),
         )
@@ -427,6 +466,14 @@ def reminders_create_due(*, now: datetime | None = None, chunk_size: int = CHUNK
 
 
 # --- At send time ----------------------------------------------------------------------
+
+
+def reminder_item(context: dict | None) -> tuple[int, date] | None:
+    """(assignment id, local date) named by a row's context, or None if unreadable."""
+    try:
+        return int(context["assignment_id"]), date.fromisoformat(context["local_date"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def reminder_still_wanted(*, assignment_id: int, day: date, now: datetime | None = None) -> str:

@@ -16,8 +16,11 @@ from accounts.models import ClientProfile, Role, User
 from accounts.services import invitation_create
 from homework import schedule as plan
 from homework.models import Feedback
+from measures.models import MeasureAssignment
+from measures.services import measure_response_submit
 from notifications.models import Notification
 from notifications.services import notification_render
+from outreach.questionnaire_reminders import measure_reminders_create_due
 from outreach.reminders import reminders_create_due
 from outreach.summaries import weekly_summaries_create_due
 from tests.factories import make_assignment, make_completion, make_exercise
@@ -38,6 +41,8 @@ CANARIES = {
 }
 # Words that would give ratings or scores away even without their values.
 RATING_WORDS = ["distress", "self-criticism", "self-kindness", "belief", "rating", "score"]
+# Which questionnaire a client was given is clinical too: its code, name and author.
+INSTRUMENT_WORDS = ["scs-sf", "self-compassion scale", "short form", "raes", "neff"]
 
 
 @pytest.fixture(autouse=True)
@@ -84,6 +89,22 @@ def canary_world(world):
         client, exercise, note=CANARIES["clinician note"], created_at=long_ago, start_date=start
     )
     make_assignment(world.other_client, exercise, created_at=long_ago, start_date=start)
+    # A questionnaire that falls due today (so its reminder is due too), and last time's
+    # answers already given: the instrument and the score are in the database.
+    measure = MeasureAssignment.objects.create(
+        client=client,
+        clinician=clinician,
+        instrument="SCS-SF",
+        every_weeks=1,
+        start_date=now.date() - timedelta(days=7),
+        created_at=long_ago,
+    )
+    measure_response_submit(
+        client=client,
+        measure=measure,
+        answers=dict.fromkeys(range(1, 13), 5),
+        now=now - timedelta(days=7),
+    )
     summary_moment = _last_monday_nine(now)
     for day in [summary_moment.date() - timedelta(days=3), now.date() - timedelta(days=1)]:
         completion = make_completion(
@@ -113,6 +134,7 @@ def _rendered(notification: Notification) -> dict[str, str]:
 def _all_emails(canary_world) -> dict[str, dict[str, str]]:
     world, summary_moment = canary_world
     reminders_create_due(now=timezone.now())
+    measure_reminders_create_due(now=timezone.now())
     weekly_summaries_create_due(now=summary_moment)
     invitation_create(
         clinic=world.clinic,
@@ -140,6 +162,7 @@ def test_it_renders_every_email_without_clinical_content(canary_world):
     emails = _all_emails(canary_world)
     assert set(emails) == {
         Notification.Kind.REMINDER,
+        Notification.Kind.QUESTIONNAIRE_REMINDER,
         Notification.Kind.WEEKLY_CLIENT,
         Notification.Kind.WEEKLY_CLINICIAN,
         Notification.Kind.INVITATION,
@@ -151,7 +174,7 @@ def test_it_renders_every_email_without_clinical_content(canary_world):
             for field, canary in CANARIES.items():
                 assert canary.lower() not in lowered, f"{field} in the {part} of {kind}"
             if kind != Notification.Kind.PASSWORD_RESET or part != "headers":
-                for word in RATING_WORDS:
+                for word in RATING_WORDS + INSTRUMENT_WORDS:
                     assert word not in lowered, f"'{word}' in the {part} of {kind}"
 
 
@@ -161,6 +184,12 @@ def test_it_says_what_it_may_and_links_to_the_rest(canary_world):
     reminder = emails[Notification.Kind.REMINDER]
     assert reminder["subject"] == "You have practice waiting"
     assert "/portal/" in reminder["text"] and "/portal/" in reminder["html"]
+    questionnaire = emails[Notification.Kind.QUESTIONNAIRE_REMINDER]
+    assert questionnaire["subject"] == "You have a short questionnaire waiting"
+    assert "a short questionnaire from your clinician" in questionnaire["text"]
+    assert "a short questionnaire from your clinician" in questionnaire["html"]
+    assert "/portal/" in questionnaire["text"] and "/portal/" in questionnaire["html"]
+    assert "practice" not in questionnaire["subject"] + questionnaire["text"]
     weekly = emails[Notification.Kind.WEEKLY_CLIENT]
     monday = (canary_world[1].date() - timedelta(days=7)).isoformat()
     assert f"/portal/weeks/{monday}/" in weekly["text"]
@@ -176,6 +205,7 @@ def test_it_puts_a_one_click_unsubscribe_on_reminders_and_summaries(canary_world
     emails = _all_emails(canary_world)
     for kind in [
         Notification.Kind.REMINDER,
+        Notification.Kind.QUESTIONNAIRE_REMINDER,
         Notification.Kind.WEEKLY_CLIENT,
         Notification.Kind.WEEKLY_CLINICIAN,
     ]:

@@ -57,7 +57,7 @@ def test_it_reminds_once_when_the_questionnaire_falls_due_at_the_clients_time(cl
     assert measure_reminders_create_due(now=utc(2026, 3, 2, 22, 59)) == []
     [created] = measure_reminders_create_due(now=utc(2026, 3, 2, 23, 0))
     notification = Notification.objects.get(pk=created)
-    assert notification.kind == Notification.Kind.REMINDER
+    assert notification.kind == Notification.Kind.QUESTIONNAIRE_REMINDER
     assert notification.recipient == client
     assert notification.idempotency_key == f"measure-reminder:{measure.pk}:2026-03-02"
     assert notification.context["local_date"] == "2026-03-02"
@@ -111,7 +111,7 @@ def test_it_honours_quiet_hours_and_paused_reminders(client):
     assert measure_reminders_create_due(now=utc(2026, 3, 2, 23, 30)) == []
 
 
-def test_it_renders_the_ordinary_reminder_email_without_clinical_content(client, monkeypatch):
+def test_it_renders_its_own_email_without_clinical_content(client, monkeypatch):
     schedule(client)
     [created] = measure_reminders_create_due(now=utc(2026, 3, 2, 23, 0))
     notification = Notification.objects.get(pk=created)
@@ -120,11 +120,14 @@ def test_it_renders_the_ordinary_reminder_email_without_clinical_content(client,
     # Rendered on the client's day (the send path checks it is still wanted).
     monkeypatch.setattr(reminders.timezone, "now", lambda: utc(2026, 3, 2, 23, 5))
     message = notification_render(notification)
-    text = (message.subject + message.body).lower()
-    assert message.subject == "You have practice waiting"
-    assert "/portal/" in message.body
-    for clinical in ("self-compassion", "scs", "questionnaire", "score", "alex"):
-        assert clinical not in text
+    (html, _), *_ = message.alternatives
+    assert message.subject == "You have a short questionnaire waiting"
+    assert "You have a short questionnaire from your clinician waiting" in message.body
+    assert "/portal/" in message.body and "/portal/" in html
+    # The kind is named ("a questionnaire"), never which one, nor anything it measures.
+    for text in (message.subject.lower(), message.body.lower(), html.lower()):
+        for clinical in ("self-compassion", "scs", "score", "alex", "dana", "practice"):
+            assert clinical not in text
 
 
 def test_it_drops_a_reminder_answered_before_it_was_sent(client, monkeypatch):

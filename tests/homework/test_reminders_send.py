@@ -18,6 +18,7 @@ from notifications.services import notifications_send
 from outreach import emails
 from outreach.questionnaire_reminders import (
     CONTEXT_KEY,
+    measure_reminder_item,
     measure_reminder_still_wanted,
     measure_reminders_still_wanted,
 )
@@ -145,18 +146,20 @@ def test_it_decides_questionnaire_reminders_in_one_query(world, django_assert_nu
         client=client, measure=measures[1], answers=dict.fromkeys(range(1, 13), 3), now=NOW
     )
     contexts = [_measure_context(m) for m in measures] + [{CONTEXT_KEY: "not a number"}]
+    *items, unreadable = [measure_reminder_item(context) for context in contexts]
 
     with django_assert_num_queries(1):
-        reasons = measure_reminders_still_wanted(contexts=contexts, now=NOW)
+        reasons = measure_reminders_still_wanted(items=items, now=NOW)
 
     assert reasons == [
         "",
         "the questionnaire is already answered",
         "the questionnaire was ended",
-        "the reminder names no questionnaire",
     ]
+    assert unreadable is None  # the send path fails such a row without asking (see below)
     assert reasons == [
-        measure_reminder_still_wanted(context=context, now=NOW) for context in contexts
+        measure_reminder_still_wanted(measure_id=measure_id, day=day, due_date=due_date, now=NOW)
+        for measure_id, day, due_date in items
     ]
 
 
@@ -235,25 +238,69 @@ def test_it_fails_only_the_reminders_of_a_claim_that_are_no_longer_wanted(world)
     ]
 
 
-def test_it_sends_practice_and_questionnaire_reminders_of_one_claim(world):
-    (practice,) = due_reminders(world, 1)
-    client = Notification.objects.get(pk=practice).recipient
+def _questionnaire_reminder(world, client: User, kind: str, **measure) -> Notification:
     measure = MeasureAssignment.objects.create(
         client=client,
         clinician=world.clinician,
         instrument="SCS-SF",
         start_date=timezone.now().date(),
         created_at=LONG_AGO,
+        **measure,
     )
-    questionnaire = Notification.objects.create(
-        kind=Notification.Kind.REMINDER,
+    return Notification.objects.create(
+        kind=kind,
         recipient=client,
         to_email=client.email,
-        idempotency_key="measure-reminder:test",
+        idempotency_key=f"measure-reminder:{measure.pk}:{kind}",
         context=_measure_context(measure, timezone.now().date()),
     )
+
+
+def test_it_sends_practice_and_questionnaire_reminders_of_one_claim_each_with_its_text(world):
+    (practice,) = due_reminders(world, 1)
+    client = Notification.objects.get(pk=practice).recipient
+    questionnaire = _questionnaire_reminder(world, client, Notification.Kind.QUESTIONNAIRE_REMINDER)
 
     report = notifications_send(ids=[practice, questionnaire.pk])
 
     assert report.sent == [practice, questionnaire.pk]
+    assert [message.subject for message in mail.outbox] == [
+        "You have practice waiting",
+        "You have a short questionnaire waiting",
+    ]
+
+
+def test_it_still_sends_a_questionnaire_reminder_written_under_the_practice_kind(world):
+    """Rows written before questionnaire reminders had their own kind keep the practice
+    email, and are still checked by the questionnaire's rules."""
+    (practice,) = due_reminders(world, 1)
+    client = Notification.objects.get(pk=practice).recipient
+    questionnaire = _questionnaire_reminder(world, client, Notification.Kind.REMINDER)
+    ended = _questionnaire_reminder(world, client, Notification.Kind.REMINDER, status="ended")
+
+    report = notifications_send(ids=[practice, questionnaire.pk, ended.pk])
+
+    assert report.sent == [practice, questionnaire.pk]
+    assert report.failed == [ended.pk]
+    assert Notification.objects.get(pk=ended.pk).last_error == (
+        "PermanentSendError: Reminder no longer needed: the questionnaire was ended."
+    )
     assert all(message.subject == "You have practice waiting" for message in mail.outbox)
+
+
+def test_it_fails_a_questionnaire_reminder_that_names_no_questionnaire(world):
+    unreadable = Notification.objects.create(
+        kind=Notification.Kind.QUESTIONNAIRE_REMINDER,
+        recipient=world.client,
+        to_email=world.client.email,
+        idempotency_key="measure-reminder:unreadable",
+        context={CONTEXT_KEY: "not a number", "local_date": TODAY.isoformat()},
+    )
+
+    report = notifications_send(ids=[unreadable.pk])
+
+    assert report.failed == [unreadable.pk]
+    assert Notification.objects.get(pk=unreadable.pk).last_error == (
+        "PermanentSendError: Reminder no longer needed: the reminder names no questionnaire."
+    )
+    assert mail.outbox == []
