@@ -23,7 +23,7 @@ from outreach.questionnaire_reminders import (
 )
 from outreach.reminders import reminder_still_wanted, reminders_create_due, reminders_still_wanted
 from tests.conftest import make_client
-from tests.factories import make_assignment, make_completion, make_exercise
+from tests.factories import make_assignment, make_completion, make_exercise, make_measure
 
 pytestmark = pytest.mark.django_db
 
@@ -131,14 +131,7 @@ def _measure_context(measure: MeasureAssignment, day: date = TODAY) -> dict:
 def test_it_decides_questionnaire_reminders_in_one_query(world, django_assert_num_queries):
     client = client_in(world, "questionnaires")
     measures = [
-        MeasureAssignment.objects.create(
-            client=client,
-            clinician=world.clinician,
-            instrument="SCS-SF",
-            start_date=TODAY,
-            created_at=LONG_AGO,
-            status=status,
-        )
+        make_measure(client, start_date=TODAY, created_at=LONG_AGO, status=status)
         for status in ["active", "active", "ended"]
     ]
     measure_response_submit(
@@ -238,13 +231,7 @@ def test_it_fails_only_the_reminders_of_a_claim_that_are_no_longer_wanted(world)
 def test_it_sends_practice_and_questionnaire_reminders_of_one_claim(world):
     (practice,) = due_reminders(world, 1)
     client = Notification.objects.get(pk=practice).recipient
-    measure = MeasureAssignment.objects.create(
-        client=client,
-        clinician=world.clinician,
-        instrument="SCS-SF",
-        start_date=timezone.now().date(),
-        created_at=LONG_AGO,
-    )
+    measure = make_measure(client, start_date=timezone.now().date(), created_at=LONG_AGO)
     questionnaire = Notification.objects.create(
         kind=Notification.Kind.REMINDER,
         recipient=client,
