@@ -8,17 +8,16 @@ the real authentication classes run). Keys are the `world` attributes plus
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import Invitation, Role, User
 from homework.models import Assignment, AssignmentStatus, Completion, Exercise, Feedback
-from tests.factories import make_assignment, make_completion, make_exercise
+from tests.factories import local_today, make_assignment, make_completion, make_exercise
 
 USER_KEYS = (
     "anonymous",
@@ -58,10 +57,6 @@ def client_with_token(token: str | None) -> APIClient:
     if token:
         browser.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return browser
-
-
-def local_today(user: User) -> date:
-    return timezone.now().astimezone(user.zone).date()
 
 
 @dataclass

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.api.conftest import USER_KEYS, local_today
+from tests.api.conftest import USER_KEYS
+from tests.factories import make_measure, make_measure_response
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -506,27 +507,13 @@ TARGETS = {
 
 
 def _measure_assignment(api):
-    """world.client's questionnaire, due today (issue 6)."""
-    from measures.models import MeasureAssignment
-
-    return MeasureAssignment.objects.create(
-        client=api.world.client,
-        clinician=api.world.clinician,
-        instrument="SCS-SF",
-        start_date=local_today(api.world.client),
-    )
+    """world.client's questionnaire, due today."""
+    return make_measure(api.world.client)
 
 
 def _measure_response(api):
-    from measures.models import MeasureResponse
-
-    return MeasureResponse.objects.create(
-        client=api.world.client,
-        instrument="SCS-SF",
-        instrument_version="2011",
-        answers={str(n): 3 for n in range(1, 13)},
-        local_date=local_today(api.world.client),
-    )
+    """world.client's answer of today, given outside any schedule."""
+    return make_measure_response(client=api.world.client, answers=dict.fromkeys(range(1, 13), 3))
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -8,8 +8,8 @@ from django.urls import reverse
 from accounts.models import Invitation
 from homework.models import Assignment, AssignmentEvent, Completion, Exercise, Feedback
 from notifications.models import Notification
-from tests.api.conftest import ApiWorld, local_today
-from tests.factories import make_completion
+from tests.api.conftest import ApiWorld
+from tests.factories import local_today, make_completion
 
 
 def counts() -> dict[str, int]:

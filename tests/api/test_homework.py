@@ -1,15 +1,15 @@
 """Exercises, assignments, today, practice logs and feedback over the API."""
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.urls import reverse
+from django.utils import timezone
 
 from homework.models import AssignmentEvent, Completion, Exercise, Feedback
 from homework.selectors.practice import today_for_client
 from homework.serializers import TodaySerializer
-from tests.api.conftest import local_today
-from tests.factories import make_assignment, make_completion, make_exercise
+from tests.factories import local_today, make_assignment, make_completion, make_exercise
 
 # --- Exercises ---
 
@@ -76,8 +76,11 @@ def test_it_writes_archives_restores_and_copies_clinic_exercises(api) -> None:
     assert changed.json()["prompts"][0]["key"] == key  # answers stay attached
     assert changed.json()["summary"] == "Write to yourself as to a friend."  # left as it was
 
+    before = timezone.now()
     archived = browser.post(reverse("api:v1:exercise-archive", kwargs={"pk": exercise.pk}))
-    assert archived.json()["archived_at"] is not None
+    exercise.refresh_from_db()
+    assert before <= exercise.archived_at <= timezone.now()
+    assert datetime.fromisoformat(archived.json()["archived_at"]) == exercise.archived_at
     url = reverse("api:v1:exercise-list")
     assert exercise.pk in exercise_ids(browser.get(f"{url}?archived=true"))
     assert exercise.pk not in exercise_ids(browser.get(f"{url}?archived=false"))
@@ -289,12 +292,13 @@ def test_it_carries_feedback_between_clinician_and_client(api) -> None:
 
 def test_it_marks_replies_read_when_the_client_says_so(api) -> None:
     assert api.as_user("client").get(reverse("api:v1:today")).json()["unread_feedback"] == 1
+    before = timezone.now()
     response = api.as_user("client").post(
         reverse("api:v1:completion-feedback-read", kwargs={"pk": api.completion.pk})
     )
     assert response.status_code == 204
     api.feedback.refresh_from_db()
-    assert api.feedback.read_at is not None
+    assert before <= api.feedback.read_at <= timezone.now()
     assert api.as_user("client").get(reverse("api:v1:today")).json()["unread_feedback"] == 0
 
 

@@ -18,10 +18,17 @@ from django.urls import reverse
 from accounts import services as account_services
 from accounts.models import Role
 from homework.models import Feedback
-from tests.api.conftest import ApiWorld, local_today
+from tests.api.conftest import ApiWorld
 from tests.api.test_authorization_matrix import ROUTE_NAMES
 from tests.conftest import make_client
-from tests.factories import make_assignment, make_completion, make_exercise
+from tests.factories import (
+    local_today,
+    make_assignment,
+    make_completion,
+    make_exercise,
+    make_measure,
+    make_measure_response,
+)
 
 
 def add_exercises(api: ApiWorld, count: int) -> None:
@@ -90,14 +97,10 @@ def add_caseload_and_history(api: ApiWorld, count: int) -> None:
 
 
 def add_measure_assignments(api: ApiWorld, count: int, *, status: str = "ended") -> None:
-    from measures.models import MeasureAssignment
-
     for n in range(count):
         owner = api.world.client if n % 2 else api.world.other_client
-        MeasureAssignment.objects.create(
-            client=owner,
-            clinician=api.world.clinician,
-            instrument="SCS-SF",
+        make_measure(
+            owner,
             start_date=local_today(owner) - timedelta(days=n),
             every_weeks=1 + n % 4,
             status=status,
@@ -109,15 +112,11 @@ def add_running_measures(api: ApiWorld, count: int) -> None:
 
 
 def add_measure_responses(api: ApiWorld, count: int) -> None:
-    from measures.models import MeasureResponse
-
     today = local_today(api.world.client)
     for n in range(count):
-        MeasureResponse.objects.create(
+        make_measure_response(
             client=api.world.client,
-            instrument="SCS-SF",
-            instrument_version="2011",
-            answers={str(item): 1 + (item + n) % 5 for item in range(1, 13)},
+            answers={item: 1 + (item + n) % 5 for item in range(1, 13)},
             local_date=today - timedelta(days=n),
         )
 

@@ -341,13 +341,14 @@ def test_it_shows_the_clinician_the_practice_and_carries_feedback_back(
     client = new_context(PHONE).new_page()
     log_in(client, world.client)
     audit(client)
+    before = timezone.now()
     client.get_by_role("link", name="Your clinician replied to your practice").click()
     client.wait_for_url("**/portal/history/")
     entry = client.locator(f"#log-{completion.pk}")
     assert "Dana Clinician replied" in entry.inner_text()
     assert "Noticing that is a real step. Well done." in entry.inner_text()
     audit(client)
-    assert Feedback.objects.get(completion=completion).read_at is not None
+    assert before <= Feedback.objects.get(completion=completion).read_at <= timezone.now()
 
 
 def test_it_changes_reminder_preferences_through_the_link_in_a_reminder(

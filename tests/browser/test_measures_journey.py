@@ -9,29 +9,26 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from homework import schedule as plan
-from measures.models import MeasureAssignment, MeasureResponse
+from measures.models import MeasureResponse
 from tests.browser.conftest import PHONE
 from tests.browser.helpers import log_in, two_step_enrolled
-from tests.factories import make_assignment, make_completion
+from tests.factories import (
+    make_assignment,
+    make_completion,
+    make_measure,
+    make_measure_response,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _history(world, today):
     """A questionnaire due today, one earlier answer, and some practice."""
-    measure = MeasureAssignment.objects.create(
-        client=world.client,
-        clinician=world.clinician,
-        instrument="SCS-SF",
-        start_date=today,
-        every_weeks=2,
-    )
-    MeasureResponse.objects.create(
-        client=world.client,
-        measure_assignment=measure,
-        instrument="SCS-SF",
-        instrument_version="2011",
-        answers={str(n): 2 for n in range(1, 13)},
+    measure = make_measure(world.client, start_date=today, every_weeks=2)
+    make_measure_response(
+        measure=measure,
+        answers=dict.fromkeys(range(1, 13), 2),
+        due_date=None,
         local_date=today - timedelta(days=20),
         answered_at=timezone.now() - timedelta(days=20),
     )

@@ -4,16 +4,10 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from homework import schedule as plan
 from homework.models import Feedback
 from tests.conftest import make_client
-from tests.factories import make_assignment, make_completion, make_exercise
-
-
-def local_today(user):
-    return plan.local_date(timezone.now(), user.zone)
+from tests.factories import local_today, make_assignment, make_completion, make_exercise
 
 
 @pytest.fixture

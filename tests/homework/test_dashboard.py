@@ -3,15 +3,9 @@
 from datetime import timedelta
 
 from django.urls import reverse
-from django.utils import timezone
 
-from homework import schedule as plan
 from tests.conftest import make_client
-from tests.factories import make_assignment, make_completion
-
-
-def local_today(user):
-    return plan.local_date(timezone.now(), user.zone)
+from tests.factories import local_today, make_assignment, make_completion
 
 
 def test_it_sends_anonymous_visitors_to_login(world):

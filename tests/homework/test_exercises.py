@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from homework.forms.exercises import ExerciseForm
 from homework.models import Exercise
@@ -434,13 +435,14 @@ def test_it_archives_an_exercise_in_use_without_deleting_it(world):
     exercise = own_exercise(world)
     assignment = make_assignment(world.client, exercise)
 
+    before = timezone.now()
     response = world.login(world.clinician).post(
         reverse("homework:exercise-archive", args=[exercise.pk])
     )
 
     assert response.status_code == 302
     exercise.refresh_from_db()
-    assert exercise.archived_at is not None
+    assert before <= exercise.archived_at <= timezone.now()
     assignment.refresh_from_db()
     assert assignment.exercise_id == exercise.pk
     assert assignment.status == "active"
@@ -452,9 +454,10 @@ def test_it_archives_an_unused_exercise_too_so_it_can_be_restored(world):
     exercise = own_exercise(world)
     browser = world.login(world.clinician)
 
+    before = timezone.now()
     browser.post(reverse("homework:exercise-archive", args=[exercise.pk]))
     exercise.refresh_from_db()
-    assert exercise.archived_at is not None
+    assert before <= exercise.archived_at <= timezone.now()
 
     browser.post(reverse("homework:exercise-restore", args=[exercise.pk]))
     exercise.refresh_from_db()

@@ -13,10 +13,15 @@ from django.utils import timezone
 
 from accounts.models import Role
 from homework.models import Feedback
-from measures.models import MeasureAssignment, MeasureResponse
 from records.models import ExportRecord
 from tests.conftest import make_client, make_user
-from tests.factories import make_assignment, make_completion, make_exercise
+from tests.factories import (
+    make_assignment,
+    make_completion,
+    make_exercise,
+    make_measure,
+    make_measure_response,
+)
 
 MIXED = {1: 2, 2: 4, 3: 3, 4: 1, 5: 5, 6: 4, 7: 3, 8: 2, 9: 2, 10: 4, 11: 3, 12: 1}
 
@@ -47,18 +52,10 @@ def record(world):
         reflection_shared=False,
     )
     Feedback.objects.create(completion=shared, clinician=world.clinician, text="Lovely work.")
-    measure = MeasureAssignment.objects.create(
-        client=world.client,
-        clinician=world.clinician,
-        instrument="SCS-SF",
-        start_date=date(2026, 1, 5),
-    )
-    response = MeasureResponse.objects.create(
-        client=world.client,
-        measure_assignment=measure,
-        instrument="SCS-SF",
-        instrument_version="2011",
-        answers={str(k): v for k, v in MIXED.items()},
+    measure = make_measure(world.client, start_date=date(2026, 1, 5))
+    response = make_measure_response(
+        measure=measure,
+        answers=MIXED,
         due_date=date(2026, 1, 5),
         local_date=date(2026, 1, 5),
         answered_at=timezone.now() - timedelta(days=3),

@@ -7,15 +7,20 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from homework import schedule as plan
 from measures.models import MeasureAssignment, MeasureResponse
 from records.models import ExportRecord
 from tests.conftest import make_client
-from tests.factories import make_assignment, make_completion, make_exercise
+from tests.factories import (
+    local_today,
+    make_assignment,
+    make_completion,
+    make_exercise,
+    make_measure,
+    make_measure_response,
+)
 
 MIXED = {1: 2, 2: 4, 3: 3, 4: 1, 5: 5, 6: 4, 7: 3, 8: 2, 9: 2, 10: 4, 11: 3, 12: 1}
 
@@ -31,19 +36,6 @@ def as_user(user) -> APIClient:
         _instance, token = AuthToken.objects.create(user=user)
         browser.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return browser
-
-
-def today_of(user):
-    return plan.local_date(timezone.now(), user.zone)
-
-
-def make_measure(client, **fields) -> MeasureAssignment:
-    values = {
-        "clinician": client.client_profile.clinician,
-        "instrument": "SCS-SF",
-        "start_date": today_of(client),
-    }
-    return MeasureAssignment.objects.create(client=client, **(values | fields))
 
 
 def url(name: str, **kwargs) -> str:
@@ -71,7 +63,7 @@ def test_it_lets_a_clinician_schedule_and_the_client_answer(world):
             "client": world.client.pk,
             "instrument": "SCS-SF",
             "every_weeks": 4,
-            "start_date": today_of(world.client).isoformat(),
+            "start_date": local_today(world.client).isoformat(),
         },
         format="json",
     )
@@ -149,7 +141,7 @@ def test_it_refuses_a_bad_schedule_with_a_field_message(world, body, field):
     data = {
         "client": world.client.pk,
         "instrument": "SCS-SF",
-        "start_date": today_of(world.client).isoformat(),
+        "start_date": local_today(world.client).isoformat(),
     } | body
     response = as_user(world.clinician).post(url("measure-assignment-list"), data, format="json")
     assert response.status_code == 400
@@ -159,15 +151,7 @@ def test_it_refuses_a_bad_schedule_with_a_field_message(world, body, field):
 
 def test_it_keeps_schedules_and_answers_to_their_people(world):
     measure = make_measure(world.client)
-    answer = MeasureResponse.objects.create(
-        client=world.client,
-        measure_assignment=measure,
-        instrument="SCS-SF",
-        instrument_version="2011",
-        answers={str(k): v for k, v in MIXED.items()},
-        due_date=measure.start_date,
-        local_date=measure.start_date,
-    )
+    answer = make_measure_response(measure=measure, answers=MIXED)
     colleagues_client = make_client("robin@client.test", world.colleague)
     # Scheduling for someone not on the caseload is refused like an unknown id.
     for someone in (colleagues_client, world.stranger_client):
@@ -176,7 +160,7 @@ def test_it_keeps_schedules_and_answers_to_their_people(world):
             {
                 "client": someone.pk,
                 "instrument": "SCS-SF",
-                "start_date": today_of(someone).isoformat(),
+                "start_date": local_today(someone).isoformat(),
             },
             format="json",
         )
@@ -224,7 +208,7 @@ def test_it_keeps_schedules_and_answers_to_their_people(world):
 def test_it_tells_each_side_what_seems_to_help(world):
     exercise = make_exercise(title="Affectionate breathing")
     assignment = make_assignment(world.client, exercise)
-    start = today_of(world.client) - timedelta(days=10)
+    start = local_today(world.client) - timedelta(days=10)
     for day, (before, after) in enumerate([(8, 5), (7, 4), (6, 6)]):
         make_completion(
             assignment, start + timedelta(days=day), distress_before=before, distress_after=after
@@ -248,15 +232,7 @@ def test_it_tells_each_side_what_seems_to_help(world):
 
 def test_it_exports_over_the_api_and_records_it(world):
     measure = make_measure(world.client)
-    MeasureResponse.objects.create(
-        client=world.client,
-        measure_assignment=measure,
-        instrument="SCS-SF",
-        instrument_version="2011",
-        answers={str(k): v for k, v in MIXED.items()},
-        due_date=measure.start_date,
-        local_date=measure.start_date,
-    )
+    make_measure_response(measure=measure, answers=MIXED)
     own = as_user(world.client).post(url("me-export"), {"format": "zip"}, format="json")
     assert own.status_code == 200
     archive = zipfile.ZipFile(io.BytesIO(b"".join(own.streaming_content)))

@@ -6,42 +6,18 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from homework import schedule as plan
 from measures.models import MeasureAssignment, MeasureResponse
 from tests.conftest import make_client
-from tests.factories import make_assignment, make_completion
+from tests.factories import (
+    local_today,
+    make_assignment,
+    make_completion,
+    make_measure,
+    make_measure_response,
+)
 
 CITATION = "Raes, F., Pommier, E., Neff, K. D., &amp; Van Gucht, D. (2011)"
-
-
-def local_today(user):
-    return plan.local_date(timezone.now(), user.zone)
-
-
-def make_measure(client, **fields) -> MeasureAssignment:
-    defaults = {
-        "clinician": client.client_profile.clinician,
-        "instrument": "SCS-SF",
-        "start_date": local_today(client),
-    }
-    return MeasureAssignment.objects.create(client=client, **(defaults | fields))
-
-
-def make_response(measure, answers: dict, days_ago: int = 0, **fields) -> MeasureResponse:
-    day = local_today(measure.client) - timedelta(days=days_ago)
-    values = {
-        "client": measure.client,
-        "measure_assignment": measure,
-        "instrument": measure.instrument,
-        "instrument_version": "2011",
-        "answers": {str(k): v for k, v in answers.items()},
-        "due_date": day,
-        "local_date": day,
-        "answered_at": timezone.now() - timedelta(days=days_ago),
-    }
-    return MeasureResponse.objects.create(**(values | fields))
 
 
 def every(value: int) -> dict[int, int]:
@@ -137,7 +113,7 @@ def test_it_refuses_a_second_schedule_of_the_same_instrument_with_a_message(worl
 
 def test_it_ends_a_schedule_and_keeps_the_answers(world):
     measure = make_measure(world.client)
-    make_response(measure, every(3))
+    make_measure_response(measure=measure, answers=every(3))
     browser = world.login(world.clinician)
     url = reverse("measures:clinician-measure-end", args=[measure.pk])
     assert browser.get(url).status_code == 405
@@ -149,7 +125,7 @@ def test_it_ends_a_schedule_and_keeps_the_answers(world):
 
 def test_it_refuses_the_clinicians_measure_pages_to_everyone_else(world):
     measure = make_measure(world.client)
-    answer = make_response(measure, every(3))
+    answer = make_measure_response(measure=measure, answers=every(3))
     colleagues_client = make_client("robin@client.test", world.colleague)
     pages = [
         ("get", measures_url(world.client)),
@@ -265,8 +241,8 @@ def test_it_refuses_answers_when_nothing_is_due(world):
 
 def test_it_refuses_the_clients_measure_pages_to_everyone_else(world):
     measure = make_measure(world.client)
-    answer = make_response(
-        make_measure(world.client, instrument="SCS-SF", status="ended"), every(2)
+    answer = make_measure_response(
+        measure=make_measure(world.client, instrument="SCS-SF", status="ended"), answers=every(2)
     )
     own_pages = [
         reverse("measures:measures"),
@@ -298,9 +274,10 @@ def test_it_refuses_the_clients_measure_pages_to_everyone_else(world):
 
 def test_it_shows_the_trend_beside_minutes_of_practice_to_client_and_clinician(world):
     measure = make_measure(world.client, every_weeks=2, start_date=local_today(world.client))
-    make_response(measure, every(1), days_ago=28, due_date=None)  # total 3.0
+    every_one = every(1)  # total 3.0
+    make_measure_response(measure=measure, answers=every_one, days_ago=28, due_date=None)
     given = {n: (2 if n in {1, 4, 8, 9, 11, 12} else 4) for n in range(1, 13)}  # total 4.0
-    make_response(measure, given, days_ago=0)
+    make_measure_response(measure=measure, answers=given, days_ago=0)
     assignment = make_assignment(
         world.client, start_date=local_today(world.client) - timedelta(days=40)
     )
@@ -325,12 +302,12 @@ def test_it_shows_the_trend_beside_minutes_of_practice_to_client_and_clinician(w
 
 def test_it_shows_the_clinician_the_latest_scores_and_every_answer(world):
     measure = make_measure(world.client, every_weeks=1)
-    make_response(measure, every(5), days_ago=7, due_date=None)
-    make_response(measure, every(1), days_ago=0)
+    make_measure_response(measure=measure, answers=every(5), days_ago=7, due_date=None)
+    make_measure_response(measure=measure, answers=every(1), days_ago=0)
     page = world.login(world.clinician).get(measures_url(world.client)).text
     assert "Latest: " in page
     assert "Two parts of the total" in page
-    assert page.count("3.00") >= 2
+    assert page.count("3.00") == 3  # the latest total, and both answers total 3.00
     assert "FHIR" in page
 
 
@@ -379,7 +356,12 @@ def test_it_serves_measure_pages_in_a_fixed_number_of_queries(
 ):
     measure = make_measure(world.client, every_weeks=1)
     for index in range(answers):
-        make_response(measure, every(1 + index % 5), days_ago=7 * (answers - index), due_date=None)
+        make_measure_response(
+            measure=measure,
+            answers=every(1 + index % 5),
+            days_ago=7 * (answers - index),
+            due_date=None,
+        )
     assignment = make_assignment(
         world.client, start_date=local_today(world.client) - timedelta(300)
     )
@@ -405,7 +387,7 @@ def test_it_records_the_clinicians_look_in_the_audit_trail(world):
     from audit.models import AuditEvent
 
     measure = make_measure(world.client)
-    answer = make_response(measure, every(3))
+    answer = make_measure_response(measure=measure, answers=every(3))
     browser = world.login(world.clinician)
     browser.get(measures_url(world.client))
     browser.get(reverse("measures:clinician-measure-response", args=[answer.pk]))

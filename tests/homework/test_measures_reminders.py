@@ -12,6 +12,7 @@ from notifications.models import Notification
 from notifications.services import PermanentSendError, notification_render
 from outreach import questionnaire_reminders as reminders
 from outreach.questionnaire_reminders import measure_reminders_create_due
+from tests.factories import make_measure
 
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
 MONDAY = date(2026, 3, 2)
@@ -39,13 +40,8 @@ def client(world):
 
 
 def schedule(client, **fields) -> MeasureAssignment:
-    values = {
-        "clinician": client.client_profile.clinician,
-        "instrument": "SCS-SF",
-        "start_date": MONDAY,
-        "created_at": LONG_AGO,
-    }
-    return MeasureAssignment.objects.create(client=client, **(values | fields))
+    """A questionnaire from Monday 2 March, scheduled long before any tick runs."""
+    return make_measure(client, **({"start_date": MONDAY, "created_at": LONG_AGO} | fields))
 
 
 def keys() -> list[str]:

@@ -9,11 +9,7 @@ from django.utils import timezone
 
 from homework import schedule as plan
 from homework.models import Completion, Feedback
-from tests.factories import make_assignment, make_completion, make_exercise
-
-
-def local_today(user) -> date:
-    return plan.local_date(timezone.now(), user.zone)
+from tests.factories import local_today, make_assignment, make_completion, make_exercise
 
 
 def started(user, days_ago: int = 14) -> date:
@@ -359,13 +355,14 @@ def test_it_lists_past_logs_with_the_clinicians_feedback(world, assignment):
     Feedback.objects.create(
         completion=completion, clinician=world.clinician, text="Lovely to see this."
     )
+    before = timezone.now()
     response = world.login(world.client).get(reverse("homework:history"))
     page = html(response)
     assert "A quiet evening." in page
     assert "Lovely to see this." in page
     assert "Dana Clinician replied" in page
     assert '<span class="badge">New</span>' in page
-    assert Feedback.objects.get().read_at is not None
+    assert before <= Feedback.objects.get().read_at <= timezone.now()
 
 
 def test_it_offers_to_correct_only_todays_log(world, assignment):

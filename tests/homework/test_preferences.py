@@ -228,11 +228,13 @@ def test_it_opens_the_preferences_from_an_email_link_without_login(world):
 def test_it_saves_preferences_from_the_email_link(world):
     browser = Client(enforce_csrf_checks=True)
     url = signed_url(world.client)
+    before = timezone.now()
     response = browser.post(url, {"reminder_time": "20:30", "pause": "3", "weekly_summary": "on"})
     assert response.status_code == 302
     assert response["Location"] == url
     assert profile_of(world.client).reminder_time == time(20, 30)
-    assert profile_of(world.client).reminders_paused_until is not None
+    paused_until = profile_of(world.client).reminders_paused_until
+    assert before + timedelta(days=3) <= paused_until <= timezone.now() + timedelta(days=3)
     # Still not logged in: the link granted this one action only.
     assert browser.get(reverse("homework:today")).status_code == 302
     assert snapshot(world.other_client) == (time(18), None, None, None, True)

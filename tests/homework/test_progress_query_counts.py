@@ -11,10 +11,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import ClientProfile, Role, User
+from accounts.models import User
 from homework import schedule as plan
 from homework.models import Assignment, AssignmentEvent, Completion, Feedback
-from tests.factories import make_exercise
+from tests.factories import make_clients, make_exercise
 
 ZONES = ["Europe/London", "America/New_York", "Australia/Lord_Howe"]
 DAYS = 91  # three months
@@ -100,22 +100,7 @@ def build_practice(clients: list[User], clinician: User, *, plans: int = 3) -> N
 
 
 def build_caseload(clinician: User, size: int) -> list[User]:
-    clients = User.objects.bulk_create(
-        [
-            User(
-                email=f"load{i}-{clinician.pk}@client.test",
-                role=Role.CLIENT,
-                clinic=clinician.clinic,
-                full_name=f"Load Client {i:02d}",
-                timezone=ZONES[i % len(ZONES)],
-                password="!",
-            )
-            for i in range(size)
-        ]
-    )
-    ClientProfile.objects.bulk_create(
-        [ClientProfile(user=client, clinician=clinician) for client in clients]
-    )
+    clients = make_clients(clinician, size, zones=ZONES, password="!")
     build_practice(clients, clinician)
     return clients
 

@@ -5,14 +5,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from accounts.models import ClientProfile, Role, User
+from accounts.models import ClientProfile, User
 from homework.models import Assignment, AssignmentEvent
 from homework.schedule import weekdays_mask
 from homework.selectors.practice import today_for_client
 from notifications.models import Notification
 from outreach import reminders
 from outreach.reminders import local_instant, reminder_due_at, reminders_create_due
-from tests.factories import make_assignment, make_completion, make_exercise
+from tests.factories import (
+    make_assignment,
+    make_clients,
+    make_completion,
+    make_daily_plans,
+    make_exercise,
+)
 
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -422,31 +428,9 @@ def test_it_works_through_many_chunks(world):
 
 
 def _many_clients(clinician: User, count: int, zone: str) -> list[User]:
-    """Clients with one daily plan each, written in bulk (no password hashing)."""
-    start = User.objects.count()
-    users = User.objects.bulk_create(
-        User(
-            email=f"bulk{start + i}@client.test",
-            role=Role.CLIENT,
-            clinic=clinician.clinic,
-            timezone=zone,
-        )
-        for i in range(count)
-    )
-    ClientProfile.objects.bulk_create(
-        ClientProfile(user=user, clinician=clinician, reminder_time=time(9, 0)) for user in users
-    )
-    exercise = make_exercise(clinician.clinic)
-    Assignment.objects.bulk_create(
-        Assignment(
-            client=user,
-            clinician=clinician,
-            exercise=exercise,
-            start_date=date(2026, 1, 5),
-            created_at=LONG_AGO,
-        )
-        for user in users
-    )
+    """Clients reminded at 09:00, with one daily plan each since long ago."""
+    users = make_clients(clinician, count, zones=[zone], reminder_time=time(9, 0))
+    make_daily_plans(users, clinician, start_date=date(2026, 1, 5), created_at=LONG_AGO)
     return users
 
 

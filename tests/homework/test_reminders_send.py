@@ -24,7 +24,7 @@ from outreach.questionnaire_reminders import (
 )
 from outreach.reminders import reminder_still_wanted, reminders_create_due, reminders_still_wanted
 from tests.conftest import make_client
-from tests.factories import make_assignment, make_completion, make_exercise
+from tests.factories import make_assignment, make_completion, make_exercise, make_measure
 
 pytestmark = pytest.mark.django_db
 
@@ -132,14 +132,7 @@ def _measure_context(measure: MeasureAssignment, day: date = TODAY) -> dict:
 def test_it_decides_questionnaire_reminders_in_one_query(world, django_assert_num_queries):
     client = client_in(world, "questionnaires")
     measures = [
-        MeasureAssignment.objects.create(
-            client=client,
-            clinician=world.clinician,
-            instrument="SCS-SF",
-            start_date=TODAY,
-            created_at=LONG_AGO,
-            status=status,
-        )
+        make_measure(client, start_date=TODAY, created_at=LONG_AGO, status=status)
         for status in ["active", "active", "ended"]
     ]
     measure_response_submit(
@@ -239,14 +232,7 @@ def test_it_fails_only_the_reminders_of_a_claim_that_are_no_longer_wanted(world)
 
 
 def _questionnaire_reminder(world, client: User, kind: str, **measure) -> Notification:
-    measure = MeasureAssignment.objects.create(
-        client=client,
-        clinician=world.clinician,
-        instrument="SCS-SF",
-        start_date=timezone.now().date(),
-        created_at=LONG_AGO,
-        **measure,
-    )
+    measure = make_measure(client, start_date=timezone.now().date(), created_at=LONG_AGO, **measure)
     return Notification.objects.create(
         kind=kind,
         recipient=client,

@@ -5,14 +5,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from accounts.models import ClientProfile, Role, User
+from accounts.models import ClientProfile, User
 from homework.selectors.progress import caseload_for_clinician, client_progress
 from notifications.models import Notification
 from notifications.services import notification_render
 from outreach import summaries
 from outreach.services import clinician_weekly_summary_set
 from outreach.summaries import caseload_week, client_week, weekly_summaries_create_due
-from tests.factories import make_assignment, make_completion, make_exercise
+from tests.factories import (
+    make_assignment,
+    make_clients,
+    make_completion,
+    make_daily_plans,
+    make_exercise,
+)
 
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
 WEEK = date(2026, 5, 4)  # the Monday of the week the summaries of 11 May cover
@@ -174,30 +180,8 @@ def test_it_writes_only_ids_and_the_week_in_the_row(zones_world):
 
 
 def _many_clients(clinician: User, count: int) -> None:
-    users = User.objects.bulk_create(
-        User(
-            email=f"summary{i}@client.test",
-            role=Role.CLIENT,
-            clinic=clinician.clinic,
-            timezone="Asia/Kolkata",
-            date_joined=LONG_AGO,
-        )
-        for i in range(count)
-    )
-    ClientProfile.objects.bulk_create(ClientProfile(user=u, clinician=clinician) for u in users)
-    exercise = make_exercise(clinician.clinic)
-    from homework.models import Assignment
-
-    Assignment.objects.bulk_create(
-        Assignment(
-            client=u,
-            clinician=clinician,
-            exercise=exercise,
-            start_date=date(2026, 1, 5),
-            created_at=LONG_AGO,
-        )
-        for u in users
-    )
+    users = make_clients(clinician, count, zones=["Asia/Kolkata"], date_joined=LONG_AGO)
+    make_daily_plans(users, clinician, start_date=date(2026, 1, 5), created_at=LONG_AGO)
 
 
 @pytest.mark.parametrize("count", [20, 200])

@@ -6,10 +6,15 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import ClientProfile, Role, User
+from accounts.models import User
 from homework import schedule as plan
 from outreach.summaries import caseload_week, client_week
-from tests.factories import make_assignment, make_completion, make_exercise
+from tests.factories import (
+    make_assignment,
+    make_clients,
+    make_completion,
+    make_exercise,
+)
 
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -162,18 +167,7 @@ def test_it_shows_the_other_clinic_none_of_this_caseload(week_world):
 
 
 def _add_clients(clinician: User, count: int, monday: date) -> None:
-    start = User.objects.count()
-    users = User.objects.bulk_create(
-        User(
-            email=f"week{start + i}@client.test",
-            full_name=f"Week Client {start + i}",
-            role=Role.CLIENT,
-            clinic=clinician.clinic,
-        )
-        for i in range(count)
-    )
-    ClientProfile.objects.bulk_create(ClientProfile(user=u, clinician=clinician) for u in users)
-    for user in users:
+    for user in make_clients(clinician, count):
         practise(user, "Practice", [monday, monday + timedelta(days=1)])
 
 

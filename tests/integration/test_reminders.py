@@ -21,7 +21,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import ClientProfile, Role, User
+from accounts.models import ClientProfile, User
 from clinic.celery import app
 from homework import schedule as plan
 from homework.models import Assignment
@@ -29,7 +29,7 @@ from notifications import services
 from notifications.models import Notification
 from outreach.reminders import reminders_create_due
 from outreach.tasks import reminders_tick
-from tests.factories import make_completion, make_exercise
+from tests.factories import make_clients, make_completion, make_daily_plans
 from tests.integration.conftest import SmtpSink, free_port, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -49,31 +49,10 @@ def midday_zone() -> str:
 
 def due_clients(clinician: User, count: int) -> list[User]:
     """Clients whose daily practice is due right now, each with one plan."""
-    zone = midday_zone()
-    users = User.objects.bulk_create(
-        User(
-            email=f"due{i}@client.test",
-            role=Role.CLIENT,
-            clinic=clinician.clinic,
-            timezone=zone,
-            date_joined=LONG_AGO,
-        )
-        for i in range(count)
+    users = make_clients(
+        clinician, count, zones=[midday_zone()], reminder_time=clock(0, 0), date_joined=LONG_AGO
     )
-    ClientProfile.objects.bulk_create(
-        ClientProfile(user=user, clinician=clinician, reminder_time=clock(0, 0)) for user in users
-    )
-    exercise = make_exercise(clinician.clinic)
-    Assignment.objects.bulk_create(
-        Assignment(
-            client=user,
-            clinician=clinician,
-            exercise=exercise,
-            start_date=LONG_AGO.date(),
-            created_at=LONG_AGO,
-        )
-        for user in users
-    )
+    make_daily_plans(users, clinician, start_date=LONG_AGO.date(), created_at=LONG_AGO)
     return users
 
 

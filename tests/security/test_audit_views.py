@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from homework.models import Completion
 from tests.conftest import make_client
-from tests.factories import make_assignment, make_completion
+from tests.factories import make_assignment, make_completion, make_measure_response
 
 CANARY = "canary-view-2a9e I was so hard on myself today"
 
@@ -120,14 +120,8 @@ def test_it_shows_the_clinicians_look_on_the_clients_privacy_page(world, logs):
 
 
 def test_it_records_the_api_reads_of_questionnaire_answers(world):
-    from measures.models import MeasureResponse
-
-    answered = MeasureResponse.objects.create(
-        client=world.client,
-        instrument="SCS-SF",
-        instrument_version="2011",
-        answers={str(item): 3 for item in range(1, 13)},
-        local_date=date(2026, 1, 6),
+    answered = make_measure_response(
+        client=world.client, answers=dict.fromkeys(range(1, 13), 3), local_date=date(2026, 1, 6)
     )
     browser = api_as(world.clinician)
     assert browser.get("/api/v1/measure-responses/").status_code == 200

@@ -111,9 +111,9 @@ def test_it_keeps_the_canary_out_of_logs_messages_and_emails(
     app.conf.task_always_eager = True
     send_notifications(ids)
     assert Notification.objects.filter(pk__in=ids, status="sent").count() == 2
-    assert len(mail.outbox) >= 2
+    assert len(mail.outbox) == 2
 
     said = everything_said(broker_messages, caplog)
-    assert len(broker_messages) >= 2
+    assert len(broker_messages) == 2
     for secret in (CANARY, "worthless", ANSWER, "shouting", EXERCISE_TITLE):
         assert secret not in said

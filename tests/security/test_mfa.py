@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import mfa, sessions
@@ -161,7 +161,9 @@ def test_it_makes_new_recovery_codes_and_retires_the_old(world):
     new = re.findall(r"<li><code>([a-z2-7]+)</code></li>", response.content.decode())
     assert len(new) == mfa.RECOVERY_CODE_COUNT
     assert not set(new) & set(old)
-    assert mfa.mfa_verify(user=world.clinician, code=new[0]) is not None
+    assert mfa.mfa_verify(user=world.clinician, code=new[0]) == StaticDevice.objects.get(
+        user=world.clinician
+    )
     assert mfa.mfa_verify(user=world.clinician, code=old[0]) is None
 
 
