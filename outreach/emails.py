@@ -55,7 +55,7 @@ def _reminder_contexts(notifications: list[Notification]) -> dict[int, dict | Ex
     """A claim's reminders: each still wanted? One query for the lot (two with questionnaires).
 
     The outbox may send late (after a broker outage), so each is checked again here.
-    Questionnaire reminders (issue 6) share this kind and email; their row names a
+    Questionnaire reminders share this kind and email; their row names a
     measure schedule instead of an assignment (outreach.questionnaire_reminders).
     """
     now = timezone.now()
