@@ -5,7 +5,7 @@ set by bench/run.py); a normal deployment never routes here (tests/test_bench_fl
 
 - plain: a bare Django view, no database: the cost of the stack itself.
 - drf:   a DRF view doing one indexed query (a primary-key lookup), no authentication:
-         the floor the issue's targets are ratios of.
+         the floor the performance targets are ratios of.
 - list:  a DRF list of 50 serialized rows, one query: a reference point for list pages.
 """
 

@@ -39,7 +39,8 @@ WRK_DIR = Path(__file__).resolve().parent / "wrk"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/kw_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/7"
 
-# Targets from the issue, as ratios to the DRF one-query floor measured in the same run.
+# The performance targets (docs/benchmarks.md), as ratios to the DRF one-query floor
+# measured in the same run.
 READ_MIN_THROUGHPUT = 0.25
 READ_MAX_P99 = 4.0
 POST_MIN_THROUGHPUT = 0.25

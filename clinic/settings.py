@@ -376,7 +376,7 @@ else:
         }
     }
 
-# --- Security (issue 7): headers, cookies, sessions, second factor, lockout, CSP ---
+# --- Security: headers, cookies, sessions, second factor, lockout, CSP ---
 # Strict defaults whenever DEBUG is off. Behind our own TLS proxy (BEHIND_TLS_PROXY=1)
 # the proxy's scheme header and its one X-Forwarded-For hop are trusted, nothing else.
 BEHIND_TLS_PROXY = envbool("BEHIND_TLS_PROXY", "False")

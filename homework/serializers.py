@@ -24,6 +24,7 @@ from homework.models import (
 from homework.schedule import describe, weekdays_from_mask
 from homework.selectors.assignments import assignment_schedule_text, assignments_visible_to
 from homework.selectors.exercises import exercises_visible_to
+from homework.selectors.practice import reflection_visible_to
 from homework.services import completions, feedback
 from homework.services.assignments import MAX_NOTE_LENGTH
 
@@ -192,9 +193,11 @@ class RatingsSerializer(serializers.Serializer):
 class CompletionSerializer(serializers.ModelSerializer):
     """A practice log as its reader may see it.
 
-    A clinician does not see the reflection or the prompt answers of a log whose
-    client chose not to share them: both come back empty, with reflection_shared
-    false, exactly as on the clinician's pages.
+    The reflection and the prompt answers come back empty where
+    reflection_visible_to says the reader may not see them (a clinician reading
+    a log the client chose not to share), exactly as on the clinician's pages.
+    Only for logs the reader may see: the API's querysets come from
+    completions_visible_to, and a client's own new or corrected log is theirs.
     """
 
     exercise = serializers.IntegerField(source="assignment.exercise_id", read_only=True)
@@ -232,11 +235,8 @@ class CompletionSerializer(serializers.ModelSerializer):
         return completion.reflection if self._private_visible(completion) else ""
 
     def _private_visible(self, completion: Completion) -> bool:
-        request = self.context.get("request")
-        reader = getattr(request, "user", None)
-        return reader is not None and (
-            completion.client_id == reader.pk or completion.reflection_shared
-        )
+        reader = getattr(self.context.get("request"), "user", None)
+        return reflection_visible_to(reader, completion, record_visible=True)
 
 
 class CompletionWriteSerializer(serializers.Serializer):

@@ -1,7 +1,8 @@
-"""Questionnaires, "what helps" and exports over HTTP (issue 6).
+"""Questionnaires, "what helps" and exports over HTTP.
 
-The same services and selectors as the portal: homework.measures (schedules,
-answers, scores), measures.insights (what seems to help), records.exports
+The same services and selectors as the portal: measures.services and
+measures.selectors (schedules, answers, scores), measures.insights (what seems
+to help), records.exports
 (downloads, each recorded). Clinicians schedule and read; clients answer and
 read their own; an object that is not the caller's answers 404.
 """

@@ -6,8 +6,8 @@ What each holds:
   reminder preferences. JSON (data.json) and CSV files in one zip, or the JSON alone.
 - A clinician's export of one client: the same tables as CSV in a zip, but a
   reflection and the prompt answers appear only where the client shared them
-  (the same rule as the clinician's pages); and the questionnaire answers as a
-  FHIR R4 Bundle of QuestionnaireResponses (records.fhir).
+  (homework.selectors.practice.reflection_visible_to, as on every surface); and
+  the questionnaire answers as a FHIR R4 Bundle of QuestionnaireResponses (records.fhir).
 - An admin's clinic export: people, the clinic's own exercises, plans, logs,
   feedback and questionnaires of every client of the clinic, as CSV in a zip.
   Private reflections and answers stay private here too.
@@ -39,6 +39,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from homework import schedule as plan
 from homework.models import Assignment, Completion, Exercise, Feedback, Rating
+from homework.selectors.practice import reflection_visible_to
 from measures.models import MeasureAssignment, MeasureResponse
 from measures.selectors import ScoredResponse, describe_frequency, scored
 from records.fhir import measure_bundle
@@ -153,9 +154,11 @@ MEASURE_SCORE_COLUMNS = [
 ]
 
 
-def _completion_rows(completions: Iterable[Completion], *, private_too: bool) -> Iterator[list]:
+def _completion_rows(completions: Iterable[Completion], *, reader: User) -> Iterator[list]:
+    """Rows of logs the reader may see (each export checks that first); the words only
+    where reflection_visible_to allows them."""
     for c in completions:
-        shown = private_too or c.reflection_shared
+        shown = reflection_visible_to(reader, c, record_visible=True)
         yield [
             c.pk,
             c.client_id,
@@ -223,7 +226,7 @@ def _score_rows(responses: Iterable[MeasureResponse]) -> Iterator[list]:
             ]
 
 
-def _client_tables(client: User, *, private_too: bool) -> list[Table]:
+def _client_tables(client: User, *, reader: User) -> list[Table]:
     """One client's tables; querysets are evaluated lazily while the file is written."""
     assignments = Assignment.objects.filter(client_id=client.pk).select_related("exercise")
     completions = Completion.objects.filter(client_id=client.pk).select_related(
@@ -237,7 +240,7 @@ def _client_tables(client: User, *, private_too: bool) -> list[Table]:
         Table(
             "completions",
             COMPLETION_COLUMNS,
-            _completion_rows(_chunked(completions), private_too=private_too),
+            _completion_rows(_chunked(completions), reader=reader),
         ),
         Table("feedback", FEEDBACK_COLUMNS, _feedback_rows(_chunked(feedback))),
         Table(
@@ -355,7 +358,7 @@ def client_data(*, client: User) -> dict:
     responses = list(
         MeasureResponse.objects.filter(client_id=client.pk).order_by("answered_at", "id")
     )
-    tables = {t.name: t for t in _client_tables(client, private_too=True)}
+    tables = {t.name: t for t in _client_tables(client, reader=client)}
 
     def records(name: str) -> list[dict]:
         table = tables[name]
@@ -398,7 +401,7 @@ def export_client_own(*, client: User, fmt: str) -> ExportFile:
         target.write(_json_bytes(data))
         content_type, filename = "application/json", f"kindwork-my-data-{stamp}.json"
     else:
-        tables = _client_tables(client, private_too=True)
+        tables = _client_tables(client, reader=client)
         readme = _readme(
             "Your Kindwork data",
             tables,
@@ -424,7 +427,8 @@ def export_client_own(*, client: User, fmt: str) -> ExportFile:
 def export_client_record(*, clinician: User, client: User, fmt: str) -> ExportFile:
     """A clinician's export of one client on their caseload: "zip" (CSV) or "fhir".
 
-    The caller has checked access (accounts.access); private reflections stay out.
+    The caller has checked access (accounts.access); reflections and answers the
+    client kept private stay out (reflection_visible_to).
     """
     stamp = timezone.now().strftime("%Y%m%d")
     target = _spooled()
@@ -435,7 +439,7 @@ def export_client_record(*, clinician: User, client: User, fmt: str) -> ExportFi
                 ["client_id", "full_name", "email", "timezone"],
                 [[client.pk, client.full_name, client.email, client.timezone]],
             ),
-            *_client_tables(client, private_too=False),
+            *_client_tables(client, reader=clinician),
         ]
         readme = _readme(
             f"Kindwork record of client {client.pk}",
@@ -549,7 +553,7 @@ def export_clinic(*, admin: User, clinic: Clinic) -> ExportFile:
         Table(
             "completions",
             COMPLETION_COLUMNS,
-            _completion_rows(_chunked(completions), private_too=False),
+            _completion_rows(_chunked(completions), reader=admin),
         ),
         Table("feedback", FEEDBACK_COLUMNS, _feedback_rows(_chunked(feedback))),
         Table(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -63,6 +64,35 @@ def completion_for_user_or_404(user: User, completion_id: int) -> Completion:
     if completion is None:
         raise Http404("No such practice log.")
     return completion
+
+
+def reflection_visible_to(
+    user: User | AnonymousUser | None,
+    completion: Completion,
+    *,
+    record_visible: bool | None = None,
+) -> bool:
+    """May this user read the log's reflection and its answers to the exercise's prompts?
+
+    The one rule for every surface (pages, API, exports). The answers are part of
+    what the client wrote about the practice, so "keep my reflection private"
+    covers them too. The client reads all of their own; anyone else who may see the
+    client's record (accounts.access: their clinician, their clinic's admin)
+    reads only what the client shared; nobody else reads any. The practice itself,
+    its minutes and its ratings are not covered: whoever sees the record sees them.
+
+    `record_visible=True` is for callers whose rows already come from the
+    caller's access rules (one client's page after client_for_user_or_404, an API
+    queryset from completions_visible_to, an export of a record its caller may
+    see): it saves a query per log. Left as None, the database is asked.
+    """
+    if user is None or not user.is_authenticated:
+        return False
+    if completion.client_id != user.pk and not completion.reflection_shared:
+        return False
+    if record_visible is None:
+        record_visible = clients_visible_to(user).filter(pk=completion.client_id).exists()
+    return record_visible
 
 
 # --- Schedules with their history ---
@@ -391,7 +421,9 @@ def phrase_bank(*, client: User) -> list[Phrase]:
 class LogDetails:
     completion: Completion
     ratings: list[tuple[str, int]]  # (label, value) for the ratings recorded
+    reflection_visible: bool  # from reflection_visible_to; when False the two below are empty
     answers: list[tuple[str, str]]  # (prompt label, answer) in the exercise's order
+    reflection: str
     is_today: bool
 
     @property
@@ -399,30 +431,37 @@ class LogDetails:
         return self.completion.assignment.exercise
 
 
-def log_details(completion: Completion, *, today: date | None = None) -> LogDetails:
-    """Labels for a log's ratings and answers. Callers decide whether answers may be shown."""
+def log_details(
+    completion: Completion, *, reflection_visible: bool, today: date | None = None
+) -> LogDetails:
+    """Labels for a log's ratings and answers; the answers and reflection only when the
+    caller, asking reflection_visible_to, says the reader may see them."""
     exercise = completion.assignment.exercise
     ratings = [
         (Rating(key).label, getattr(completion, key))
         for key in Rating.values
         if getattr(completion, key) is not None
     ]
-    labels = {
-        str(p["key"]): p.get("label") or str(p["key"])
-        for p in exercise.prompts
-        if isinstance(p, dict) and "key" in p
-    }
-    answers = [
-        (labels.get(key, key), text)
-        for key, text in sorted(
-            (completion.answers or {}).items(),
-            key=lambda item: list(labels).index(item[0]) if item[0] in labels else len(labels),
-        )
-        if text
-    ]
+    answers: list[tuple[str, str]] = []
+    if reflection_visible:
+        labels = {
+            str(p["key"]): p.get("label") or str(p["key"])
+            for p in exercise.prompts
+            if isinstance(p, dict) and "key" in p
+        }
+        answers = [
+            (labels.get(key, key), text)
+            for key, text in sorted(
+                (completion.answers or {}).items(),
+                key=lambda item: list(labels).index(item[0]) if item[0] in labels else len(labels),
+            )
+            if text
+        ]
     return LogDetails(
         completion=completion,
         ratings=ratings,
+        reflection_visible=reflection_visible,
         answers=answers,
+        reflection=completion.reflection if reflection_visible else "",
         is_today=completion.local_date == today,
     )

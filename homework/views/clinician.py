@@ -1,10 +1,9 @@
 """The clinician's caseload, one client's practice, and feedback on a log.
 
-Privacy rule for this side: a log's reflection text and its answers to the
-exercise's prompts are shown only when the client chose to share them. Answers
-are part of what the client wrote about the practice, so "keep my reflection
-private" covers them too; the clinician always sees that the practice happened,
-its minutes and its ratings.
+Whether a log's reflection and answers are shown is decided by
+homework.selectors.practice.reflection_visible_to, the same rule as the API and
+the exports; the clinician always sees that the practice happened, its minutes
+and its ratings.
 """
 
 from functools import cache
@@ -27,7 +26,11 @@ from homework import charts
 from homework.forms.completions import FeedbackForm
 from homework.models import Completion, Feedback
 from homework.panels import panels_render
-from homework.selectors.practice import completion_for_user_or_404, log_details
+from homework.selectors.practice import (
+    completion_for_user_or_404,
+    log_details,
+    reflection_visible_to,
+)
 from homework.selectors.progress import caseload_for_clinician, client_progress
 from homework.services.feedback import feedback_create
 
@@ -85,7 +88,14 @@ def _client_page(
     page = Paginator(completions, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
     timeline = [
         (
-            log_details(completion, today=figures.local_date),
+            log_details(
+                completion,
+                today=figures.local_date,
+                # The logs are those of a client the caller was allowed to open.
+                reflection_visible=reflection_visible_to(
+                    request.user, completion, record_visible=True
+                ),
+            ),
             _reply_fields(completion.pk),
         )
         for completion in page.object_list

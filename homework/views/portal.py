@@ -28,6 +28,7 @@ from homework.selectors.practice import (
     log_details,
     logging_closed_reason,
     phrase_bank,
+    reflection_visible_to,
     today_for_client,
 )
 from homework.selectors.progress import client_progress
@@ -186,7 +187,15 @@ def history(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(completions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     day = client_today(request.user)
-    entries = [log_details(completion, today=day) for completion in page.object_list]
+    entries = [
+        log_details(
+            completion,
+            today=day,
+            # The client's own logs, selected above.
+            reflection_visible=reflection_visible_to(request.user, completion, record_visible=True),
+        )
+        for completion in page.object_list
+    ]
     # Shown now, so read now; the "new" marks above were taken before this update.
     feedback_mark_read(client=request.user, completion_ids=[e.completion.pk for e in entries])
     return render(request, "portal/history.html", {"page": page, "entries": entries})

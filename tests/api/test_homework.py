@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
 from homework.models import AssignmentEvent, Completion, Exercise, Feedback
 from homework.selectors.practice import today_for_client
@@ -182,15 +183,30 @@ def test_it_answers_today_as_the_portal_does(api) -> None:
 
 
 def test_it_answers_today_in_the_documented_shape(api) -> None:
-    assignment = make_assignment(
-        api.world.client, api.exercise, start_date=local_today(api.world.client)
-    )
+    today = local_today(api.world.client)
+    assignment = make_assignment(api.world.client, api.exercise, start_date=today)
     make_assignment(api.world.client, make_exercise(api.world.clinic), status="paused")
-    make_completion(assignment, local_today(api.world.client))
-    body = api.as_user("client").get(reverse("api:v1:today")).json()
-    assert body["done"] and body["paused"]
+    make_completion(assignment, today)
+    # One plan in every state, with the fields that vary: a note to escape, a
+    # flexible plan's quota, a later plan's next day.
+    make_assignment(
+        api.world.client,
+        make_exercise(api.world.clinic, title='Kind letter — "slowly" <ok>'),
+        start_date=today,
+        note="Try it after work & before dinner. Ça va?",
+        schedule_kind="times_per_week",
+        times_per_week=3,
+    )
+    make_assignment(api.world.client, api.exercise, start_date=today + timedelta(days=3))
+    response = api.as_user("client").get(reverse("api:v1:today"))
+    body = response.json()
+    assert [len(body[state]) for state in ("due", "done", "later", "paused")] == [1, 2, 1, 2]
+    assert body["unread_feedback"] == 1
+    assert body["later"][0]["next_day"] == (today + timedelta(days=3)).isoformat()
     documented = TodaySerializer(today_for_client(client=api.world.client).as_dict()).data
     assert json.dumps(body) == json.dumps(documented)  # same keys, order and values
+    # And the very bytes the API would send had it gone through the serializer.
+    assert response.content == JSONRenderer().render(documented)
 
 
 def test_it_logs_practice_and_a_second_log_today_corrects_it(api) -> None:

@@ -3,9 +3,12 @@
 from datetime import timedelta
 
 import pytest
+from django.template.loader import render_to_string
 from django.urls import reverse
 
+from homework.forms.completions import FeedbackForm
 from homework.models import Feedback
+from homework.views.clinician import _blank_reply_fields, _reply_fields
 from tests.conftest import make_client
 from tests.factories import local_today, make_assignment, make_completion, make_exercise
 
@@ -120,3 +123,29 @@ def test_it_never_shows_another_clients_logs(world, assignment):
     )
     page = world.login(world.clinician).get(url_for(world.client)).content.decode()
     assert "Blair only." not in page
+
+
+# --- The cached empty reply form (homework.views.clinician._blank_reply_fields) ---
+
+
+def _fresh_reply_fields(completion_id: int) -> str:
+    """The reply form as Django renders it, without the per-process cache."""
+    form = FeedbackForm(auto_id=f"feedback-{completion_id}-%s")
+    return render_to_string("form_fields.html", {"form": form})
+
+
+def test_the_cached_reply_form_is_byte_for_byte_a_fresh_render():
+    _blank_reply_fields.cache_clear()
+    first = _reply_fields(3)  # renders and caches
+    assert first.encode() == _fresh_reply_fields(3).encode()
+    for completion_id in (1, 10, 42, 2026, 987654321):  # from the cache
+        assert _reply_fields(completion_id).encode() == _fresh_reply_fields(completion_id).encode()
+    assert _blank_reply_fields.cache_info().hits == 5
+
+
+def test_it_puts_a_fresh_render_of_the_reply_form_under_every_log(world, assignment):
+    today = local_today(world.client)
+    logs = [make_completion(assignment, today - timedelta(days=n)) for n in (1, 2, 3)]
+    page = world.login(world.clinician).get(url_for(world.client)).content.decode()
+    for log in logs:
+        assert _fresh_reply_fields(log.pk) in page
