@@ -33,7 +33,6 @@ from homework.selectors.progress import caseload_for_clinician
 from notifications.models import Notification
 from notifications.services import notifications_enqueue
 from outreach.reminders import CHUNK_SIZE, local_instant, zone_for
-from outreach.services import CLINICIAN_SUMMARY_OPT_OUT_GROUP
 
 logger = logging.getLogger(__name__)
 
@@ -367,7 +366,10 @@ class DueSummary:
 def _recipient_chunks(
     *, zones: dict[str, date], now: datetime, chunk_size: int
 ) -> Iterator[list[dict]]:
-    """Active clients who opted in and had a plan that week, and clinicians with a caseload."""
+    """Active clients who opted in and had a plan that week, and clinicians with a caseload.
+
+    Anyone with weekly_summary_email off is left out here, in SQL, not one by one.
+    """
     # Every due zone shares one calendar Monday: the window above is shorter than a week.
     monday = min(zones.values())
     sunday = monday + timedelta(days=6)
@@ -378,7 +380,7 @@ def _recipient_chunks(
         clinician_id=OuterRef("pk"), user__is_active=True, user__role=Role.CLIENT
     )
     queryset = (
-        User.objects.filter(is_active=True, timezone__in=list(zones))
+        User.objects.filter(is_active=True, weekly_summary_email=True, timezone__in=list(zones))
         .filter(
             (
                 Q(role=Role.CLIENT, client_profile__weekly_summary=True, date_joined__lt=now)
@@ -386,7 +388,6 @@ def _recipient_chunks(
             )
             | (Q(role=Role.CLINICIAN) & Exists(has_clients))
         )
-        .exclude(groups__name=CLINICIAN_SUMMARY_OPT_OUT_GROUP)
         .order_by("id")
     )
     last_id = 0
