@@ -140,6 +140,7 @@ class UserAdmin(ClinicScopedAdmin, DjangoUserAdmin):
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Person", {"fields": ["full_name", "role", "clinic", "timezone"]}),
+        ("Emails", {"fields": ["weekly_summary_email"]}),
         (
             "Access",
             {

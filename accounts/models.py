@@ -87,6 +87,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         default=False, help_text="Whether the user can log into the admin site."
     )
     date_joined = models.DateTimeField(default=now)
+    # On the user, not a profile: clinicians have no profile row. Clients choose theirs
+    # on ClientProfile.weekly_summary; this one turns any weekly summary off for anyone.
+    weekly_summary_email = models.BooleanField(
+        "weekly summary email",
+        default=True,
+        help_text="Send the weekly summary email on Monday mornings (for a clinician, "
+        "the caseload summary).",
+    )
 
     objects = UserManager()
 

@@ -19,6 +19,8 @@ Rules, in words a clinician would use:
   never above what was planned, so adherence always lies between 0 and 1.
   For "N times a week" plans a window covering part of a week is credited
   with that share of the week's quota.
+- Several plans together (a client's week, a caseload row) add up each plan's
+  planned and done; a window that holds today counts only to today (`plans_adherence`).
 """
 
 from collections.abc import Collection, Iterable, Iterator
@@ -282,6 +284,50 @@ def adherence_to_date(
     if today in done_dates:
         return adherence(schedule, window_start, today, done_dates)
     return adherence(schedule, window_start, today - timedelta(days=1), done_dates)
+
+
+def adherence_as_of(
+    schedule: Schedule,
+    window_start: date,
+    window_end: date,
+    done_dates: Collection[date],
+    *,
+    today: date | None = None,
+) -> Adherence:
+    """One plan's adherence within [window_start, window_end], as it stands on today.
+
+    A window that holds today is still in progress and counts to date (see
+    `adherence_to_date`); a window wholly past or to come, or no today at all, counts whole.
+    """
+    if today is not None and window_start <= today <= window_end:
+        return adherence_to_date(schedule, window_start, today, done_dates)
+    return adherence(schedule, window_start, window_end, done_dates)
+
+
+def plans_adherence(
+    plans: Iterable[tuple[Schedule, Collection[date]]],
+    window_start: date,
+    window_end: date,
+    *,
+    today: date | None = None,
+) -> Adherence:
+    """Planned and done across several plans (each with its days done) in one window.
+
+    The sum of each plan's `adherence_as_of`: what a client's week, "the last 7 days"
+    or a caseload row shows. The plans are added in the order given, so callers that
+    must agree to the last bit of a float pass them in the same order.
+    """
+    total = NO_PLAN
+    for schedule, done_dates in plans:
+        # A plan that does not run in the window adds nothing. Skipping it before any
+        # day-by-day work matters: most plans of a long-running caseload ended long ago,
+        # and their empty adherence was most of the dashboard's time (docs/benchmarks.md).
+        if schedule.start_date > window_end or (
+            schedule.end_date is not None and schedule.end_date < window_start
+        ):
+            continue
+        total += adherence_as_of(schedule, window_start, window_end, done_dates, today=today)
+    return total
 
 
 def weekly_adherence(

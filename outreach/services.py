@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from django.contrib.auth.models import Group
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ClientProfile, Role, User
@@ -25,10 +23,6 @@ LINK_SALT = "homework.reminder-preferences"
 SCOPE_REMINDERS = "reminders"
 SCOPE_WEEKLY = "weekly"
 SCOPES = (SCOPE_REMINDERS, SCOPE_WEEKLY)
-
-# Clinicians have no profile row to hold an opt-out; membership of this group is it.
-# (A boolean on the user would be cleaner; it needs an accounts migration.)
-CLINICIAN_SUMMARY_OPT_OUT_GROUP = "Weekly caseload summary: opted out"
 
 
 class _Unchanged:
@@ -122,18 +116,14 @@ def client_reminders_are_paused(*, profile: ClientProfile, now: datetime | None 
 
 
 def clinician_weekly_summary_wanted(*, user: User) -> bool:
-    return not user.groups.filter(name=CLINICIAN_SUMMARY_OPT_OUT_GROUP).exists()
+    return user.weekly_summary_email
 
 
-@transaction.atomic
 def clinician_weekly_summary_set(*, user: User, enabled: bool) -> None:
     if not user.is_clinician:
         raise ValidationError("Only clinicians get a caseload summary.")
-    group, _ = Group.objects.get_or_create(name=CLINICIAN_SUMMARY_OPT_OUT_GROUP)
-    if enabled:
-        user.groups.remove(group)
-    else:
-        user.groups.add(group)
+    user.weekly_summary_email = enabled
+    user.save(update_fields=["weekly_summary_email"])
 
 
 # --- The signed link in every email ---

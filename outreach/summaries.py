@@ -33,7 +33,6 @@ from homework.selectors.progress import caseload_for_clinician
 from notifications.models import Notification
 from notifications.services import notifications_enqueue
 from outreach.reminders import CHUNK_SIZE, local_instant, zone_for
-from outreach.services import CLINICIAN_SUMMARY_OPT_OUT_GROUP
 
 logger = logging.getLogger(__name__)
 
@@ -185,14 +184,9 @@ def _client_week_of(
     is_current = plan.week_start(today) == monday
     sunday = monday + timedelta(days=6)
     plans = []
-    adherence_of: dict[int, plan.Adherence] = {}
     for assignment in assignments:
         sched, dates = schedules[assignment.pk], done.get(assignment.pk, set())
-        if is_current:
-            adherence = plan.adherence_to_date(sched, monday, today, dates)
-        else:
-            adherence = plan.adherence(sched, monday, sunday, dates)
-        adherence_of[assignment.pk] = adherence
+        adherence = plan.adherence_as_of(sched, monday, sunday, dates, today=today)
         if adherence.planned <= 0 and not dates:
             continue  # not running that week and nothing logged
         plans.append(
@@ -205,11 +199,15 @@ def _client_week_of(
             )
         )
     # Added up in the progress selector's order of plans, so the floats match to the last bit.
-    total = plan.NO_PLAN
-    for assignment in sorted(
+    in_progress_order = sorted(
         assignments, key=lambda a: (a.status, -a.start_date.toordinal(), -a.pk)
-    ):
-        total += adherence_of[assignment.pk]
+    )
+    total = plan.plans_adherence(
+        [(schedules[a.pk], done.get(a.pk, set())) for a in in_progress_order],
+        monday,
+        sunday,
+        today=today,
+    )
     return ClientWeek(
         monday=monday,
         is_current=is_current,
@@ -298,21 +296,22 @@ def caseload_week(*, clinician: User, monday: date, now: datetime | None = None)
         days_of[client_id].add(day)
         minutes_of[client_id] += minutes
 
-    adherence_of: dict[int, plan.Adherence] = defaultdict(lambda: plan.NO_PLAN)
+    plans_of: dict[int, list[tuple[plan.Schedule, set[date]]]] = defaultdict(list)
     for assignment in assignments:
-        sched, dates = schedules[assignment.pk], done.get(assignment.pk, set())
-        today = plan.local_date(anchor, zones[assignment.client_id])
-        if plan.week_start(today) == monday:
-            adherence_of[assignment.client_id] += plan.adherence_to_date(
-                sched, monday, today, dates
-            )
-        else:
-            adherence_of[assignment.client_id] += plan.adherence(sched, monday, sunday, dates)
+        plans_of[assignment.client_id].append(
+            (schedules[assignment.pk], done.get(assignment.pk, set()))
+        )
 
     rows = [
         CaseloadWeekRow(
             client=row.client,
-            adherence=adherence_of[row.client.pk],
+            # Each client's week as it stands in their own zone at the anchor.
+            adherence=plan.plans_adherence(
+                plans_of.get(row.client.pk, []),
+                monday,
+                sunday,
+                today=plan.local_date(anchor, zones[row.client.pk]),
+            ),
             practice_days=len(days_of.get(row.client.pk, ())),
             minutes=minutes_of.get(row.client.pk, 0),
             needs_attention=row.needs_attention,
@@ -367,7 +366,10 @@ class DueSummary:
 def _recipient_chunks(
     *, zones: dict[str, date], now: datetime, chunk_size: int
 ) -> Iterator[list[dict]]:
-    """Active clients who opted in and had a plan that week, and clinicians with a caseload."""
+    """Active clients who opted in and had a plan that week, and clinicians with a caseload.
+
+    Anyone with weekly_summary_email off is left out here, in SQL, not one by one.
+    """
     # Every due zone shares one calendar Monday: the window above is shorter than a week.
     monday = min(zones.values())
     sunday = monday + timedelta(days=6)
@@ -378,7 +380,7 @@ def _recipient_chunks(
         clinician_id=OuterRef("pk"), user__is_active=True, user__role=Role.CLIENT
     )
     queryset = (
-        User.objects.filter(is_active=True, timezone__in=list(zones))
+        User.objects.filter(is_active=True, weekly_summary_email=True, timezone__in=list(zones))
         .filter(
             (
                 Q(role=Role.CLIENT, client_profile__weekly_summary=True, date_joined__lt=now)
@@ -386,7 +388,6 @@ def _recipient_chunks(
             )
             | (Q(role=Role.CLINICIAN) & Exists(has_clients))
         )
-        .exclude(groups__name=CLINICIAN_SUMMARY_OPT_OUT_GROUP)
         .order_by("id")
     )
     last_id = 0

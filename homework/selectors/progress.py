@@ -177,16 +177,6 @@ def kind_streak(
     )
 
 
-def _runs_within(schedule: plan.Schedule, first: date, last: date) -> bool:
-    """Whether the plan runs on any day of [first, last]; if not, its adherence there is NO_PLAN.
-
-    Checked before computing adherence day by day: most plans of a long-running
-    caseload ended long ago, and their (empty) adherence was most of the dashboard's
-    and the client page's time at clinic scale (see docs/benchmarks.md).
-    """
-    return schedule.start_date <= last and (schedule.end_date is None or schedule.end_date >= first)
-
-
 def _mean(values: Sequence[float]) -> float | None:
     return fmean(values) if values else None
 
@@ -216,18 +206,14 @@ def client_progress(
     for log in logs:
         done[log["assignment_id"]].add(log["local_date"])
 
-    # Weekly adherence across every plan; the current week so far (today once practised).
+    plans = [(schedules[a.pk], done.get(a.pk, set())) for a in assignments]
+
+    # Weekly adherence across every plan; the current week so far (today once practised),
+    # or whole for the streak, where the current week adds once met and never breaks.
     def week_adherence(monday: date, *, whole: bool) -> plan.Adherence:
-        total = plan.NO_PLAN
-        for assignment in assignments:
-            sched, dates = schedules[assignment.pk], done.get(assignment.pk, set())
-            if not _runs_within(sched, monday, monday + timedelta(days=6)):
-                continue
-            if monday == this_monday and not whole:
-                total += plan.adherence_to_date(sched, monday, today, dates)
-            else:
-                total += plan.adherence(sched, monday, monday + timedelta(days=6), dates)
-        return total
+        return plan.plans_adherence(
+            plans, monday, monday + timedelta(days=6), today=None if whole else today
+        )
 
     recent = [log for log in logs if first_monday <= log["local_date"] <= today]
     # The shown weeks' logs, grouped once (a year of logs is thousands of rows). Only
@@ -475,17 +461,13 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
         today = todays[client.pk]
         plans = by_client.get(client.pk, [])
         running = [a for a in plans if _is_running(a, schedules[a.pk], today)]
-        adherence_7 = adherence_28 = plan.NO_PLAN
-        for a in plans:
-            if not _runs_within(schedules[a.pk], today - timedelta(days=27), today):
-                continue
-            dates = done.get(a.pk, set())
-            adherence_7 += plan.adherence_to_date(
-                schedules[a.pk], today - timedelta(days=6), today, dates
-            )
-            adherence_28 += plan.adherence_to_date(
-                schedules[a.pk], today - timedelta(days=27), today, dates
-            )
+        plans_done = [(schedules[a.pk], done.get(a.pk, set())) for a in plans]
+        adherence_7 = plan.plans_adherence(
+            plans_done, today - timedelta(days=6), today, today=today
+        )
+        adherence_28 = plan.plans_adherence(
+            plans_done, today - timedelta(days=27), today, today=today
+        )
         last = client.last_practice
         idle_days = None
         if running:

@@ -386,6 +386,21 @@ def test_it_deactivates_with_the_active_checkbox_and_ends_the_sessions(world):
     assert clinician_browser.get(reverse("homework:dashboard")).status_code == 302
 
 
+def test_it_turns_a_clinicians_weekly_summary_email_off_and_on_again(world):
+    admin = world.login(world.admin)
+    data = admin_change_data(admin.get(_user_change(world.clinician)))
+    assert data["weekly_summary_email"] == "on"
+    del data["weekly_summary_email"]
+    response = admin.post(_user_change(world.clinician), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    world.clinician.refresh_from_db()
+    assert world.clinician.weekly_summary_email is False
+    response = admin.post(_user_change(world.clinician), {**data, "weekly_summary_email": "on"})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    world.clinician.refresh_from_db()
+    assert world.clinician.weekly_summary_email is True
+
+
 def test_it_withdraws_a_deactivated_clinicians_open_invitations(world, invitation):
     _, token = invitation
     services.user_deactivate(user=world.clinician)

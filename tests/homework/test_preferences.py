@@ -11,11 +11,12 @@ from django.utils import timezone
 
 from accounts.models import ClientProfile, User
 from outreach import services as preferences
+from outreach.forms import ClinicianSummaryPreferencesForm
 from outreach.services import (
-    CLINICIAN_SUMMARY_OPT_OUT_GROUP,
     SCOPE_REMINDERS,
     SCOPE_WEEKLY,
     client_preferences_update,
+    clinician_weekly_summary_set,
     clinician_weekly_summary_wanted,
     preferences_token_make,
 )
@@ -334,14 +335,41 @@ def test_it_lets_a_clinician_stop_the_caseload_summary(world):
     assert "weekly caseload summary" in page.text
     assert 'name="reminder_time"' not in page.text
     Client().post(url, {})  # the box unticked
+    world.clinician.refresh_from_db()
     assert not clinician_weekly_summary_wanted(user=world.clinician)
-    assert world.clinician.groups.filter(name=CLINICIAN_SUMMARY_OPT_OUT_GROUP).exists()
+    assert world.clinician.weekly_summary_email is False
     Client().post(url, {"weekly_summary": "on"})
+    world.clinician.refresh_from_db()
     assert clinician_weekly_summary_wanted(user=world.clinician)
     # One click works for clinicians too, and only for the clinician named in the link.
     Client().post(url, {"List-Unsubscribe": "One-Click"})
+    world.clinician.refresh_from_db()
+    world.colleague.refresh_from_db()
     assert not clinician_weekly_summary_wanted(user=world.clinician)
     assert clinician_weekly_summary_wanted(user=world.colleague)
+
+
+def test_it_shows_the_clinicians_summary_box_as_stored(world):
+    url = signed_url(world.clinician, SCOPE_WEEKLY)
+    assert Client().get(url).context["form"]["weekly_summary"].value() is True
+    User.objects.filter(pk=world.clinician.pk).update(weekly_summary_email=False)
+    assert Client().get(url).context["form"]["weekly_summary"].value() is False
+
+
+@pytest.mark.parametrize(
+    ("data", "wanted"), [({}, False), ({"weekly_summary": "on"}, True)], ids=["unticked", "ticked"]
+)
+def test_it_reads_the_clinicians_summary_form(data, wanted):
+    form = ClinicianSummaryPreferencesForm(data)
+    assert form.is_valid()
+    assert form.cleaned_data == {"weekly_summary": wanted}
+
+
+def test_it_keeps_the_caseload_summary_setting_for_clinicians_only(world):
+    with pytest.raises(ValidationError, match="Only clinicians"):
+        clinician_weekly_summary_set(user=world.client, enabled=False)
+    world.client.refresh_from_db()
+    assert world.client.weekly_summary_email is True
 
 
 def test_it_refuses_a_reminder_link_one_click_for_a_clinician(world):

@@ -253,6 +253,110 @@ def test_it_gives_adherence_per_whole_week():
     assert [(a.planned, a.done) for _, a in rows] == [(2, 1), (2, 2), (2, 0)]
 
 
+# --- Several plans together in one window (a client's week, a caseload row) ---
+
+WEDNESDAY = MONDAY + timedelta(days=2)
+THURSDAY = MONDAY + timedelta(days=3)
+
+
+@pytest.mark.parametrize(
+    ("plans", "today", "planned", "done"),
+    [
+        pytest.param([(daily(), days(0, 1, 3))], None, 7, 3, id="daily, a past week"),
+        pytest.param(
+            [(daily(), days(0, 1, 3))], THURSDAY, 4, 3, id="daily, today practised counts"
+        ),
+        pytest.param(
+            [(daily(), days(0, 1))], WEDNESDAY, 2, 2, id="daily, today not yet practised waits"
+        ),
+        pytest.param(
+            [(daily(), days(0))],
+            MONDAY + timedelta(days=7),
+            7,
+            1,
+            id="daily, today after the window counts it whole",
+        ),
+        pytest.param(
+            [(on_days(0, 2, 4), days(0, 1))], None, 3, 2, id="weekdays, an unscheduled day counts"
+        ),
+        pytest.param(
+            [(on_days(0, 2, 4), days(0, 1, 3, 5))], None, 3, 3, id="weekdays, never above plan"
+        ),
+        pytest.param([(weekly(3), days(0, 5))], None, 3, 2, id="3 times a week, whole week"),
+        pytest.param(
+            [(weekly(3), days(0, 2))],
+            WEDNESDAY,
+            3 * 3 / 7,
+            3 * 3 / 7,
+            id="3 times a week, Monday to Wednesday is 3/7 of the quota",
+        ),
+        pytest.param(
+            [(Schedule(kind=plan.DAILY, start_date=THURSDAY), days(1, 3, 6))],
+            None,
+            4,
+            2,
+            id="daily starting Thursday, Tuesday before it does not count",
+        ),
+        pytest.param(
+            [
+                (
+                    Schedule(plan.TIMES_PER_WEEK, MONDAY + timedelta(days=5), times_per_week=3),
+                    days(5),
+                )
+            ],
+            None,
+            2,
+            1,
+            id="3 times a week starting Saturday asks 2",
+        ),
+        pytest.param(
+            [(daily(pauses=((WEDNESDAY, MONDAY + timedelta(days=4)),)), days(0, 2, 4))],
+            None,
+            5,
+            2,
+            id="daily paused Wednesday and Thursday",
+        ),
+        pytest.param(
+            [(weekly(2, pauses=((WEDNESDAY, None),)), days(0, 3))],
+            None,
+            2,
+            1,
+            id="2 times a week paused from Wednesday on",
+        ),
+        pytest.param(
+            [(daily(end_date=WEDNESDAY), days(0, 3))], None, 3, 1, id="daily ended on Wednesday"
+        ),
+        pytest.param(
+            [
+                (
+                    Schedule(
+                        plan.DAILY, MONDAY - timedelta(days=14), end_date=MONDAY - timedelta(1)
+                    ),
+                    days(0),
+                )
+            ],
+            None,
+            0,
+            0,
+            id="a plan ended the week before asks nothing",
+        ),
+        pytest.param([(daily(), days(0, 1)), (on_days(0, 3), days(3))], None, 9, 3, id="two plans"),
+        pytest.param(
+            [(daily(), days(0)), (weekly(2), days(1))],
+            MONDAY + timedelta(days=1),
+            1 + 2 * 2 / 7,
+            1 + 2 * 2 / 7,
+            id="two plans, today practised in one of them only",
+        ),
+        pytest.param([], None, 0, 0, id="no plans"),
+    ],
+)
+def test_it_adds_up_a_week_of_several_plans(plans, today, planned, done):
+    result = plan.plans_adherence(plans, MONDAY, SUNDAY, today=today)
+    assert result.planned == pytest.approx(planned)
+    assert result.done == pytest.approx(done)
+
+
 # --- Local dates across time zones and DST ---
 
 NEW_YORK = ZoneInfo("America/New_York")

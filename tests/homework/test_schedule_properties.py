@@ -274,6 +274,51 @@ def test_it_gives_full_adherence_to_a_client_who_does_every_scheduled_day(case):
     assert result.planned == len(every)
 
 
+@st.composite
+def plans_in_a_window(draw):
+    """Up to four plans near one window, each with its own random days practised."""
+    window_start = draw(dates)
+    window_end = window_start + timedelta(days=draw(st.integers(0, 40)))
+    plans = []
+    for _ in range(draw(st.integers(0, 4))):
+        schedule = draw(schedules())
+        # Move the plan near the window so that most examples overlap it.
+        shift = window_start - schedule.start_date + timedelta(days=draw(st.integers(-30, 30)))
+        schedule = Schedule(
+            kind=schedule.kind,
+            start_date=schedule.start_date + shift,
+            end_date=schedule.end_date and schedule.end_date + shift,
+            weekdays=schedule.weekdays,
+            times_per_week=schedule.times_per_week,
+            pauses=tuple(
+                (first + shift, resumed and resumed + shift) for first, resumed in schedule.pauses
+            ),
+        )
+        done = draw(
+            st.sets(
+                st.integers(-10, 50).map(lambda n: window_start + timedelta(days=n)),
+                max_size=30,
+            )
+        )
+        plans.append((schedule, done))
+    today = draw(st.none() | st.integers(-10, 50).map(lambda n: window_start + timedelta(days=n)))
+    return plans, window_start, window_end, today
+
+
+@EXAMPLES
+@given(plans_in_a_window())
+def test_it_gives_several_plans_the_sum_of_each_plans_adherence(case):
+    plans, window_start, window_end, today = case
+    expected = plan.NO_PLAN
+    for schedule, done in plans:
+        if today is not None and window_start <= today <= window_end:
+            expected += plan.adherence_to_date(schedule, window_start, today, done)
+        else:
+            expected += plan.adherence(schedule, window_start, window_end, done)
+    # Added in the same order, so equal to the last bit: callers rely on that.
+    assert plan.plans_adherence(plans, window_start, window_end, today=today) == expected
+
+
 # --- Local dates in real time zones, across DST ---
 
 ZONES = [

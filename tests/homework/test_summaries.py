@@ -4,6 +4,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ClientProfile, User
 from homework.selectors.progress import caseload_for_clinician, client_progress
@@ -144,6 +146,32 @@ def test_it_honours_the_clinicians_opt_out(zones_world):
     weekly_summaries_create_due(now=utc(2026, 5, 11, 15, 0))
     assert summary_keys(Kind.WEEKLY_CLINICIAN) == []
     assert summary_keys(Kind.WEEKLY_CLIENT)  # the clients still get theirs
+
+
+def test_it_leaves_out_anyone_with_the_email_turned_off_in_the_recipients_query(zones_world):
+    world = zones_world
+    # As the admin would: the field itself, not the service.
+    User.objects.filter(pk__in=[world.clinician.pk, world.client.pk]).update(
+        weekly_summary_email=False
+    )
+    assert weekly_summaries_create_due(now=utc(2026, 5, 10, 20, 0)) == []  # Auckland's Monday
+    with CaptureQueriesContext(connection) as queries:  # Los Angeles' and London's
+        weekly_summaries_create_due(now=utc(2026, 5, 11, 15, 0))
+    assert summary_keys() == [f"weekly_client:{world.other_client.pk}:2026-05-04"]
+    # Filtered in the recipients query itself (one chunk, then the empty one that ends
+    # the loop), not looked up user by user.
+    filtering = [q["sql"] for q in queries if '"weekly_summary_email"' in q["sql"]]
+    assert len(filtering) == 2
+    assert not any("auth_group" in q["sql"] for q in queries)
+
+
+def test_it_refuses_to_send_a_caseload_summary_turned_off_once_the_row_was_written(zones_world):
+    world = zones_world
+    weekly_summaries_create_due(now=utc(2026, 5, 11, 15, 0))
+    clinician_weekly_summary_set(user=world.clinician, enabled=False)
+    row = Notification.objects.get(recipient=world.clinician)
+    with pytest.raises(Exception, match="turned weekly summaries off"):
+        notification_render(row)
 
 
 def test_it_refuses_to_send_after_an_opt_out_made_once_the_row_was_written(zones_world):
