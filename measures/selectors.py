@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from accounts.access import clients_visible_to
 from accounts.models import User
-from homework import schedule as plan
 from homework.models import AssignmentStatus, Completion
+from homework.schedule import local_date, week_start
 from measures.engine import (
     Instrument,
     Scores,
@@ -133,7 +133,7 @@ def measure_statuses(
     it equals the latest due date answered: the query annotates that maximum
     rather than reading the responses.
     """
-    day = plan.local_date(now or timezone.now(), client.zone)
+    day = local_date(now or timezone.now(), client.zone)
     measures = MeasureAssignment.objects.filter(client_id=client.pk)
     if not include_ended:
         measures = measures.filter(status=AssignmentStatus.ACTIVE)
@@ -243,8 +243,8 @@ def measure_trends(
     the current week, at most TREND_MAX_WEEKS, with minutes of practice per week.
     Pass `history` (newest first, as measure_history gives it) to save its query.
     """
-    today = plan.local_date(now or timezone.now(), client.zone)
-    this_monday = plan.week_start(today)
+    today = local_date(now or timezone.now(), client.zone)
+    this_monday = week_start(today)
     history = measure_history(client=client) if history is None else history
     if not history:
         return []
@@ -257,7 +257,7 @@ def measure_trends(
             floor,
             min(
                 this_monday - timedelta(weeks=TREND_MIN_WEEKS - 1),
-                plan.week_start(items[0].response.local_date),
+                week_start(items[0].response.local_date),
             ),
         )
         for code, items in by_instrument.items()
@@ -271,13 +271,13 @@ def measure_trends(
         .annotate(minutes=Sum("minutes"))
         .values_list("local_date", "minutes")
     ):
-        minutes[plan.week_start(day)] += total or 0
+        minutes[week_start(day)] += total or 0
     trends = []
     for code in sorted(by_instrument):
         items, first = by_instrument[code], firsts[code]
         totals: dict[date, list[float]] = defaultdict(list)
         for item in items:
-            totals[plan.week_start(item.response.local_date)].append(item.scores.total.value)
+            totals[week_start(item.response.local_date)].append(item.scores.total.value)
         weeks = []
         monday = first
         while monday <= this_monday:

@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from homework import schedule as plan
 from homework.models import AssignmentStatus
+from homework.schedule import local_date
 from measures.engine import UnknownInstrument, instrument_get, response_clean
 from measures.models import MeasureAssignment, MeasureResponse
 from measures.selectors import occurrence_on
@@ -48,7 +48,7 @@ def measure_assignment_create(
         found = None
     if every_weeks is not None and not 1 <= every_weeks <= MAX_EVERY_WEEKS:
         errors["every_weeks"] = [f"Choose every 1 to {MAX_EVERY_WEEKS} weeks."]
-    today = plan.local_date(now or timezone.now(), client.zone)
+    today = local_date(now or timezone.now(), client.zone)
     if start_date < today:
         errors["start_date"] = ["The first date can't be in the past (in the client's time zone)."]
     elif start_date > today + MAX_START_AHEAD:
@@ -96,7 +96,7 @@ def measure_response_submit(
         raise PermissionDenied("This questionnaire is not yours.")
     instrument = instrument_get(measure.instrument)
     now = now or timezone.now()
-    day = plan.local_date(now, client.zone)
+    day = local_date(now, client.zone)
     due = occurrence_on(measure, day) if measure.status == AssignmentStatus.ACTIVE else None
     if due is None:
         raise ValidationError({"__all__": ["This questionnaire isn't open for answers now."]})

@@ -20,7 +20,7 @@ from accounts.access import (
 )
 from accounts.models import User
 from audit.services import audit_record_view
-from homework import schedule as plan
+from homework.schedule import local_date
 from measures.charts import measure_trend_charts
 from measures.engine import instruments
 from measures.forms import MeasureAssignmentForm, MeasureResponseForm
@@ -180,7 +180,7 @@ def clinician_measures(request: HttpRequest, client_id: int) -> HttpResponse:
                 return redirect("measures:clinician-measures", client_id=client.pk)
         return _clinician_page(request, client, form, status=400)
     audit_record_view(request=request, target=client, client=client)
-    today = plan.local_date(timezone.now(), client.zone)
+    today = local_date(timezone.now(), client.zone)
     return _clinician_page(request, client, MeasureAssignmentForm(initial={"start_date": today}))
 
 

@@ -33,8 +33,8 @@ from django.utils import timezone
 from icalendar import Calendar, Event, vRecur
 
 from accounts.models import Role, User
-from homework import schedule as plan
 from homework.models import Assignment, AssignmentStatus, ScheduleKind
+from homework.schedule import local_date, weekdays_from_mask
 from outreach.models import CalendarFeed
 from outreach.reminders import effective_reminder_time
 
@@ -124,7 +124,7 @@ def _first_day(days: list[int], start: date) -> date:
 def _recurrence(assignment: Assignment) -> tuple[list[int] | None, str]:
     """(weekdays or None for every day, how the event's description names the rhythm)."""
     if assignment.schedule_kind == ScheduleKind.WEEKDAYS:
-        return plan.weekdays_from_mask(assignment.weekdays), "On your chosen days."
+        return weekdays_from_mask(assignment.weekdays), "On your chosen days."
     if assignment.schedule_kind == ScheduleKind.TIMES_PER_WEEK:
         times = max(1, min(7, assignment.times_per_week or 1))
         return SUGGESTED_DAYS[times], (
@@ -173,7 +173,7 @@ def practice_event(
 def practice_calendar(*, client: User, now: datetime | None = None) -> bytes:
     """The client's practice times as an iCalendar file; two queries."""
     now = now or timezone.now()
-    today = plan.local_date(now, client.zone)
+    today = local_date(now, client.zone)
     profile = getattr(client, "client_profile", None)
     preferred_time = profile.reminder_time if profile else None
     calendar = Calendar()

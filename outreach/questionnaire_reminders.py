@@ -27,8 +27,8 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.models import Role
-from homework import schedule as plan
 from homework.models import AssignmentStatus
+from homework.schedule import local_date
 from measures.models import MeasureAssignment
 from measures.selectors import occurrence_on
 from notifications.models import Notification
@@ -98,7 +98,7 @@ def measure_reminders_due(*, now: datetime) -> list[DueMeasureReminder]:
         profile = getattr(measure.client, "client_profile", None)
         if zone is None:
             continue
-        today = plan.local_date(now, zone)
+        today = local_date(now, zone)
         occurrence = occurrence_on(measure, today)
         if occurrence is None:
             continue
@@ -222,7 +222,7 @@ def _measure_unwanted_reason(
     if measure.last_due_answered is not None and measure.last_due_answered >= due_date:
         return "the questionnaire is already answered"
     zone = zone_for(measure.client.timezone)
-    if zone is None or plan.local_date(now, zone) != day:
+    if zone is None or local_date(now, zone) != day:
         return "the client's day is over"
     profile = getattr(measure.client, "client_profile", None)
     if profile and profile.reminders_paused_until and profile.reminders_paused_until > now:

@@ -26,8 +26,17 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import ClientProfile, Role, User
-from homework import schedule as plan
 from homework.models import Assignment, Completion
+from homework.schedule import (
+    Adherence,
+    Schedule,
+    adherence_as_of,
+    days_between,
+    describe,
+    local_date,
+    plans_adherence,
+    week_start,
+)
 from homework.selectors.practice import schedules_for
 from homework.selectors.progress import caseload_for_clinician
 from notifications.models import Notification
@@ -70,21 +79,21 @@ class PlanWeek:
     """One plan's part of the week, for the client's week page."""
 
     assignment: Assignment
-    schedule: plan.Schedule
-    adherence: plan.Adherence
+    schedule: Schedule
+    adherence: Adherence
     days: list[DayMark]
     minutes: int
 
     @property
     def schedule_text(self) -> str:
-        return plan.describe(self.schedule)
+        return describe(self.schedule)
 
 
 @dataclass(frozen=True)
 class ClientWeek:
     monday: date
     is_current: bool
-    adherence: plan.Adherence  # done against planned, every plan together
+    adherence: Adherence  # done against planned, every plan together
     practice_days: int
     minutes: int
     minutes_by_day: list[tuple[date, int]]
@@ -111,7 +120,7 @@ def client_week(*, client: User, monday: date, now: datetime | None = None) -> C
     """A client's week, Monday to Sunday in their zone, with the progress page's figures.
 
     The totals are the per-plan rows added up, computed exactly as the progress
-    selector computes its week row (tests/homework/test_summaries.py holds them
+    selector computes its week row (tests/outreach/test_summaries.py holds them
     equal). They are not read from client_progress itself: that reads the client's
     whole history and streak, which made each weekly email several times dearer at
     clinic scale (docs/benchmarks.md). Three queries (see client_weeks).
@@ -159,7 +168,7 @@ def client_weeks(
     return {
         client_id: _client_week_of(
             monday=monday,
-            today=plan.local_date(now, zone),
+            today=local_date(now, zone),
             assignments=assignments_of.get(client_id, []),
             schedules=schedules,
             done=done,
@@ -175,26 +184,26 @@ def _client_week_of(
     monday: date,
     today: date,
     assignments: list[Assignment],
-    schedules: dict[int, plan.Schedule],
+    schedules: dict[int, Schedule],
     done: dict[int, set[date]],
     minutes_of: dict[int, int],
     minutes_by_day: dict[date, int],
 ) -> ClientWeek:
     """One client's week from their plans (in start order) and the week's logs."""
-    is_current = plan.week_start(today) == monday
+    is_current = week_start(today) == monday
     sunday = monday + timedelta(days=6)
     plans = []
     for assignment in assignments:
         sched, dates = schedules[assignment.pk], done.get(assignment.pk, set())
-        adherence = plan.adherence_as_of(sched, monday, sunday, dates, today=today)
-        if adherence.planned <= 0 and not dates:
+        figure = adherence_as_of(sched, monday, sunday, dates, today=today)
+        if figure.planned <= 0 and not dates:
             continue  # not running that week and nothing logged
         plans.append(
             PlanWeek(
                 assignment=assignment,
                 schedule=sched,
-                adherence=adherence,
-                days=[DayMark(d, d in dates) for d in plan.days_between(monday, sunday)],
+                adherence=figure,
+                days=[DayMark(d, d in dates) for d in days_between(monday, sunday)],
                 minutes=minutes_of.get(assignment.pk, 0),
             )
         )
@@ -202,7 +211,7 @@ def _client_week_of(
     in_progress_order = sorted(
         assignments, key=lambda a: (a.status, -a.start_date.toordinal(), -a.pk)
     )
-    total = plan.plans_adherence(
+    total = plans_adherence(
         [(schedules[a.pk], done.get(a.pk, set())) for a in in_progress_order],
         monday,
         sunday,
@@ -214,7 +223,7 @@ def _client_week_of(
         adherence=total,
         practice_days=len(minutes_by_day),  # days with a log, even one of 0 minutes
         minutes=sum(minutes_by_day.values()),
-        minutes_by_day=[(d, minutes_by_day.get(d, 0)) for d in plan.days_between(monday, sunday)],
+        minutes_by_day=[(d, minutes_by_day.get(d, 0)) for d in days_between(monday, sunday)],
         plans=plans,
     )
 
@@ -222,7 +231,7 @@ def _client_week_of(
 @dataclass(frozen=True)
 class CaseloadWeekRow:
     client: User
-    adherence: plan.Adherence
+    adherence: Adherence
     practice_days: int
     minutes: int
     needs_attention: bool
@@ -261,7 +270,7 @@ def caseload_week(*, clinician: User, monday: date, now: datetime | None = None)
     """
     now = now or timezone.now()
     zone = clinician.zone
-    is_current = plan.week_start(plan.local_date(now, zone)) == monday
+    is_current = week_start(local_date(now, zone)) == monday
     anchor = now if is_current else week_end_instant(monday=monday, zone=zone)
     caseload = caseload_for_clinician(clinician=clinician, now=anchor)
     if not caseload:
@@ -296,7 +305,7 @@ def caseload_week(*, clinician: User, monday: date, now: datetime | None = None)
         days_of[client_id].add(day)
         minutes_of[client_id] += minutes
 
-    plans_of: dict[int, list[tuple[plan.Schedule, set[date]]]] = defaultdict(list)
+    plans_of: dict[int, list[tuple[Schedule, set[date]]]] = defaultdict(list)
     for assignment in assignments:
         plans_of[assignment.client_id].append(
             (schedules[assignment.pk], done.get(assignment.pk, set()))
@@ -306,11 +315,11 @@ def caseload_week(*, clinician: User, monday: date, now: datetime | None = None)
         CaseloadWeekRow(
             client=row.client,
             # Each client's week as it stands in their own zone at the anchor.
-            adherence=plan.plans_adherence(
+            adherence=plans_adherence(
                 plans_of.get(row.client.pk, []),
                 monday,
                 sunday,
-                today=plan.local_date(anchor, zones[row.client.pk]),
+                today=local_date(anchor, zones[row.client.pk]),
             ),
             practice_days=len(days_of.get(row.client.pk, ())),
             minutes=minutes_of.get(row.client.pk, 0),
@@ -343,7 +352,7 @@ def summary_weeks_due(*, zone_names: list[str], now: datetime) -> dict[str, date
         zone = zone_for(name)
         if zone is None:
             continue
-        today = plan.local_date(now, zone)
+        today = local_date(now, zone)
         if today.weekday() != SUMMARY_WEEKDAY:
             continue
         if local_instant(today, SUMMARY_TIME, zone) <= now:

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.access import client_required, clinician_required
 from accounts.models import User
-from homework import schedule as plan
+from homework.schedule import local_date, week_start
 from outreach.calendar import (
     calendar_feed_create,
     calendar_feed_for_token,
@@ -202,8 +202,8 @@ def _monday_or_404(value: str, today: date) -> date:
         day = date.fromisoformat(value)
     except ValueError as error:
         raise Http404("No such week.") from error
-    monday = plan.week_start(day)
-    if monday > plan.week_start(today):
+    monday = week_start(day)
+    if monday > week_start(today):
         raise Http404("That week has not begun.")
     return monday
 
@@ -212,7 +212,7 @@ def _neighbours(monday: date, today: date) -> dict:
     following = monday + timedelta(days=7)
     return {
         "previous_monday": monday - timedelta(days=7),
-        "next_monday": following if following <= plan.week_start(today) else None,
+        "next_monday": following if following <= week_start(today) else None,
     }
 
 
@@ -220,7 +220,7 @@ def _neighbours(monday: date, today: date) -> dict:
 def client_week_page(request: HttpRequest, monday: str) -> HttpResponse:
     client = request.user
     now = timezone.now()
-    today = plan.local_date(now, client.zone)
+    today = local_date(now, client.zone)
     week_monday = _monday_or_404(monday, today)
     if week_monday.isoformat() != monday:
         return redirect("outreach:client-week", week_monday)
@@ -254,7 +254,7 @@ def client_week_page(request: HttpRequest, monday: str) -> HttpResponse:
 def clinician_week_page(request: HttpRequest, monday: str) -> HttpResponse:
     clinician = request.user
     now = timezone.now()
-    today = plan.local_date(now, clinician.zone)
+    today = local_date(now, clinician.zone)
     week_monday = _monday_or_404(monday, today)
     if week_monday.isoformat() != monday:
         return redirect("outreach:clinician-week", week_monday)

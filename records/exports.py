@@ -37,8 +37,8 @@ from django.utils import timezone
 from accounts.models import Clinic, Role, User
 from audit.models import AuditAction
 from audit.services import audit_record
-from homework import schedule as plan
 from homework.models import Assignment, Completion, Exercise, Feedback, Rating
+from homework.schedule import Schedule, describe
 from homework.selectors.practice import reflection_visible_to
 from measures.models import MeasureAssignment, MeasureResponse
 from measures.selectors import ScoredResponse, describe_frequency, scored
@@ -83,7 +83,7 @@ def _assignment_rows(assignments: Iterable[Assignment]) -> Iterator[list]:
             a.client_id,
             a.exercise_id,
             a.exercise.title,
-            plan.describe(plan.Schedule.of(a)),
+            describe(Schedule.of(a)),
             a.schedule_kind,
             a.start_date,
             a.end_date,

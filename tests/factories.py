@@ -11,8 +11,8 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 
 from accounts.models import ClientProfile, Role, User
-from homework import schedule as plan
 from homework.models import Assignment, Completion, Exercise
+from homework.schedule import local_date
 from measures.models import MeasureAssignment, MeasureResponse
 
 _slugs = itertools.count(1)
@@ -21,7 +21,7 @@ _bulk_numbers = itertools.count(1)
 
 def local_today(user: User) -> date:
     """Today's date where `user` is."""
-    return plan.local_date(timezone.now(), user.zone)
+    return local_date(timezone.now(), user.zone)
 
 
 def make_exercise(clinic=None, **fields) -> Exercise:

@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from accounts.access import clients_visible_to
 from accounts.models import User
-from homework import schedule as plan
 from homework.models import (
     Assignment,
     AssignmentEvent,
@@ -26,6 +25,19 @@ from homework.models import (
     Completion,
     Feedback,
     Rating,
+)
+from homework.schedule import (
+    TIMES_PER_WEEK,
+    Pause,
+    Schedule,
+    describe,
+    done_in_week,
+    due_on,
+    left_this_week,
+    local_date,
+    next_scheduled_day,
+    week_quota,
+    week_start,
 )
 
 # AssignmentEvent.action values that change whether a plan runs. Both the verb and
@@ -128,18 +140,18 @@ def status_events_by_assignment(
 
 def schedule_for(
     assignment: Assignment, *, zone: ZoneInfo, events: Iterable[AssignmentEvent] = ()
-) -> plan.Schedule:
+) -> Schedule:
     """The assignment's schedule with its pauses and its end read from its history.
 
     Dates come from the client's zone. A plan that is paused or ended but has no
     matching event (history written before events existed) is taken to have stopped
     on the day the row last changed.
     """
-    pauses: list[plan.Pause] = []
+    pauses: list[Pause] = []
     paused_on: date | None = None
     ended_on: date | None = None
     for event in sorted(events, key=lambda e: (e.created_at, e.pk)):
-        day = plan.local_date(event.created_at, zone)
+        day = local_date(event.created_at, zone)
         if event.action in PAUSE_ACTIONS and paused_on is None:
             paused_on = day
         elif event.action in RESUME_ACTIONS and paused_on is not None:
@@ -148,19 +160,19 @@ def schedule_for(
             paused_on = None
         elif event.action in END_ACTIONS:
             ended_on = day
-    last_change = plan.local_date(assignment.updated_at, zone)
+    last_change = local_date(assignment.updated_at, zone)
     if assignment.status == AssignmentStatus.PAUSED:
         pauses.append((paused_on or last_change, None))
     elif paused_on is not None and assignment.status == AssignmentStatus.ENDED:
         pauses.append((paused_on, None))
     # An "ended" event counts only while the plan is still ended.
     ended_on = (ended_on or last_change) if assignment.status == AssignmentStatus.ENDED else None
-    return plan.Schedule.of(assignment, pauses=pauses, ended_on=ended_on)
+    return Schedule.of(assignment, pauses=pauses, ended_on=ended_on)
 
 
 def schedules_for(
     assignments: Iterable[Assignment], *, zone_of: dict[int, ZoneInfo]
-) -> dict[int, plan.Schedule]:
+) -> dict[int, Schedule]:
     """Schedules of many assignments (one query for their history), keyed by assignment id.
 
     Assignments loaded through `with_status_event_flag` skip that query when none of
@@ -176,7 +188,7 @@ def schedules_for(
     }
 
 
-def last_resumed_on(schedule: plan.Schedule) -> date | None:
+def last_resumed_on(schedule: Schedule) -> date | None:
     """The day practice last restarted after a pause, if it ever did."""
     resumed = [resumed for _, resumed in schedule.pauses if resumed is not None]
     return max(resumed) if resumed else None
@@ -220,7 +232,7 @@ class TodayItem:
     """One plan as it stands today for the client."""
 
     assignment: Assignment
-    schedule: plan.Schedule
+    schedule: Schedule
     state: str  # "due", "done", "later" (nothing asked today) or "paused"
     completion: Completion | None  # today's log, if any
     week_quota: int
@@ -235,11 +247,11 @@ class TodayItem:
 
     @property
     def is_flexible(self) -> bool:
-        return self.schedule.kind == plan.TIMES_PER_WEEK
+        return self.schedule.kind == TIMES_PER_WEEK
 
     @property
     def schedule_text(self) -> str:
-        return plan.describe(self.schedule)
+        return describe(self.schedule)
 
     def as_dict(self) -> dict:
         return {
@@ -288,7 +300,7 @@ class Today:
 
 
 def client_today(client: User, now: datetime | None = None) -> date:
-    return plan.local_date(now or timezone.now(), client.zone)
+    return local_date(now or timezone.now(), client.zone)
 
 
 def today_for_client(*, client: User, now: datetime | None = None) -> Today:
@@ -298,8 +310,8 @@ def today_for_client(*, client: User, now: datetime | None = None) -> Today:
     week's logs, and unread feedback.
     """
     zone = client.zone
-    day = plan.local_date(now or timezone.now(), zone)
-    monday = plan.week_start(day)
+    day = local_date(now or timezone.now(), zone)
+    monday = week_start(day)
     assignments = [
         a
         for a in with_status_event_flag(
@@ -335,7 +347,7 @@ def today_for_client(*, client: User, now: datetime | None = None) -> Today:
             state = "paused"
         elif completion is not None:
             state = "done"
-        elif plan.due_on(sched, day, done):
+        elif due_on(sched, day, done):
             state = "due"
         else:
             state = "later"
@@ -344,16 +356,16 @@ def today_for_client(*, client: User, now: datetime | None = None) -> Today:
             next_day = (
                 assignment.start_date
                 if day < assignment.start_date
-                else plan.next_scheduled_day(sched, day)
+                else next_scheduled_day(sched, day)
             )
         item = TodayItem(
             assignment=assignment,
             schedule=sched,
             state=state,
             completion=completion,
-            week_quota=plan.week_quota(sched, day),
-            done_this_week=plan.done_in_week(day, done, schedule=sched),
-            left_this_week=plan.left_this_week(sched, day, done),
+            week_quota=week_quota(sched, day),
+            done_this_week=done_in_week(day, done, schedule=sched),
+            left_this_week=left_this_week(sched, day, done),
             next_day=next_day,
             can_log=completion is not None or is_open_for_logging(assignment, day),
         )

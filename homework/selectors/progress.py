@@ -35,8 +35,17 @@ from django.utils import timezone
 
 from accounts.access import clients_visible_to
 from accounts.models import User
-from homework import schedule as plan
 from homework.models import RATING_PAIRS, Assignment, AssignmentStatus, Completion, Rating
+from homework.schedule import (
+    Adherence,
+    Schedule,
+    adherence_to_date,
+    describe,
+    is_active_on,
+    local_date,
+    plans_adherence,
+    week_start,
+)
 from homework.selectors.practice import last_resumed_on, schedules_for, with_status_event_flag
 
 WEEKS_SHOWN = 12
@@ -56,7 +65,7 @@ PAIR_LABELS = {
 @dataclass(frozen=True)
 class WeekRow:
     monday: date
-    adherence: plan.Adherence
+    adherence: Adherence
     practice_days: int
     minutes: int
     is_current: bool = False
@@ -116,14 +125,14 @@ class Streak:
 @dataclass(frozen=True)
 class AssignmentSummary:
     assignment: Assignment
-    schedule: plan.Schedule
-    adherence_28: plan.Adherence
+    schedule: Schedule
+    adherence_28: Adherence
     last_practice: date | None
     practices: int
 
     @property
     def schedule_text(self) -> str:
-        return plan.describe(self.schedule)
+        return describe(self.schedule)
 
 
 @dataclass(frozen=True)
@@ -146,7 +155,7 @@ class ClientProgress:
 
 
 def kind_streak(
-    weeks: Sequence[plan.Adherence],
+    weeks: Sequence[Adherence],
     *,
     grace: int = STREAK_GRACE_WEEKS,
     met_share: float = STREAK_MET_SHARE,
@@ -186,8 +195,8 @@ def client_progress(
 ) -> ClientProgress:
     """Everything the progress page and the clinician's client page chart, in three queries."""
     zone = client.zone
-    today = plan.local_date(now or timezone.now(), zone)
-    this_monday = plan.week_start(today)
+    today = local_date(now or timezone.now(), zone)
+    this_monday = week_start(today)
     first_monday = this_monday - timedelta(weeks=weeks - 1)
 
     assignments = list(
@@ -210,8 +219,8 @@ def client_progress(
 
     # Weekly adherence across every plan; the current week so far (today once practised),
     # or whole for the streak, where the current week adds once met and never breaks.
-    def week_adherence(monday: date, *, whole: bool) -> plan.Adherence:
-        return plan.plans_adherence(
+    def week_adherence(monday: date, *, whole: bool) -> Adherence:
+        return plans_adherence(
             plans, monday, monday + timedelta(days=6), today=None if whole else today
         )
 
@@ -221,7 +230,7 @@ def client_progress(
     by_week: dict[date, list[dict]] = defaultdict(list)
     for log in logs:
         if log["local_date"] >= first_monday:
-            by_week[plan.week_start(log["local_date"])].append(log)
+            by_week[week_start(log["local_date"])].append(log)
     recent_by_week = {
         **by_week,
         this_monday: [log for log in by_week.get(this_monday, []) if log["local_date"] <= today],
@@ -245,7 +254,7 @@ def client_progress(
     starts = [a.start_date for a in assignments if a.start_date <= today]
     streak_weeks = []
     if starts:
-        monday = plan.week_start(min(starts))
+        monday = week_start(min(starts))
         while monday <= this_monday:
             streak_weeks.append(week_adherence(monday, whole=True))
             monday += timedelta(weeks=1)
@@ -265,7 +274,7 @@ def client_progress(
             AssignmentSummary(
                 assignment=a,
                 schedule=schedules[a.pk],
-                adherence_28=plan.adherence_to_date(
+                adherence_28=adherence_to_date(
                     schedules[a.pk], today - timedelta(days=27), today, done.get(a.pk, set())
                 ),
                 last_practice=max(done[a.pk]) if done.get(a.pk) else None,
@@ -353,8 +362,8 @@ class CaseloadRow:
     client: User
     local_date: date
     active_assignments: int  # status active and not past its end date
-    adherence_7: plan.Adherence
-    adherence_28: plan.Adherence
+    adherence_7: Adherence
+    adherence_28: Adherence
     practised_days_7: int
     last_practice: date | None
     idle_days: int | None  # None when no plan is running today
@@ -371,8 +380,8 @@ class CaseloadRow:
         return None if self.last_practice is None else (self.local_date - self.last_practice).days
 
 
-def _is_running(assignment: Assignment, schedule: plan.Schedule, day: date) -> bool:
-    return assignment.status == AssignmentStatus.ACTIVE and plan.is_active_on(schedule, day)
+def _is_running(assignment: Assignment, schedule: Schedule, day: date) -> bool:
+    return assignment.status == AssignmentStatus.ACTIVE and is_active_on(schedule, day)
 
 
 def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> list[CaseloadRow]:
@@ -394,7 +403,7 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
         return []
     ids = [c.pk for c in clients]
     zones = {c.pk: c.zone for c in clients}
-    todays = {c.pk: plan.local_date(now, zones[c.pk]) for c in clients}
+    todays = {c.pk: local_date(now, zones[c.pk]) for c in clients}
     earliest = min(todays.values()) - timedelta(days=28)
 
     assignments = list(
@@ -462,12 +471,8 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
         plans = by_client.get(client.pk, [])
         running = [a for a in plans if _is_running(a, schedules[a.pk], today)]
         plans_done = [(schedules[a.pk], done.get(a.pk, set())) for a in plans]
-        adherence_7 = plan.plans_adherence(
-            plans_done, today - timedelta(days=6), today, today=today
-        )
-        adherence_28 = plan.plans_adherence(
-            plans_done, today - timedelta(days=27), today, today=today
-        )
+        adherence_7 = plans_adherence(plans_done, today - timedelta(days=6), today, today=today)
+        adherence_28 = plans_adherence(plans_done, today - timedelta(days=27), today, today=today)
         last = client.last_practice
         idle_days = None
         if running:

@@ -19,8 +19,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from homework import schedule as plan
 from homework.models import Assignment, Completion, Exercise, Rating
+from homework.schedule import local_date
 from homework.selectors.practice import logging_closed_reason
 
 MAX_MINUTES = 600
@@ -153,7 +153,7 @@ def completion_log(
     """Log today's practice of a plan, or correct today's log if there is one."""
     if assignment.client_id != client.pk:
         raise PermissionDenied("This practice belongs to someone else.")
-    day = plan.local_date(now or timezone.now(), client.zone)
+    day = local_date(now or timezone.now(), client.zone)
     fields = _cleaned_fields(
         assignment.exercise,
         minutes=minutes,
@@ -201,7 +201,7 @@ def completion_correct(
     """
     if completion.client_id != client.pk:
         raise PermissionDenied("This log belongs to someone else.")
-    day = plan.local_date(now or timezone.now(), client.zone)
+    day = local_date(now or timezone.now(), client.zone)
     if completion.local_date != day:
         raise CompletionLocked(
             "Logs from earlier days can't be changed, so your record stays as it was on the day."

@@ -18,10 +18,10 @@ from django.utils import timezone
 from accounts.access import client_required
 from accounts.models import User
 from homework import charts
-from homework import schedule as plan
 from homework.forms.completions import CompletionForm
 from homework.models import Assignment, Completion, Feedback
 from homework.panels import panels_render
+from homework.schedule import Schedule, describe, local_date
 from homework.selectors.practice import (
     assignment_for_client_or_404,
     client_today,
@@ -61,7 +61,7 @@ def practice(request: HttpRequest, assignment_id: int) -> HttpResponse:
         {
             "assignment": assignment,
             "exercise": assignment.exercise,
-            "schedule_text": plan.describe(plan.Schedule.of(assignment)),
+            "schedule_text": describe(Schedule.of(assignment)),
             "closed_reason": None if todays_log else logging_closed_reason(assignment, day),
             "todays_log": todays_log,
         },
@@ -102,7 +102,7 @@ def _log_page(
     request: HttpRequest, assignment: Assignment, existing: Completion | None, now: datetime
 ) -> HttpResponse:
     exercise = assignment.exercise
-    day = plan.local_date(now, request.user.zone)
+    day = local_date(now, request.user.zone)
     closed_reason = None if existing else logging_closed_reason(assignment, day)
     status = 200
     if request.method == "POST":
@@ -148,7 +148,7 @@ def log(request: HttpRequest, assignment_id: int) -> HttpResponse:
     """Log today's practice; if today's log exists, this corrects it."""
     assignment = assignment_for_client_or_404(request.user, assignment_id)
     now = timezone.now()
-    day = plan.local_date(now, request.user.zone)
+    day = local_date(now, request.user.zone)
     existing = Completion.objects.filter(assignment=assignment, local_date=day).first()
     return _log_page(request, assignment, existing, now)
 
@@ -164,7 +164,7 @@ def completion_edit(request: HttpRequest, completion_id: int) -> HttpResponse:
     if completion is None:
         raise Http404("No such practice log.")
     now = timezone.now()
-    if completion.local_date != plan.local_date(now, request.user.zone):
+    if completion.local_date != local_date(now, request.user.zone):
         return _locked(
             request,
             completion,

@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 
 from accounts.models import ClientProfile, Clinic, Invitation, Role, User
 from homework import charts
-from homework import schedule as plan
 from homework.models import Assignment, Completion, Exercise, Feedback
+from homework.schedule import local_date
 from homework.services.completions import completion_log
 from outreach.reminders import reminders_create_due
 from tests.browser.conftest import PHONE
@@ -45,7 +45,7 @@ def _self_compassion_break() -> Exercise:
 
 def _assign_today(client: User, **fields) -> Assignment:
     """A daily plan of the self-compassion break that starts today, in the client's zone."""
-    today = plan.local_date(timezone.now(), client.zone)
+    today = local_date(timezone.now(), client.zone)
     return make_assignment(client, _self_compassion_break(), start_date=today, **fields)
 
 
@@ -143,7 +143,7 @@ def test_it_brings_an_invited_client_to_todays_practice_on_a_phone(
     jo = User.objects.get(email="jo@client.test")
     assert (jo.role, jo.timezone, jo.full_name) == (Role.CLIENT, "America/Toronto", "Jo Newcomer")
     assert jo.client_profile.clinician == world.clinician
-    toronto_today = plan.local_date(timezone.now(), jo.zone)
+    toronto_today = local_date(timezone.now(), jo.zone)
     assert toronto_today.strftime("%-d %B %Y") in client.inner_text("main")
 
     # The clinician finds Jo on the caseload and assigns the self-compassion break.
@@ -310,13 +310,13 @@ def test_it_shows_the_clinician_the_practice_and_carries_feedback_back(
     assert "Snapped at my sister." in log.inner_text()
 
     # The charts reflect the log, in the table of numbers and in the drawing itself.
-    adherence = _chart(clinician, "Practice done as planned, by week")
-    week = _chart_row(adherence, "(so far)")
+    adherence_chart = _chart(clinician, "Practice done as planned, by week")
+    week = _chart_row(adherence_chart, "(so far)")
     assert week[1:4] == ["1", "1", "100%"], week
     # This week's bar is outlined ("so far") and reaches the top: 100%.
-    this_week = adherence.locator("svg rect[stroke-width='2']")
+    this_week = adherence_chart.locator("svg rect[stroke-width='2']")
     assert float(this_week.get_attribute("height")) == pytest.approx(charts.PLOT_H)
-    assert "100" in adherence.locator("svg text").all_text_contents()
+    assert "100" in adherence_chart.locator("svg text").all_text_contents()
     distress = _chart(clinician, "Distress before and after practice")
     week = _chart_row(distress, "Week of")
     assert week[1:] == ["8", "4", "1"], week
@@ -356,7 +356,7 @@ def test_it_changes_reminder_preferences_through_the_link_in_a_reminder(
 ):
     now = timezone.now()
     client = world.client
-    yesterday = plan.local_date(now, client.zone) - timedelta(days=1)
+    yesterday = local_date(now, client.zone) - timedelta(days=1)
     # A daily plan since yesterday, reminding at midnight: today's reminder is due now.
     assignment = make_assignment(
         client, _self_compassion_break(), start_date=yesterday, reminder_time=time(0, 0)

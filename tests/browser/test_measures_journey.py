@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from homework import schedule as plan
+from homework.schedule import local_date
 from measures.models import MeasureResponse
 from tests.browser.conftest import PHONE
 from tests.browser.helpers import log_in, two_step_enrolled
@@ -47,7 +47,7 @@ def _open_details(page) -> None:
 def test_it_steps_through_the_questions_one_per_screen_on_a_phone(
     live_server, world, new_context, audit
 ):
-    today = plan.local_date(timezone.now(), world.client.zone)
+    today = local_date(timezone.now(), world.client.zone)
     measure = _history(world, today)
     page = new_context(PHONE).new_page()
     log_in(page, world.client)
@@ -82,7 +82,7 @@ def test_it_steps_through_the_questions_one_per_screen_on_a_phone(
 def test_it_shows_every_question_on_a_desktop_and_the_clinicians_pages_pass(
     live_server, world, new_context, audit
 ):
-    today = plan.local_date(timezone.now(), world.client.zone)
+    today = local_date(timezone.now(), world.client.zone)
     measure = _history(world, today)
     client_page = new_context().new_page()
     log_in(client_page, world.client)

@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from homework import schedule as plan
 from homework.models import Exercise
+from homework.schedule import local_date
 from tests.browser.conftest import PHONE
 from tests.browser.helpers import log_in, two_step_enrolled
 from tests.factories import make_assignment, make_completion
@@ -34,7 +34,7 @@ def _audit_each(page, audit, paths: list[str]) -> None:
 
 
 def test_it_audits_every_page_a_client_opens(live_server, world, new_context, audit):
-    today = plan.local_date(timezone.now(), world.client.zone)
+    today = local_date(timezone.now(), world.client.zone)
     exercise = Exercise.objects.get(slug="self-compassion-break", clinic__isnull=True)
     assignment = make_assignment(world.client, exercise, start_date=today - timedelta(days=10))
     make_completion(assignment, today - timedelta(days=1), distress_before=6, distress_after=3)
@@ -68,7 +68,7 @@ def test_it_audits_every_page_a_client_opens(live_server, world, new_context, au
 
 
 def test_it_audits_every_page_a_clinician_opens(live_server, world, new_context, audit):
-    today = plan.local_date(timezone.now(), world.client.zone)
+    today = local_date(timezone.now(), world.client.zone)
     exercise = Exercise.objects.get(slug="self-compassion-break", clinic__isnull=True)
     assignment = make_assignment(world.client, exercise, start_date=today - timedelta(days=10))
     make_completion(assignment, today - timedelta(days=1), distress_before=6, distress_after=3)

@@ -18,8 +18,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Clinic, Role
-from homework import schedule as plan
 from homework.models import Assignment, Exercise
+from homework.schedule import local_date
 from tests.browser.conftest import PHONE
 from tests.browser.helpers import log_in, two_step_enrolled
 from tests.conftest import make_client, make_user
@@ -61,7 +61,7 @@ def practice(db):
     clinic = Clinic.objects.create(name="Harbour Clinic", timezone="Europe/London")
     dana = make_user("dana@harbour.test", Role.CLINICIAN, clinic, full_name="Dana Rivers")
     two_step_enrolled(dana)
-    today = plan.local_date(timezone.now(), ZoneInfo(clinic.timezone))
+    today = local_date(timezone.now(), ZoneInfo(clinic.timezone))
     started = today - timedelta(weeks=WEEKS)
     exercise = Exercise.objects.get(slug="self-compassion-break", clinic__isnull=True)
     other = Exercise.objects.filter(clinic__isnull=True).exclude(pk=exercise.pk).first()

@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from homework import schedule as plan
 from homework.models import Completion, Feedback
+from homework.schedule import week_start
 from tests.factories import local_today, make_assignment, make_completion, make_exercise
 
 
@@ -104,7 +104,7 @@ def test_it_shows_what_is_left_this_week_for_a_flexible_plan(world):
         times_per_week=7,
     )
     today = local_today(world.client)
-    monday = plan.week_start(today)
+    monday = week_start(today)
     for offset in range((today - monday).days):
         make_completion(flexible, monday + timedelta(days=offset))
     response = world.login(world.client).get(reverse("homework:today"))

@@ -2,8 +2,8 @@
 
 from datetime import UTC, date, datetime, timedelta
 
-from homework import schedule as plan
 from homework.models import AssignmentEvent
+from homework.schedule import Adherence
 from homework.selectors.practice import schedule_for, today_for_client
 from homework.selectors.progress import caseload_for_clinician, client_progress, kind_streak
 from tests.conftest import make_client
@@ -15,8 +15,8 @@ TODAY = date(2026, 3, 11)
 MONDAY = date(2026, 3, 9)
 
 
-def week(planned: float, done: float) -> plan.Adherence:
-    return plan.Adherence(planned, done)
+def week(planned: float, done: float) -> Adherence:
+    return Adherence(planned, done)
 
 
 # --- The kind streak ---

@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from homework import schedule as plan
 from homework.models import Assignment, AssignmentEvent, Completion, Feedback
+from homework.schedule import weekdays_mask
 from tests.factories import make_clients, make_exercise
 
 ZONES = ["Europe/London", "America/New_York", "Australia/Lord_Howe"]
@@ -45,7 +45,7 @@ def build_practice(clients: list[User], clinician: User, *, plans: int = 3) -> N
     exercises = [make_exercise(clinician.clinic, title=f"Practice {i}") for i in range(plans)]
     kinds = [
         {"schedule_kind": "daily"},
-        {"schedule_kind": "weekdays", "weekdays": plan.weekdays_mask([0, 2, 4])},
+        {"schedule_kind": "weekdays", "weekdays": weekdays_mask([0, 2, 4])},
         {"schedule_kind": "times_per_week", "times_per_week": 3},
     ]
     assignments = Assignment.objects.bulk_create(

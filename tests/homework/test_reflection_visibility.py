@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from homework import schedule as plan
+from homework.schedule import local_date
 from homework.selectors.practice import reflection_visible_to
 from homework.serializers import CompletionSerializer
 from records.exports import client_data
@@ -37,7 +37,7 @@ def _viewer(world, key: str):
 
 
 def _log(world, *, shared: bool):
-    today = plan.local_date(timezone.now(), world.client.zone)
+    today = local_date(timezone.now(), world.client.zone)
     assignment = make_assignment(world.client, start_date=today - timedelta(days=7))
     return make_completion(
         assignment,

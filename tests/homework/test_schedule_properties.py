@@ -11,8 +11,26 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from homework import schedule as plan
-from homework.schedule import Schedule
+from homework.schedule import (
+    DAILY,
+    NO_PLAN,
+    TIMES_PER_WEEK,
+    WEEKDAYS,
+    Schedule,
+    adherence,
+    adherence_to_date,
+    days_between,
+    due_on,
+    is_active_on,
+    is_scheduled_day,
+    left_this_week,
+    local_date,
+    local_day_bounds,
+    plans_adherence,
+    week_quota,
+    week_start,
+    weekdays_from_mask,
+)
 
 EXAMPLES = settings(max_examples=200, deadline=None)
 
@@ -21,7 +39,7 @@ dates = st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31))
 
 @st.composite
 def schedules(draw, *, with_pauses: bool = True) -> Schedule:
-    kind = draw(st.sampled_from([plan.DAILY, plan.WEEKDAYS, plan.TIMES_PER_WEEK]))
+    kind = draw(st.sampled_from([DAILY, WEEKDAYS, TIMES_PER_WEEK]))
     start = draw(dates)
     end = draw(st.none() | st.integers(0, 120).map(lambda n: start + timedelta(days=n)))
     pauses = ()
@@ -39,8 +57,8 @@ def schedules(draw, *, with_pauses: bool = True) -> Schedule:
         kind=kind,
         start_date=start,
         end_date=end,
-        weekdays=draw(st.integers(1, 127)) if kind == plan.WEEKDAYS else 0,
-        times_per_week=draw(st.integers(1, 7)) if kind == plan.TIMES_PER_WEEK else None,
+        weekdays=draw(st.integers(1, 127)) if kind == WEEKDAYS else 0,
+        times_per_week=draw(st.integers(1, 7)) if kind == TIMES_PER_WEEK else None,
         pauses=pauses,
     )
 
@@ -76,18 +94,14 @@ def weekday_count(first: date, last: date, weekday: int) -> int:
 def test_it_counts_occurrences_of_fixed_day_plans_like_the_calendar_does(case):
     schedule, window_start, window_end, _ = case
     scheduled = sum(
-        1
-        for day in plan.days_between(window_start, window_end)
-        if plan.is_scheduled_day(schedule, day)
+        1 for day in days_between(window_start, window_end) if is_scheduled_day(schedule, day)
     )
     first = max(window_start, schedule.start_date)
     last = window_end if schedule.end_date is None else min(window_end, schedule.end_date)
-    if schedule.kind == plan.DAILY:
+    if schedule.kind == DAILY:
         expected = max(0, (last - first).days + 1)
-    elif schedule.kind == plan.WEEKDAYS:
-        expected = sum(
-            weekday_count(first, last, w) for w in plan.weekdays_from_mask(schedule.weekdays)
-        )
+    elif schedule.kind == WEEKDAYS:
+        expected = sum(weekday_count(first, last, w) for w in weekdays_from_mask(schedule.weekdays))
     else:
         return  # flexible plans have no fixed occurrences; see the quota tests
     assert scheduled == expected
@@ -98,7 +112,7 @@ def test_it_counts_occurrences_of_fixed_day_plans_like_the_calendar_does(case):
 def test_it_never_schedules_a_day_outside_the_plan_or_inside_a_pause(schedule):
     for offset in range(-3, 160):
         day = schedule.start_date + timedelta(days=offset)
-        if plan.is_scheduled_day(schedule, day):
+        if is_scheduled_day(schedule, day):
             assert day >= schedule.start_date
             assert schedule.end_date is None or day <= schedule.end_date
             assert not any(
@@ -114,15 +128,15 @@ def test_it_never_schedules_a_day_outside_the_plan_or_inside_a_pause(schedule):
 @given(schedules(), st.integers(-10, 150))
 def test_it_asks_a_weekly_quota_within_the_plan_and_the_week(schedule, offset):
     day = schedule.start_date + timedelta(days=offset)
-    quota = plan.week_quota(schedule, day)
+    quota = week_quota(schedule, day)
     monday = day - timedelta(days=day.weekday())
     running_days = sum(
-        1 for d in (monday + timedelta(days=i) for i in range(7)) if plan.is_active_on(schedule, d)
+        1 for d in (monday + timedelta(days=i) for i in range(7)) if is_active_on(schedule, d)
     )
     assert 0 <= quota <= running_days <= 7
-    if schedule.kind == plan.TIMES_PER_WEEK:
+    if schedule.kind == TIMES_PER_WEEK:
         assert quota == min(schedule.times_per_week, running_days)
-    if schedule.kind == plan.WEEKDAYS and running_days == 7:
+    if schedule.kind == WEEKDAYS and running_days == 7:
         assert quota == bin(schedule.weekdays).count("1")
 
 
@@ -130,14 +144,12 @@ def test_it_asks_a_weekly_quota_within_the_plan_and_the_week(schedule, offset):
 @given(plan_and_history())
 def test_it_leaves_the_quota_minus_what_was_done_and_never_less_than_zero(case):
     schedule, window_start, _, done = case
-    left = plan.left_this_week(schedule, window_start, done)
+    left = left_this_week(schedule, window_start, done)
     monday = window_start - timedelta(days=window_start.weekday())
     done_running = sum(
-        1
-        for d in done
-        if monday <= d <= monday + timedelta(days=6) and plan.is_active_on(schedule, d)
+        1 for d in done if monday <= d <= monday + timedelta(days=6) and is_active_on(schedule, d)
     )
-    assert left == max(0, plan.week_quota(schedule, window_start) - done_running)
+    assert left == max(0, week_quota(schedule, window_start) - done_running)
 
 
 @EXAMPLES
@@ -149,11 +161,11 @@ def test_it_asks_a_client_who_practises_whenever_due_exactly_the_quota_each_week
     monday += timedelta(weeks=weeks)
     for offset in range(-7, 14):
         day = monday + timedelta(days=offset)
-        if plan.due_on(schedule, day, done):
+        if due_on(schedule, day, done):
             done.add(day)
     week_done = {d for d in done if monday <= d <= monday + timedelta(days=6)}
-    assert len(week_done) == plan.week_quota(schedule, monday)
-    result = plan.adherence(schedule, monday, monday + timedelta(days=6), done)
+    assert len(week_done) == week_quota(schedule, monday)
+    result = adherence(schedule, monday, monday + timedelta(days=6), done)
     assert result.ratio in (None, 1.0)
 
 
@@ -164,34 +176,32 @@ def test_it_asks_a_client_who_practises_whenever_due_exactly_the_quota_each_week
 @given(plan_and_history())
 def test_it_keeps_adherence_within_zero_and_one(case):
     schedule, window_start, window_end, done = case
-    result = plan.adherence(schedule, window_start, window_end, done)
+    result = adherence(schedule, window_start, window_end, done)
     assert 0 <= result.done <= result.planned
     assert result.ratio is None or 0.0 <= result.ratio <= 1.0
     assert result.percent is None or 0 <= result.percent <= 100
-    to_date = plan.adherence_to_date(schedule, window_start, window_end, done)
+    to_date = adherence_to_date(schedule, window_start, window_end, done)
     assert to_date.ratio is None or 0.0 <= to_date.ratio <= 1.0
 
 
 def _adherence_day_by_day(schedule, window_start, window_end, done):
     """The rule written out day by day, as the module computed it before it was optimised."""
     planned_total = done_total = 0.0
-    monday = plan.week_start(window_start)
+    monday = week_start(window_start)
     while monday <= window_end:
         part = [
             d
-            for d in plan.days_between(
-                max(monday, window_start), min(monday + timedelta(6), window_end)
-            )
-            if plan.is_active_on(schedule, d)
+            for d in days_between(max(monday, window_start), min(monday + timedelta(6), window_end))
+            if is_active_on(schedule, d)
         ]
         if part:
-            week = plan.days_between(monday, monday + timedelta(days=6))
-            active_in_week = sum(1 for d in week if plan.is_active_on(schedule, d))
-            if schedule.kind == plan.TIMES_PER_WEEK:
+            week = days_between(monday, monday + timedelta(days=6))
+            active_in_week = sum(1 for d in week if is_active_on(schedule, d))
+            if schedule.kind == TIMES_PER_WEEK:
                 quota = min(schedule.times_per_week, active_in_week)
                 planned = quota * len(part) / active_in_week
             else:
-                planned = float(sum(1 for d in part if plan.is_scheduled_day(schedule, d)))
+                planned = float(sum(1 for d in part if is_scheduled_day(schedule, d)))
             planned_total += planned
             done_total += min(planned, float(sum(1 for d in part if d in done)))
         monday += timedelta(days=7)
@@ -204,11 +214,11 @@ def test_it_computes_adherence_exactly_as_the_day_by_day_rule(case):
     # The window is clamped to the plan's dates and pause-free weeks are counted without
     # a day-by-day walk; the figures must stay identical, not merely close.
     schedule, window_start, window_end, done = case
-    result = plan.adherence(schedule, window_start, window_end, done)
+    result = adherence(schedule, window_start, window_end, done)
     assert (result.planned, result.done) == _adherence_day_by_day(
         schedule, window_start, window_end, done
     )
-    assert plan.adherence(schedule, window_start, window_end, list(done)) == result
+    assert adherence(schedule, window_start, window_end, list(done)) == result
 
 
 @EXAMPLES
@@ -216,9 +226,9 @@ def test_it_computes_adherence_exactly_as_the_day_by_day_rule(case):
 def test_it_adds_up_planned_practice_over_adjacent_windows(case, split):
     schedule, window_start, window_end, done = case
     middle = min(window_end, window_start + timedelta(days=split))
-    whole = plan.adherence(schedule, window_start, window_end, done)
-    first = plan.adherence(schedule, window_start, middle, done)
-    second = plan.adherence(schedule, middle + timedelta(days=1), window_end, done)
+    whole = adherence(schedule, window_start, window_end, done)
+    first = adherence(schedule, window_start, middle, done)
+    second = adherence(schedule, middle + timedelta(days=1), window_end, done)
     assert abs(whole.planned - (first.planned + second.planned)) < 1e-9
 
 
@@ -226,9 +236,9 @@ def test_it_adds_up_planned_practice_over_adjacent_windows(case, split):
 @given(plan_and_history(), st.integers(-20, 200))
 def test_it_never_lowers_adherence_when_more_practice_is_logged(case, extra):
     schedule, window_start, window_end, done = case
-    before = plan.adherence(schedule, window_start, window_end, done)
+    before = adherence(schedule, window_start, window_end, done)
     more = done | {schedule.start_date + timedelta(days=extra)}
-    after = plan.adherence(schedule, window_start, window_end, more)
+    after = adherence(schedule, window_start, window_end, more)
     assert after.planned == before.planned
     assert after.done >= before.done
 
@@ -255,8 +265,8 @@ def test_it_plans_no_more_with_a_pause_than_without(case, first, length):
         ),
     )
     assert (
-        plan.adherence(paused, window_start, window_end, done).planned
-        <= plan.adherence(schedule, window_start, window_end, done).planned + 1e-9
+        adherence(paused, window_start, window_end, done).planned
+        <= adherence(schedule, window_start, window_end, done).planned + 1e-9
     )
 
 
@@ -264,12 +274,10 @@ def test_it_plans_no_more_with_a_pause_than_without(case, first, length):
 @given(plan_and_history(with_pauses=False))
 def test_it_gives_full_adherence_to_a_client_who_does_every_scheduled_day(case):
     schedule, window_start, window_end, _ = case
-    if schedule.kind == plan.TIMES_PER_WEEK:
+    if schedule.kind == TIMES_PER_WEEK:
         return  # covered by the simulated client above (prorated part-weeks differ)
-    every = set(
-        d for d in plan.days_between(window_start, window_end) if plan.is_scheduled_day(schedule, d)
-    )
-    result = plan.adherence(schedule, window_start, window_end, every)
+    every = set(d for d in days_between(window_start, window_end) if is_scheduled_day(schedule, d))
+    result = adherence(schedule, window_start, window_end, every)
     assert result.ratio in (None, 1.0)
     assert result.planned == len(every)
 
@@ -309,14 +317,14 @@ def plans_in_a_window(draw):
 @given(plans_in_a_window())
 def test_it_gives_several_plans_the_sum_of_each_plans_adherence(case):
     plans, window_start, window_end, today = case
-    expected = plan.NO_PLAN
+    expected = NO_PLAN
     for schedule, done in plans:
         if today is not None and window_start <= today <= window_end:
-            expected += plan.adherence_to_date(schedule, window_start, today, done)
+            expected += adherence_to_date(schedule, window_start, today, done)
         else:
-            expected += plan.adherence(schedule, window_start, window_end, done)
+            expected += adherence(schedule, window_start, window_end, done)
     # Added in the same order, so equal to the last bit: callers rely on that.
-    assert plan.plans_adherence(plans, window_start, window_end, today=today) == expected
+    assert plans_adherence(plans, window_start, window_end, today=today) == expected
 
 
 # --- Local dates in real time zones, across DST ---
@@ -347,12 +355,12 @@ DAY_LENGTHS = {timedelta(hours=h) for h in (23, 23.5, 24, 24.5, 25)}
 @given(instants, st.sampled_from(ZONES))
 def test_it_places_every_instant_inside_the_bounds_of_its_local_day(instant, zone_name):
     zone = ZoneInfo(zone_name)
-    day = plan.local_date(instant, zone)
-    start, end = plan.local_day_bounds(day, zone)
+    day = local_date(instant, zone)
+    start, end = local_day_bounds(day, zone)
     assert start <= instant < end
     assert end - start in DAY_LENGTHS
-    assert plan.local_date(start, zone) == day
-    assert plan.local_date(end, zone) == day + timedelta(days=1)
+    assert local_date(start, zone) == day
+    assert local_date(end, zone) == day + timedelta(days=1)
 
 
 @EXAMPLES
@@ -360,14 +368,14 @@ def test_it_places_every_instant_inside_the_bounds_of_its_local_day(instant, zon
 def test_it_never_moves_the_local_date_backwards_as_time_passes(instant, zone_name, minutes):
     zone = ZoneInfo(zone_name)
     later = instant + timedelta(minutes=minutes)
-    assert plan.local_date(later, zone) >= plan.local_date(instant, zone)
-    assert (plan.local_date(later, zone) - plan.local_date(instant, zone)).days <= 2
+    assert local_date(later, zone) >= local_date(instant, zone)
+    assert (local_date(later, zone) - local_date(instant, zone)).days <= 2
 
 
 @EXAMPLES
 @given(st.dates(min_value=date(2025, 1, 1), max_value=date(2032, 12, 31)), st.sampled_from(ZONES))
 def test_it_tiles_consecutive_local_days_without_gaps_or_overlaps(day, zone_name):
     zone = ZoneInfo(zone_name)
-    _, end = plan.local_day_bounds(day, zone)
-    next_start, _ = plan.local_day_bounds(day + timedelta(days=1), zone)
+    _, end = local_day_bounds(day, zone)
+    next_start, _ = local_day_bounds(day + timedelta(days=1), zone)
     assert end == next_start

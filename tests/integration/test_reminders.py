@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from accounts.models import ClientProfile, User
 from clinic.celery import app
-from homework import schedule as plan
 from homework.models import Assignment
+from homework.schedule import local_date
 from notifications import services
 from notifications.models import Notification
 from outreach.reminders import reminders_create_due
@@ -82,7 +82,7 @@ def test_it_delivers_due_reminders_exactly_once_through_a_real_worker(
     celery_worker(smtp=smtp_sink)
     due = due_clients(world.clinician, 3)
     waiting, done, paused = due
-    today = plan.local_date(timezone.now(), done.zone)
+    today = local_date(timezone.now(), done.zone)
     make_completion(Assignment.objects.get(client=done), today)
     ClientProfile.objects.filter(user=paused).update(
         reminders_paused_until=timezone.now() + timedelta(days=2)

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from accounts.models import ClientProfile, Role, User
 from accounts.services import invitation_create
-from homework import schedule as plan
 from homework.models import Feedback
+from homework.schedule import local_date, week_start
 from measures.models import MeasureAssignment
 from measures.services import measure_response_submit
 from notifications.models import Notification
@@ -52,7 +52,7 @@ def _mail_in_memory(settings):
 
 def _last_monday_nine(now: datetime) -> datetime:
     """The latest Monday 09:00 UTC that has passed: a moment summaries are due in UTC."""
-    monday = plan.week_start(now.astimezone(UTC).date())
+    monday = week_start(now.astimezone(UTC).date())
     moment = datetime.combine(monday, time(9, 0), tzinfo=UTC)
     return moment if moment <= now else moment - timedelta(days=7)
 
@@ -244,7 +244,7 @@ def test_it_drops_a_late_reminder_once_the_practice_is_logged(canary_world):
     assignment_id = notification.context["assignment_id"]
     make_completion(
         world.client.assignments.get(pk=assignment_id),
-        plan.local_date(timezone.now(), world.client.zone),
+        local_date(timezone.now(), world.client.zone),
     )
     from notifications.services import notifications_send
 

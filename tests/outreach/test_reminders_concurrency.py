@@ -10,7 +10,7 @@ from notifications.models import Notification
 from outreach import reminders
 from outreach.reminders import reminders_create_due
 from tests.conftest import skip_or_fail
-from tests.homework.test_reminders import _many_clients, local
+from tests.outreach.test_reminders import _many_clients, local
 
 
 @pytest.mark.django_db(transaction=True)

@@ -315,7 +315,7 @@ def test_it_shows_the_clinician_the_latest_scores_and_every_answer(world):
 
 
 def test_it_runs_a_second_instrument_from_a_data_file_end_to_end(world, tmp_path, settings):
-    from tests.homework.test_measures_engine import MINI
+    from tests.measures.test_measures_engine import MINI
 
     (tmp_path / "mini.json").write_text(json.dumps(MINI))
     settings.MEASURE_INSTRUMENT_DIRS = [tmp_path]

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from homework import schedule as plan
+from homework.schedule import local_date, week_start
 from outreach.summaries import caseload_week, client_week
 from tests.factories import (
     make_assignment,
@@ -21,7 +21,7 @@ LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
 
 def last_monday(user: User) -> date:
     """The Monday of the last whole week in the user's zone."""
-    return plan.week_start(plan.local_date(timezone.now(), user.zone)) - timedelta(days=7)
+    return week_start(local_date(timezone.now(), user.zone)) - timedelta(days=7)
 
 
 def practise(client: User, title: str, days: list[date], minutes: int = 10):
