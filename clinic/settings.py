@@ -308,6 +308,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 840},
     },
 }
+# Split the reminder and weekly-summary ticks into this many shards (by client id),
+# each a task any worker takes, so several worker machines share one tick.
+OUTREACH_SHARDS = envint("OUTREACH_SHARDS", "1")
+if OUTREACH_SHARDS < 1:
+    raise ImproperlyConfigured("OUTREACH_SHARDS must be 1 or more.")
 
 # REST API (/api/v1/). Tokens come first so an anonymous call answers 401 with a
 # WWW-Authenticate header; the portal's own pages use the session (with CSRF).

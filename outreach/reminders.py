@@ -51,7 +51,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models.functions import Cast, Coalesce, Concat, Mod
 from django.utils import timezone
 
 from accounts.models import DEFAULT_REMINDER_TIME, Role, User
@@ -311,7 +311,33 @@ def _zone_filters(*, now: datetime) -> tuple[Q, Case, Case] | None:
     )
 
 
-def _candidate_rows(*, now: datetime) -> QuerySet | None:
+@dataclass(frozen=True)
+class Shard:
+    """One of `count` disjoint parts of the clients (client id modulo count).
+
+    A tick split into shards lets several worker processes or machines share the
+    work; each shard is idempotent on its own (the outbox keys are unique), and the
+    shards together cover every client exactly once.
+    """
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not (self.count >= 1 and 0 <= self.index < self.count):
+            raise ValueError(f"No shard {self.index} of {self.count}.")
+
+    def filter(self, queryset: QuerySet, field: str) -> QuerySet:
+        """Only the rows whose `field` (a client's id) falls in this shard."""
+        if self.count == 1:
+            return queryset
+        return queryset.alias(_shard=Mod(field, Value(self.count))).filter(_shard=self.index)
+
+
+EVERY_CLIENT = Shard()
+
+
+def _candidate_rows(*, now: datetime, shard: Shard = EVERY_CLIENT) -> QuerySet | None:
     """Active plans of active clients whose reminder may be due now and is not yet written.
 
     Necessary conditions only; `_candidate` and `schedule.due_on` decide in Python.
@@ -326,8 +352,9 @@ def _candidate_rows(*, now: datetime) -> QuerySet | None:
         assignment_id=OuterRef("id"), local_date=OuterRef("_today")
     )
     # Local "today" is within a day of the UTC date in every zone (UTC-12 .. UTC+14).
+    plans = shard.filter(Assignment.objects.all(), "client_id")
     return (
-        Assignment.objects.filter(
+        plans.filter(
             status=AssignmentStatus.ACTIVE,
             client__is_active=True,
             client__role=Role.CLIENT,
@@ -373,7 +400,9 @@ def _status_events(*, candidate_ids: QuerySet) -> dict[int, list[AssignmentEvent
     return events
 
 
-def reminders_due(*, now: datetime, chunk_size: int = CHUNK_SIZE) -> list[DueReminder]:
+def reminders_due(
+    *, now: datetime, chunk_size: int = CHUNK_SIZE, shard: Shard = EVERY_CLIENT
+) -> list[DueReminder]:
     """The reminders that are due and not yet written, in a fixed number of queries.
 
     Four whatever the number of clients: the zones, the candidate plans (one query
@@ -381,7 +410,7 @@ def reminders_due(*, now: datetime, chunk_size: int = CHUNK_SIZE) -> list[DueRem
     completions and their history (each with the candidate query as a subquery).
     A tick that finds everything written stops after the first two.
     """
-    queryset = _candidate_rows(now=now)
+    queryset = _candidate_rows(now=now, shard=shard)
     if queryset is None:
         return []
     rows: dict[int, dict] = {}
@@ -445,14 +474,16 @@ def _notifications_write(*, due: list[DueReminder], now: datetime) -> list[int]:
     )
 
 
-def reminders_create_due(*, now: datetime | None = None, chunk_size: int = CHUNK_SIZE) -> list[int]:
+def reminders_create_due(
+    *, now: datetime | None = None, chunk_size: int = CHUNK_SIZE, shard: Shard = EVERY_CLIENT
+) -> list[int]:
     """Write one outbox row per reminder that has fallen due; enqueue them after commit.
 
-    Safe to run twice or twice at once: the unique key keeps one row per assignment
-    and local date. Returns the ids this run created.
+    Safe to run twice or twice at once, and shards may run at once: the unique key
+    keeps one row per assignment and local date. Returns the ids this run created.
     """
     now = now or timezone.now()
-    due = reminders_due(now=now, chunk_size=chunk_size)
+    due = reminders_due(now=now, chunk_size=chunk_size, shard=shard)
     created: list[int] = []
     # One transaction per batch: a failure loses at most one batch, which the next tick writes.
     for start in range(0, len(due), WRITE_BATCH):

@@ -41,7 +41,7 @@ from homework.selectors.practice import schedules_for
 from homework.selectors.progress import caseload_for_clinician
 from notifications.models import Notification
 from notifications.services import notifications_enqueue
-from outreach.reminders import CHUNK_SIZE, local_instant, zone_for
+from outreach.reminders import CHUNK_SIZE, EVERY_CLIENT, Shard, local_instant, zone_for
 
 logger = logging.getLogger(__name__)
 
@@ -373,7 +373,7 @@ class DueSummary:
 
 
 def _recipient_chunks(
-    *, zones: dict[str, date], now: datetime, chunk_size: int
+    *, zones: dict[str, date], now: datetime, chunk_size: int, shard: Shard = EVERY_CLIENT
 ) -> Iterator[list[dict]]:
     """Active clients who opted in and had a plan that week, and clinicians with a caseload.
 
@@ -389,7 +389,8 @@ def _recipient_chunks(
         clinician_id=OuterRef("pk"), user__is_active=True, user__role=Role.CLIENT
     )
     queryset = (
-        User.objects.filter(is_active=True, weekly_summary_email=True, timezone__in=list(zones))
+        shard.filter(User.objects.all(), "id")
+        .filter(is_active=True, weekly_summary_email=True, timezone__in=list(zones))
         .filter(
             (
                 Q(role=Role.CLIENT, client_profile__weekly_summary=True, date_joined__lt=now)
@@ -437,7 +438,7 @@ def _summaries_write(*, due: list[DueSummary], now: datetime) -> list[int]:
 
 
 def weekly_summaries_create_due(
-    *, now: datetime | None = None, chunk_size: int = CHUNK_SIZE
+    *, now: datetime | None = None, chunk_size: int = CHUNK_SIZE, shard: Shard = EVERY_CLIENT
 ) -> list[int]:
     """Write the weekly summaries that are due and enqueue them after commit.
 
@@ -457,7 +458,7 @@ def weekly_summaries_create_due(
     if not zones:
         return []
     created: list[int] = []
-    for rows in _recipient_chunks(zones=zones, now=now, chunk_size=chunk_size):
+    for rows in _recipient_chunks(zones=zones, now=now, chunk_size=chunk_size, shard=shard):
         due = [
             DueSummary(
                 kind=(
