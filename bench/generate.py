@@ -45,9 +45,18 @@ from bench.common import FIELD_KEY, PASSWORD, ZONES, database_name, require_benc
 SCALES = {
     "full": {"clinics": 50, "clinicians_per_clinic": 20, "clients_per_clinician": 20},
     "small": {"clinics": 2, "clinicians_per_clinic": 5, "clients_per_clinician": 20},
+    # Ten times the clients (200,000, 10,000 clinicians, 600,000 plans) for the jobs at
+    # scale; four weeks of history instead of a year keeps it within this machine's
+    # disk and a few minutes of generation, and the jobs read only the current week.
+    "10x": {
+        "clinics": 250,
+        "clinicians_per_clinic": 40,
+        "clients_per_clinician": 20,
+        "history_days": 28,
+    },
 }
 ASSIGNMENTS_PER_CLIENT = 3
-HISTORY_DAYS = 365
+HISTORY_DAYS = 365  # unless the scale says otherwise
 FEEDBACK_SHARE = 0.02
 REFLECTIONS = [
     "Harder than I expected, but I stayed with it.",
@@ -209,7 +218,8 @@ def generate(scale: str, seed: int) -> None:
     now = datetime.now(UTC)
     today = now.date()
     last_day = today - timedelta(days=1)  # completions stop here: today is left free
-    first_day = today - timedelta(days=HISTORY_DAYS)
+    history_days = sizes.get("history_days", HISTORY_DAYS)
+    first_day = today - timedelta(days=history_days)
 
     n_clinics = sizes["clinics"]
     n_clinicians = n_clinics * sizes["clinicians_per_clinic"]
@@ -235,7 +245,7 @@ def generate(scale: str, seed: int) -> None:
         client_zone[uid] = (
             clinic_zone[clinic] if rng.random() < 0.8 else rng.choices(zone_names, zone_weights)[0]
         )
-        client_joined[uid] = first_day + timedelta(days=rng.randrange(0, HISTORY_DAYS - 14))
+        client_joined[uid] = first_day + timedelta(days=rng.randrange(0, history_days - 14))
 
     cursor_wrapper = connection.cursor()
     cursor = cursor_wrapper.cursor  # the psycopg 3 cursor, for COPY

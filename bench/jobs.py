@@ -36,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 POLL_SECONDS = 0.25
+# Messages the SMTP floor sends (pre-built, same sink, same number of processes).
+FLOOR_MESSAGES = 4000
 REMINDER_TIMEOUT = 240
 SUMMARY_TIMEOUT = 600
 
@@ -109,6 +111,18 @@ class Workers:
         if children.exists():
             pids += [int(pid) for pid in children.read_text().split()]
         return pids
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time of the worker and its pool children so far."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
 
     def peak_memory_mb(self) -> dict[int, float]:
         """VmHWM (peak resident set) of each worker process, in MB."""
@@ -200,6 +214,11 @@ class FanoutResult:
     sent_seconds: float | None
     received: int
     failed: int
+    worker_cpu_seconds: float = 0.0
+
+    @property
+    def per_second(self) -> float:
+        return self.received / self.sent_seconds if self.sent_seconds else 0.0
 
 
 def reminders_arrange(clients: int, minute: datetime) -> None:
@@ -280,7 +299,7 @@ def wait_for_outbox(
     return written_at, sent_at, failed
 
 
-def reminders_fanout(clients: int, sink: SmtpSink) -> FanoutResult:
+def reminders_fanout(clients: int, sink: SmtpSink, workers: "Workers") -> FanoutResult:
     from notifications.models import Notification
     from outreach.tasks import reminders_tick
 
@@ -294,11 +313,13 @@ def reminders_fanout(clients: int, sink: SmtpSink) -> FanoutResult:
         f"{seconds:.2f} s (in-process, read-only)",
         flush=True,
     )
+    cpu_before = workers.cpu_seconds()
     started = time.monotonic()
     reminders_tick.apply_async()
     written_at, sent_at, failed = wait_for_outbox(
         [Notification.Kind.REMINDER], due, sink, started, REMINDER_TIMEOUT
     )
+    worker_cpu = workers.cpu_seconds() - cpu_before
     # The next tick finds everything written: what every later minute of the day costs.
     _due_again, idle_queries, idle_seconds = reminders_decide(datetime.now(UTC))
     print(
@@ -315,7 +336,50 @@ def reminders_fanout(clients: int, sink: SmtpSink) -> FanoutResult:
         sent_seconds=sent_at,
         received=sink.count - received_before,
         failed=failed,
+        worker_cpu_seconds=worker_cpu,
     )
+
+
+# --- the SMTP floor -----------------------------------------------------------------------
+
+
+def _floor_sender(port: int, count: int, message: bytes) -> None:
+    """Send `count` copies of a pre-built message, 20 per connection, as the outbox does."""
+    import smtplib
+
+    sent = 0
+    while sent < count:
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            for _ in range(min(20, count - sent)):
+                smtp.sendmail("no-reply@kindwork.localhost", ["client@bench.test"], message)
+                sent += 1
+
+
+def smtp_floor(sink: SmtpSink, processes: int, messages: int) -> float:
+    """Messages per second that `processes` processes reach sending pre-built messages over
+    the same kind of connections to the same sink: what delivery is compared with."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from django.core.mail import EmailMultiAlternatives
+    from django.template.loader import render_to_string
+
+    # A reminder's text and HTML parts, built once: the floor pays for sending only.
+    context = {"name": "Bench Client", "url": "http://127.0.0.1:8000/portal/" + "x" * 40}
+    email = EmailMultiAlternatives(
+        subject="You have practice waiting",
+        body=render_to_string("emails/reminder.txt", context),
+        to=["client@bench.test"],
+    )
+    email.attach_alternative(render_to_string("emails/reminder.html", context), "text/html")
+    message = email.message().as_bytes()
+    received_before = sink.count
+    started = time.monotonic()
+    with ProcessPoolExecutor(processes) as pool:
+        share = [messages // processes + (i < messages % processes) for i in range(processes)]
+        list(pool.map(_floor_sender, [sink.port] * processes, share, [message] * processes))
+    elapsed = time.monotonic() - started
+    assert sink.count - received_before == messages, "the sink lost messages"
+    return messages / elapsed
 
 
 # --- weekly summaries -------------------------------------------------------------------
@@ -434,6 +498,14 @@ def run_jobs(env: dict[str, str], sizes: list[int] | None, concurrency: int | No
         f"load average {load_average()}",
         flush=True,
     )
+    # As many shards as worker processes, so every process takes part in one tick.
+    worker_env["OUTREACH_SHARDS"] = str(concurrency)
+    floor = smtp_floor(sink, concurrency, FLOOR_MESSAGES)
+    print(
+        f"  SMTP floor: {concurrency} processes sending {FLOOR_MESSAGES} pre-built messages: "
+        f"{floor:.0f} messages/s",
+        flush=True,
+    )
     workers = Workers(worker_env, concurrency)
     fanouts: list[FanoutResult] = []
     summary: SummaryResult | None = None
@@ -441,7 +513,7 @@ def run_jobs(env: dict[str, str], sizes: list[int] | None, concurrency: int | No
         workers.wait_ready()
         print("  Reminder fan-out:", flush=True)
         for size in sizes:
-            result = reminders_fanout(size, sink)
+            result = reminders_fanout(size, sink, workers)
             fanouts.append(result)
             print(
                 f"    {size} clients: {result.reminders} reminders written in "
@@ -481,6 +553,14 @@ def run_jobs(env: dict[str, str], sizes: list[int] | None, concurrency: int | No
             f"{'yes' if sent_ok else 'NO'}"
         )
         print(f"{name + ', who-is-due queries':<44} {r.decide_queries:>22}  independent of N")
+        ratio = r.per_second / floor if floor else 0.0
+        print(
+            f"{name + ', delivered per s':<44} {r.per_second:>18.0f} /s  >= 50% of floor  "
+            f"{ratio:.0%} {'yes' if ratio >= 0.5 else 'NO'}"
+        )
+        if r.received:
+            per_thousand = r.worker_cpu_seconds / r.received * 1000
+            print(f"{name + ', worker CPU per 1,000':<44} {per_thousand:>20.1f} s")
     if summary is not None:
         ok = summary.sent_seconds is not None and summary.sent_seconds < 120
         peak = max(summary.peak_mb.values(), default=0.0)
