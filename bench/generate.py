@@ -273,6 +273,7 @@ def generate(scale: str, seed: int) -> None:
             "is_active",
             "is_staff",
             "date_joined",
+            "weekly_summary_email",
         ]
 
         def users() -> Iterator[tuple]:
@@ -289,6 +290,7 @@ def generate(scale: str, seed: int) -> None:
                     True,
                     False,
                     now - timedelta(days=400),
+                    True,
                 )
             for uid in client_ids:
                 yield (
@@ -303,6 +305,7 @@ def generate(scale: str, seed: int) -> None:
                     True,
                     False,
                     datetime.combine(client_joined[uid], dtime(9), UTC) - timedelta(days=2),
+                    True,
                 )
 
         copy_rows(cursor, "accounts_user", columns, users())
@@ -321,6 +324,7 @@ def generate(scale: str, seed: int) -> None:
                     now + timedelta(days=rng.randrange(1, 14)) if paused else None,
                     rng.random() < 0.9,
                     datetime.combine(client_joined[uid], dtime(9), UTC) - timedelta(days=2),
+                    True,
                 )
 
         copy_rows(
