@@ -324,7 +324,6 @@ def generate(scale: str, seed: int) -> None:
                     now + timedelta(days=rng.randrange(1, 14)) if paused else None,
                     rng.random() < 0.9,
                     datetime.combine(client_joined[uid], dtime(9), UTC) - timedelta(days=2),
-                    True,
                 )
 
         copy_rows(
