@@ -9,7 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ClientProfile
+from audit.models import AuditEvent
 from homework.models import Feedback
+from homework.services.clients import note_create
 from homework.services.feedback import client_reply_create, feedback_create
 from notifications.models import Notification
 from notifications.services import PermanentSendError, notification_render
@@ -234,3 +236,13 @@ def test_messages_are_in_the_clients_own_export_with_who_wrote_them(world, compl
         ("clinician", "How was it?"),
         ("client", CANARY),
     ]
+
+
+def test_messages_and_notes_join_the_audit_trail(world, completion, feedback):
+    reply = client_reply_create(client=world.client, completion=completion, text="Thanks.")
+    note = note_create(clinician=world.clinician, client=world.client, text="Private.")
+    created = set(
+        AuditEvent.objects.filter(action="create").values_list("object_type", "object_id")
+    )
+    assert ("homework.feedback", str(reply.pk)) in created
+    assert ("homework.clientnote", str(note.pk)) in created
