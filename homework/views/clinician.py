@@ -117,7 +117,8 @@ def _client_page(
     client_replies_mark_read(
         clinician=request.user, completion_ids=[entry.completion.pk for entry, _ in timeline]
     )
-    profile = client.client_profile
+    # Every client on a caseload has a profile; an admin's view of one without stays up.
+    profile = getattr(client, "client_profile", None)
     return render(
         request,
         "clinician/client_detail.html",
@@ -133,7 +134,9 @@ def _client_page(
             "notes": list(notes_for_client(client=client)[:NOTES_SHOWN]),
             "note_form": note_form or NoteForm(),
             "next_session_form": next_session_form
-            or NextSessionForm(initial={"next_session_on": profile.next_session_on}),
+            or NextSessionForm(
+                initial={"next_session_on": profile.next_session_on if profile else None}
+            ),
             "profile": profile,
         },
         status=status,
