@@ -133,3 +133,15 @@ def test_next_session_refuses_anonymous_clients_colleagues_and_other_clinics(wor
     for someone in (world.colleague, world.stranger_clinician):
         assert world.login(someone).post(session_url(world.client), data).status_code == 404
     assert ClientProfile.objects.get(user=world.client).next_session_on is None
+
+
+def test_today_says_nothing_of_a_session_that_has_passed(world):
+    today = local_date(timezone.now(), world.client.zone)
+    ClientProfile.objects.filter(user=world.client).update(
+        next_session_on=today - timedelta(days=1)
+    )
+    page = world.login(world.client).get(reverse("homework:today")).content.decode()
+    assert "next session" not in page
+    ClientProfile.objects.filter(user=world.client).update(next_session_on=today)
+    page = world.login(world.client).get(reverse("homework:today")).content.decode()
+    assert "Your session with your clinician is today." in page

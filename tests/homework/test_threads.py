@@ -246,3 +246,20 @@ def test_messages_and_notes_join_the_audit_trail(world, completion, feedback):
     )
     assert ("homework.feedback", str(reply.pk)) in created
     assert ("homework.clientnote", str(note.pk)) in created
+
+
+def test_feedback_in_the_clients_quiet_hours_waits_in_the_outbox(
+    world, completion, django_capture_on_commit_callbacks
+):
+    world.client.timezone = "UTC"
+    world.client.save(update_fields=["timezone"])
+    ClientProfile.objects.filter(user=world.client).update(
+        quiet_hours_start=time(21, 0), quiet_hours_end=time(7, 30)
+    )
+    late = datetime(2026, 2, 3, 23, 0, tzinfo=UTC)
+    with django_capture_on_commit_callbacks() as callbacks:
+        feedback_create(clinician=world.clinician, completion=completion, text="Hi", now=late)
+    notification = Notification.objects.get(recipient=world.client)
+    assert notification.next_attempt_at == datetime(2026, 2, 4, 7, 30, tzinfo=UTC)
+    # Nothing is published now: the sweep sends it once it is due.
+    assert callbacks == []
