@@ -14,6 +14,7 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_http_methods
 
 from accounts.access import client_required
 from accounts.models import User
@@ -228,6 +229,7 @@ def phrases(request: HttpRequest) -> HttpResponse:
 
 
 @client_required
+@require_http_methods(["GET", "POST"])
 def thread(request: HttpRequest, completion_id: int) -> HttpResponse:
     """One log and its conversation with the clinician; the client replies here."""
     completion = thread_for_client_or_404(request.user, completion_id)
