@@ -263,3 +263,23 @@ def test_feedback_in_the_clients_quiet_hours_waits_in_the_outbox(
     assert notification.next_attempt_at == datetime(2026, 2, 4, 7, 30, tzinfo=UTC)
     # Nothing is published now: the sweep sends it once it is due.
     assert callbacks == []
+
+
+def test_no_message_text_reaches_a_log_line_or_a_task_argument(
+    world, completion, caplog, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    published: list[object] = []
+    monkeypatch.setattr(
+        "notifications.tasks.send_notifications.apply_async",
+        lambda *args, **kwargs: published.append((args, kwargs.get("args"))),
+    )
+    caplog.set_level("DEBUG")
+    with django_capture_on_commit_callbacks(execute=True):
+        feedback_create(clinician=world.clinician, completion=completion, text=f"{CANARY} one")
+    with django_capture_on_commit_callbacks(execute=True):
+        world.login(world.client).post(thread_url(completion), {"text": f"{CANARY} two"})
+    assert len(published) == 2  # one send task per message, after commit
+    assert all(isinstance(i, int) for _, args in published for i in args[0])
+    assert CANARY not in repr(published)
+    assert CANARY not in caplog.text
