@@ -154,6 +154,10 @@ class ClientProfile(models.Model):
     quiet_hours_end = models.TimeField(null=True, blank=True)
     reminders_paused_until = models.DateTimeField(null=True, blank=True)
     weekly_summary = models.BooleanField(default=True)
+    # Dates in the client's own zone, set by the clinician. The last session is the
+    # previous next session once its day has passed: the pre-session report starts there.
+    next_session_on = models.DateField(null=True, blank=True)
+    last_session_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
 
     class Meta:

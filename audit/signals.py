@@ -19,6 +19,7 @@ CLINICAL_MODELS = [
     "homework.Assignment",
     "homework.Completion",
     "homework.Feedback",
+    "homework.ClientNote",
     "measures.MeasureAssignment",
     "measures.MeasureResponse",
 ]

@@ -53,6 +53,13 @@ v1 = [
     path("me/export/", records_api.OwnExportView.as_view(), name="me-export"),
     path("what-helps/", measures_api.CaseloadInsightsView.as_view(), name="what-helps"),
     path("exports/", records_api.ClientExportView.as_view(), name="exports"),
+    path("inbox/", homework_api.InboxView.as_view(), name="inbox"),
+    path("clients/<int:pk>/report/", records_api.ClientReportView.as_view(), name="client-report"),
+    path(
+        "clients/<int:pk>/report/pdf/",
+        records_api.ClientReportPdfView.as_view(),
+        name="client-report-pdf",
+    ),
     *router.urls,
 ]
 

@@ -263,19 +263,53 @@ class Completion(models.Model):
 
 
 class Feedback(models.Model):
-    """A clinician's reply on a completion, which the client sees."""
+    """One message in the conversation on a completion: the clinician's feedback, or the
+    client's reply to it. The messages of one completion, in order, are its thread."""
 
     completion = models.ForeignKey(Completion, on_delete=models.CASCADE, related_name="feedback")
+    # The clinician of the thread: the author of feedback, the addressee of a client's reply.
     clinician = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # A boolean rather than an author key: a thread has two people, and "unread replies
+    # from clients" must be one indexed filter.
+    from_client = models.BooleanField(default=False)
     # Often quotes or answers the reflection: encrypted at rest like it.
     text = EncryptedTextField()
     created_at = models.DateTimeField(default=timezone.now)
+    # When the other person (the client for feedback, the clinician for a reply) read it.
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            # The clinician's inbox: unread replies from clients.
+            models.Index(
+                fields=["completion"],
+                condition=models.Q(from_client=True, read_at__isnull=True),
+                name="feedback_unread_client_reply",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Feedback {self.pk} on completion {self.completion_id}"
+
+
+class ClientNote(models.Model):
+    """A clinician's private note about a client: never shown to the client, in their
+    portal, their API or their own export (see the README for the clinician's export)."""
+
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clinician_notes"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Clinical free text: encrypted at rest like reflections and feedback.
+    text = EncryptedTextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["client", "created_at"], name="clientnote_client_created")]
+
+    def __str__(self) -> str:
+        return f"Note {self.pk} on client {self.client_id}"

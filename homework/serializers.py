@@ -15,6 +15,7 @@ from homework.models import (
     Assignment,
     AssignmentStatus,
     Category,
+    ClientNote,
     Completion,
     Exercise,
     Feedback,
@@ -25,7 +26,7 @@ from homework.schedule import describe, weekdays_from_mask
 from homework.selectors.assignments import assignment_schedule_text, assignments_visible_to
 from homework.selectors.exercises import exercises_visible_to
 from homework.selectors.practice import reflection_visible_to
-from homework.services import completions, feedback
+from homework.services import clients, completions, feedback
 from homework.services.assignments import MAX_NOTE_LENGTH
 
 # --- Exercises ---
@@ -280,11 +281,77 @@ class FeedbackSerializer(serializers.ModelSerializer):
             "completion",
             "clinician",
             "clinician_name",
+            "from_client",
             "text",
             "created_at",
             "read_at",
         ]
-        read_only_fields = ["id", "completion", "clinician", "created_at", "read_at"]
+        read_only_fields = [
+            "id",
+            "completion",
+            "clinician",
+            "from_client",
+            "created_at",
+            "read_at",
+        ]
+
+
+class MessageSerializer(FeedbackSerializer):
+    """One message of a log's conversation: the clinician's feedback or the client's reply.
+    `clinician` is the clinician of the conversation; `from_client` says who wrote it."""
+
+    text = serializers.CharField(
+        max_length=feedback.MAX_FEEDBACK_CHARS,
+        help_text=f"Required; at most {feedback.MAX_FEEDBACK_CHARS} characters.",
+    )
+
+
+class InboxItemSerializer(serializers.ModelSerializer):
+    """A client's reply the clinician has not read yet."""
+
+    client = serializers.IntegerField(source="completion.client_id", read_only=True)
+    client_name = serializers.CharField(source="completion.client.get_full_name", read_only=True)
+    exercise_title = serializers.CharField(
+        source="completion.assignment.exercise.title", read_only=True
+    )
+    local_date = serializers.DateField(source="completion.local_date", read_only=True)
+
+    class Meta:
+        model = Feedback
+        fields = [
+            "id",
+            "completion",
+            "client",
+            "client_name",
+            "exercise_title",
+            "local_date",
+            "text",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ClientNoteSerializer(serializers.ModelSerializer):
+    text = serializers.CharField(
+        max_length=clients.MAX_NOTE_CHARS,
+        help_text=f"Required; at most {clients.MAX_NOTE_CHARS} characters. "
+        "Never shown to the client.",
+    )
+    author_name = serializers.CharField(source="author.get_full_name", read_only=True)
+
+    class Meta:
+        model = ClientNote
+        fields = ["id", "client", "author", "author_name", "text", "created_at"]
+        read_only_fields = ["id", "client", "author", "created_at"]
+
+
+class NextSessionSerializer(serializers.Serializer):
+    next_session_on = serializers.DateField(
+        allow_null=True,
+        help_text="The next session's date in the client's zone (today up to a year ahead); "
+        "null when none is booked.",
+    )
+    last_session_on = serializers.DateField(read_only=True, allow_null=True)
 
 
 class PhraseSerializer(serializers.Serializer):

@@ -63,6 +63,7 @@ urlpatterns = [
         portal.completion_edit,
         name="completion-edit",
     ),
+    path("portal/history/<int:completion_id>/", portal.thread, name="thread"),
     path("portal/progress/", portal.progress, name="progress"),
     path("portal/phrases/", portal.phrases, name="phrases"),
     path("clinician/", clinician.dashboard, name="dashboard"),
@@ -71,6 +72,15 @@ urlpatterns = [
         "clinician/completions/<int:completion_id>/feedback/",
         clinician.feedback_create_view,
         name="feedback-create",
+    ),
+    path("clinician/inbox/", clinician.inbox, name="inbox"),
+    path(
+        "clinician/clients/<int:client_id>/notes/", clinician.note_create_view, name="note-create"
+    ),
+    path(
+        "clinician/clients/<int:client_id>/next-session/",
+        clinician.next_session_view,
+        name="next-session",
     ),
     # --- end practice, review and progress ---
 ]

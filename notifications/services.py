@@ -42,6 +42,9 @@ ContextBuilder = Callable[[Notification], dict]
 BatchContextBuilder = Callable[[list[Notification]], dict[int, dict | Exception]]
 # Extra headers from the row and its full rendering context (so a signed link is made once).
 HeadersBuilder = Callable[[Notification, dict], dict]
+# When a new row of a kind may first be sent, from its recipient's id and the time now
+# (a client's quiet hours): the row waits in the database, not in the broker.
+DeliverAt = Callable[[int | None, datetime], datetime]
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class KindSpec:
     build_context: ContextBuilder | None = None
     headers: HeadersBuilder | None = None
     build_contexts: BatchContextBuilder | None = None
+    deliver_at: DeliverAt | None = None
 
 
 _KINDS: dict[str, KindSpec] = {}
@@ -88,15 +92,17 @@ def register_kind(
     build_context: ContextBuilder | None = None,
     build_contexts: BatchContextBuilder | None = None,
     headers: HeadersBuilder | None = None,
+    deliver_at: DeliverAt | None = None,
 ) -> None:
     """Tell the outbox how to render one kind: templates and an optional context builder.
 
     `build_contexts` takes a list of rows of the kind and returns, for each row id, its
     context or the exception that fails it (PermanentSendError or ValueError: for good;
     anything else: retried later). If it raises, every row it was given is retried later.
-    It is preferred to `build_context` when a kind has both.
+    It is preferred to `build_context` when a kind has both. `deliver_at` delays a
+    new row of the kind (quiet hours).
     """
-    _KINDS[kind] = KindSpec(template_prefix, build_context, headers, build_contexts)
+    _KINDS[kind] = KindSpec(template_prefix, build_context, headers, build_contexts, deliver_at)
 
 
 def notification_create(
@@ -113,6 +119,8 @@ def notification_create(
     Returns (notification, created). Must not be given clinical content in `context`.
     """
     now = now or timezone.now()
+    spec = _KINDS.get(kind)
+    due = spec.deliver_at(recipient_id, now) if spec and spec.deliver_at else now
     notification, created = Notification.objects.get_or_create(
         idempotency_key=idempotency_key,
         defaults={
@@ -121,10 +129,11 @@ def notification_create(
             "recipient_id": recipient_id,
             "context": context or {},
             "created_at": now,
-            "next_attempt_at": now,
+            "next_attempt_at": due,
         },
     )
-    if created:
+    # A delayed row is published by the periodic sweep once it is due.
+    if created and due <= now:
         notifications_enqueue(ids=[notification.pk])
     return notification, created
 

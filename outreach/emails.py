@@ -15,7 +15,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import ClientProfile, Role, User
+from homework.models import Feedback
 from notifications.models import Notification
 from notifications.services import PermanentSendError, register_kind
 from outreach.questionnaire_reminders import (
@@ -23,10 +24,17 @@ from outreach.questionnaire_reminders import (
     measure_reminder_item,
     measure_reminders_still_wanted,
 )
-from outreach.reminders import reminder_item, reminders_still_wanted, zone_for
+from outreach.reminders import (
+    in_quiet_hours,
+    local_instant,
+    reminder_item,
+    reminders_still_wanted,
+    zone_for,
+)
 from outreach.services import (
     SCOPE_REMINDERS,
     SCOPE_WEEKLY,
+    client_reminders_are_paused,
     clinician_weekly_summary_wanted,
     preferences_token_make,
 )
@@ -259,4 +267,62 @@ register_kind(
     template_prefix="emails/weekly_clinician",
     build_context=_weekly_clinician_context,
     headers=unsubscribe_headers,
+)
+
+
+# --- "You have a new message": content-free, to the other person in a log's thread ---
+
+
+def message_deliver_at(recipient_id: int | None, now: datetime) -> datetime:
+    """A client's message email waits for the end of their quiet hours; others go now."""
+    profile = ClientProfile.objects.filter(user_id=recipient_id).select_related("user").first()
+    if profile is None or profile.quiet_hours_start is None or profile.quiet_hours_end is None:
+        return now
+    zone = zone_for(profile.user.timezone)
+    if zone is None:
+        return now
+    local = now.astimezone(zone)
+    if not in_quiet_hours(
+        local.time().replace(tzinfo=None), profile.quiet_hours_start, profile.quiet_hours_end
+    ):
+        return now
+    day = local.date()
+    if profile.quiet_hours_end <= local.time().replace(tzinfo=None):
+        day = date.fromordinal(day.toordinal() + 1)  # quiet hours end tomorrow morning
+    return local_instant(day, profile.quiet_hours_end, zone)
+
+
+def _message_context(notification: Notification) -> dict:
+    """Only a link: the email says a message is waiting, never who wrote what."""
+    message = (
+        Feedback.objects.select_related("completion")
+        .filter(pk=(notification.context or {}).get("message_id"))
+        .only("id", "from_client", "read_at", "completion__client_id", "completion_id")
+        .first()
+    )
+    if message is None:
+        raise PermanentSendError("The message no longer exists.")
+    if message.read_at is not None:
+        raise PermanentSendError("No longer needed: the message was already read.")
+    if message.from_client:
+        _recipient(notification, Role.CLINICIAN)
+        path = reverse("homework:inbox")
+        return {"message_url": settings.SITE_URL + path, "to_client": False}
+    client = _recipient(notification, Role.CLIENT)
+    profile = getattr(client, "client_profile", None)
+    if profile is not None and client_reminders_are_paused(profile=profile):
+        raise PermanentSendError("The client paused emails.")
+    path = reverse("homework:thread", args=[message.completion_id])
+    return {
+        "message_url": settings.SITE_URL + path,
+        "to_client": True,
+        "preferences_url": preferences_url(user_id=client.pk, scope=SCOPE_REMINDERS),
+    }
+
+
+register_kind(
+    Notification.Kind.MESSAGE,
+    template_prefix="emails/message",
+    build_context=_message_context,
+    deliver_at=message_deliver_at,
 )

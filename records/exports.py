@@ -121,7 +121,17 @@ COMPLETION_COLUMNS = [
     "reflection",
     "created_at",
 ]
-FEEDBACK_COLUMNS = ["feedback_id", "completion_id", "clinician", "text", "created_at", "read_at"]
+# One row per message of a log's conversation; "from" says who wrote it. The clinician's
+# private notes (homework.ClientNote) are in no export: see the README.
+FEEDBACK_COLUMNS = [
+    "feedback_id",
+    "completion_id",
+    "clinician",
+    "from",
+    "text",
+    "created_at",
+    "read_at",
+]
 MEASURE_ASSIGNMENT_COLUMNS = [
     "measure_assignment_id",
     "client_id",
@@ -176,7 +186,15 @@ def _completion_rows(completions: Iterable[Completion], *, reader: User) -> Iter
 
 def _feedback_rows(feedback: Iterable[Feedback]) -> Iterator[list]:
     for f in feedback:
-        yield [f.pk, f.completion_id, f.clinician.get_full_name(), f.text, f.created_at, f.read_at]
+        yield [
+            f.pk,
+            f.completion_id,
+            f.clinician.get_full_name(),
+            "client" if f.from_client else "clinician",
+            f.text,
+            f.created_at,
+            f.read_at,
+        ]
 
 
 def _measure_assignment_rows(measures: Iterable[MeasureAssignment]) -> Iterator[list]:
@@ -444,7 +462,10 @@ def export_client_record(*, clinician: User, client: User, fmt: str) -> ExportFi
         readme = _readme(
             f"Kindwork record of client {client.pk}",
             tables,
-            ["Reflections and prompt answers the client kept private are left out."],
+            [
+                "Reflections and prompt answers the client kept private are left out.",
+                "Private notes are not exported; they stay on the client's page.",
+            ],
         )
         _write_zip(target, tables=tables, extra={"README.txt": readme})
         kind, content_type = ExportKind.CLIENT_RECORD, "application/zip"

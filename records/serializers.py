@@ -19,3 +19,58 @@ class ClientExportSerializer(serializers.Serializer):
         choices=["zip", "fhir"],
         help_text="zip: the record as CSV; fhir: questionnaire answers as a FHIR R4 Bundle.",
     )
+
+
+class _AdherenceSerializer(serializers.Serializer):
+    planned = serializers.FloatField()
+    done = serializers.FloatField()
+    percent = serializers.IntegerField(allow_null=True)
+
+
+class _RatingChangeSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    logs = serializers.IntegerField()
+    mean_before = serializers.FloatField()
+    mean_after = serializers.FloatField()
+    change = serializers.FloatField()
+
+
+class _InsightSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    practices = serializers.IntegerField()
+    small_sample = serializers.BooleanField()
+    descriptions = serializers.SerializerMethodField()
+
+    def get_descriptions(self, insight) -> list[str]:
+        return [pair.description for pair in insight.pairs]
+
+
+class _ScoreChangeSerializer(serializers.Serializer):
+    instrument = serializers.CharField(source="instrument.code")
+    local_date = serializers.DateField(source="latest.response.local_date")
+    total = serializers.FloatField(source="total.value")
+    band = serializers.CharField(source="total.band", allow_null=True)
+    change = serializers.FloatField(allow_null=True)
+
+
+class _ReflectionSerializer(serializers.Serializer):
+    local_date = serializers.DateField()
+    exercise = serializers.CharField()
+    text = serializers.CharField()
+
+
+class PreSessionReportSerializer(serializers.Serializer):
+    """The pre-session report's figures; the page and the PDF show the same, with charts."""
+
+    client = serializers.IntegerField(source="client.pk")
+    start = serializers.DateField()
+    end = serializers.DateField()
+    since_last_session = serializers.BooleanField()
+    next_session_on = serializers.DateField(allow_null=True)
+    adherence = _AdherenceSerializer()
+    practice_days = serializers.IntegerField()
+    minutes = serializers.IntegerField()
+    rating_changes = _RatingChangeSerializer(many=True)
+    helps = _InsightSerializer(many=True)
+    scores = _ScoreChangeSerializer(many=True)
+    reflections = _ReflectionSerializer(many=True)

@@ -12,4 +12,14 @@ urlpatterns = [
         views.clinician_export_download,
         name="clinician-export",
     ),
+    path(
+        "clinician/clients/<int:client_id>/report/",
+        views.pre_session_report_page,
+        name="pre-session-report",
+    ),
+    path(
+        "clinician/clients/<int:client_id>/report.pdf",
+        views.pre_session_report_download,
+        name="pre-session-report-pdf",
+    ),
 ]

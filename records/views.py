@@ -4,13 +4,17 @@ Downloads are POSTs: a link preview or prefetch cannot start one, and the CSRF
 token ties it to a page the person saw. Each recorded before the file is sent.
 """
 
+from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods
 
 from accounts.access import client_for_user_or_404, client_required, clinician_required
+from audit.services import audit_record_view
 from records.exports import ExportFile, export_client_own, export_client_record
 from records.models import ExportRecord
+from records.reports import pdf_available, pre_session_report, pre_session_report_pdf
 
 CLIENT_FORMATS = {"zip", "json"}
 CLINICIAN_FORMATS = {"zip", "fhir"}
@@ -59,3 +63,38 @@ def clinician_export_download(request: HttpRequest, client_id: int) -> HttpRespo
     if fmt not in CLINICIAN_FORMATS:
         return _bad_format(request, CLINICIAN_FORMATS)
     return download(export_client_record(clinician=request.user, client=client, fmt=fmt))
+
+
+# --- The pre-session report ---
+
+
+def _report_context(request: HttpRequest, client_id: int) -> dict:
+    client = client_for_user_or_404(request.user, client_id)
+    # The report shows the client's logs, scores and reflections: a view of their record.
+    audit_record_view(request=request, target=client, client=client)
+    return {
+        "report": pre_session_report(client=client, reader=request.user),
+        "pdf_available": pdf_available(),
+    }
+
+
+@clinician_required
+def pre_session_report_page(request: HttpRequest, client_id: int) -> HttpResponse:
+    return render(request, "records/pre_session_report.html", _report_context(request, client_id))
+
+
+@clinician_required
+def pre_session_report_download(request: HttpRequest, client_id: int) -> HttpResponse:
+    """The same report as a PDF; without Pango, the page and the browser's print instead."""
+    context = _report_context(request, client_id)
+    if not context["pdf_available"]:
+        return redirect("records:pre-session-report", client_id=client_id)
+    html = render_to_string("records/pre_session_report_pdf.html", context, request=request)
+    pdf = pre_session_report_pdf(html=html, base_url=str(settings.BASE_DIR / "static"))
+    report = context["report"]
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="kindwork-report-{report.client.pk}-{report.end:%Y%m%d}.pdf"'
+    )
+    response["Cache-Control"] = "no-store"
+    return response

@@ -5,7 +5,7 @@ The figures come from homework.selectors.progress, the same as the dashboard's.
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -17,8 +17,15 @@ from accounts.models import User
 from accounts.permissions import IsClient, IsClinician
 from audit.services import audit_record_view
 from core.api import CallerScopedMixin
+from homework.selectors.practice import notes_for_client
 from homework.selectors.progress import CaseloadRow, caseload_for_clinician, client_progress
-from homework.serializers import CaseloadClientSerializer, ProgressSerializer
+from homework.serializers import (
+    CaseloadClientSerializer,
+    ClientNoteSerializer,
+    NextSessionSerializer,
+    ProgressSerializer,
+)
+from homework.services.clients import next_session_set, note_create
 
 
 @extend_schema_view(
@@ -54,6 +61,57 @@ class ClientViewSet(CallerScopedMixin, viewsets.GenericViewSet):
         audit_record_view(request=request, target=client, client=client)
         progress = client_progress(client=client)
         return Response(ProgressSerializer(progress).data)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The clinician's private notes on this client, newest first",
+        responses=ClientNoteSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Add a private note (never shown to the client, in no export)",
+        request=ClientNoteSerializer,
+        responses={201: ClientNoteSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], serializer_class=ClientNoteSerializer)
+    def notes(self, request: Request, pk: str) -> Response:
+        client = self.get_object()
+        if request.method == "POST":
+            serializer = ClientNoteSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            note = note_create(
+                clinician=request.user, client=client, text=serializer.validated_data["text"]
+            )
+            return Response(ClientNoteSerializer(note).data, status=status.HTTP_201_CREATED)
+        audit_record_view(request=request, target=client, client=client)
+        page = self.paginate_queryset(notes_for_client(client=client))
+        return self.get_paginated_response(ClientNoteSerializer(page, many=True).data)
+
+    @extend_schema(methods=["GET"], summary="The next and last session dates")
+    @extend_schema(
+        methods=["PUT"],
+        summary="Record the next session date (null: none booked)",
+        request=NextSessionSerializer,
+    )
+    @action(
+        detail=True,
+        methods=["get", "put"],
+        url_path="next-session",
+        url_name="next-session",
+        serializer_class=NextSessionSerializer,
+    )
+    def next_session(self, request: Request, pk: str) -> Response:
+        client = self.get_object()
+        profile = client.client_profile
+        if request.method == "PUT":
+            serializer = NextSessionSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            profile = next_session_set(
+                clinician=request.user,
+                client=client,
+                on=serializer.validated_data["next_session_on"],
+            )
+        return Response(NextSessionSerializer(profile).data)
 
     def _row_for(self, client: User) -> CaseloadRow:
         # The caseload's figures are computed together (a fixed handful of queries);

@@ -13,23 +13,35 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import clients_visible_to
-from accounts.models import User
-from accounts.permissions import ClientWrites, ClinicianWrites, IsClient
+from accounts.models import Role, User
+from accounts.permissions import ClientWrites, ClinicianWrites, IsClient, IsClinician
 from audit.services import audit_record_view, audit_record_views
 from core.api import CallerScopedMixin, StrictFilterSet, scoped_choices
 from homework.models import Assignment, Completion
 from homework.selectors.assignments import assignments_visible_to
-from homework.selectors.practice import completions_visible_to, phrase_bank, today_for_client
+from homework.selectors.practice import (
+    completions_visible_to,
+    inbox_for_clinician,
+    phrase_bank,
+    today_for_client,
+)
 from homework.serializers import (
     CompletionCreateSerializer,
     CompletionSerializer,
     CompletionWriteSerializer,
     FeedbackSerializer,
+    InboxItemSerializer,
+    MessageSerializer,
     PhraseSerializer,
     TodaySerializer,
 )
 from homework.services import completions as services
-from homework.services.feedback import feedback_create, feedback_mark_read
+from homework.services.feedback import (
+    client_replies_mark_read,
+    client_reply_create,
+    feedback_create,
+    feedback_mark_read,
+)
 
 # --- Today ---
 
@@ -211,6 +223,81 @@ class CompletionViewSet(
         when it has shown them."""
         feedback_mark_read(client=request.user, completion_ids=[self.get_object().pk])
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The conversation on this log, oldest first (feedback and the client's replies)",
+        responses=MessageSerializer(many=True),
+        filters=False,
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Write in this log's conversation: the client's clinician, or the client once "
+        "the clinician has written",
+        request=MessageSerializer,
+        responses={201: MessageSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        permission_classes=[IsClinician | IsClient],
+        filterset_class=None,
+    )
+    def messages(self, request: Request, pk: str) -> Response:
+        completion = self.get_object()
+        if request.method == "POST":
+            serializer = MessageSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            text = serializer.validated_data["text"]
+            if request.user.role == Role.CLIENT:
+                message = client_reply_create(client=request.user, completion=completion, text=text)
+            else:
+                message = feedback_create(clinician=request.user, completion=completion, text=text)
+            return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+        audit_record_view(request=request, target=completion, client=completion.client_id)
+        messages = completion.feedback.select_related("clinician").order_by("created_at", "id")
+        page = self.paginate_queryset(messages)
+        return self.get_paginated_response(MessageSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Mark the other person's messages on this log as read",
+        request=None,
+        responses={204: None},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="messages/read",
+        url_name="messages-read",
+        permission_classes=[IsClinician | IsClient],
+        filterset_class=None,
+    )
+    def messages_read(self, request: Request, pk: str) -> Response:
+        completion = self.get_object()
+        if request.user.role == Role.CLIENT:
+            feedback_mark_read(client=request.user, completion_ids=[completion.pk])
+        else:
+            client_replies_mark_read(clinician=request.user, completion_ids=[completion.pk])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["practice"])
+class InboxView(GenericAPIView):
+    """Clients' replies the clinician has not read yet, across the caseload, newest first."""
+
+    permission_classes = [IsClinician]
+    serializer_class = InboxItemSerializer
+    filter_backends: list = []
+
+    @extend_schema(responses=InboxItemSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(inbox_for_clinician(clinician=request.user))
+        audit_record_views(
+            request=request,
+            target=Completion,
+            client_ids={message.completion.client_id for message in page},
+        )
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 # --- The phrase bank ---

@@ -6,6 +6,7 @@ messages and refuses fields the exercise does not have instead of ignoring them.
 """
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from homework.models import Completion, Exercise, Rating
 from homework.services.completions import (
@@ -14,7 +15,7 @@ from homework.services.completions import (
     MAX_REFLECTION_CHARS,
     asked_ratings,
 )
-from homework.services.feedback import MAX_FEEDBACK_CHARS
+from homework.services.feedback import MAX_FEEDBACK_CHARS, message_text_clean
 
 RATING_HELP = {
     Rating.DISTRESS_BEFORE: "How upset or stressed you felt just before.",
@@ -154,3 +155,21 @@ class FeedbackForm(forms.Form):
         help_text="Your client sees this with their practice log.",
         error_messages={"required": "Write a few words before sending."},
     )
+
+
+class ReplyForm(forms.Form):
+    """The client's answer in the conversation on one of their logs."""
+
+    text = forms.CharField(
+        label="Your reply",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=f"Only your clinician sees this. Up to {MAX_FEEDBACK_CHARS:,} characters.",
+        error_messages={"required": "Write a few words before sending."},
+    )
+
+    def clean_text(self) -> str:
+        # Length is the service's rule, so the page and the API say the same thing.
+        try:
+            return message_text_clean(self.cleaned_data.get("text"))
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["text"]) from error

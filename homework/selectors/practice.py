@@ -12,16 +12,17 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.access import clients_visible_to
-from accounts.models import User
+from accounts.models import ClientProfile, User
 from homework.models import (
     Assignment,
     AssignmentEvent,
     AssignmentStatus,
+    ClientNote,
     Completion,
     Feedback,
     Rating,
@@ -71,6 +72,21 @@ def completion_for_user_or_404(user: User, completion_id: int) -> Completion:
         completions_visible_to(user)
         .select_related("assignment__exercise", "client")
         .filter(pk=completion_id)
+        .first()
+    )
+    if completion is None:
+        raise Http404("No such practice log.")
+    return completion
+
+
+def thread_for_client_or_404(client: User, completion_id: int) -> Completion:
+    """One of the client's own logs with its messages; anyone else's answers 404."""
+    completion = (
+        Completion.objects.filter(pk=completion_id, client_id=client.pk)
+        .select_related("assignment__exercise")
+        .prefetch_related(
+            Prefetch("feedback", queryset=Feedback.objects.select_related("clinician"))
+        )
         .first()
     )
     if completion is None:
@@ -334,7 +350,9 @@ def today_for_client(*, client: User, now: datetime | None = None) -> Today:
         done_dates[completion.assignment_id].add(completion.local_date)
         if completion.local_date == day:
             todays[completion.assignment_id] = completion
-    unread = Feedback.objects.filter(completion__client_id=client.pk, read_at__isnull=True).count()
+    unread = Feedback.objects.filter(
+        completion__client_id=client.pk, from_client=False, read_at__isnull=True
+    ).count()
 
     result = Today(
         client_id=client.pk, local_date=day, timezone=client.timezone, unread_feedback=unread
@@ -477,3 +495,32 @@ def log_details(
         reflection=completion.reflection if reflection_visible else "",
         is_today=completion.local_date == today,
     )
+
+
+def inbox_for_clinician(*, clinician: User) -> QuerySet[Feedback]:
+    """Clients' unread replies across the caseload, newest first: one query for any size."""
+    return (
+        Feedback.objects.filter(
+            from_client=True,
+            read_at__isnull=True,
+            completion__client__in=clients_visible_to(clinician),
+        )
+        .select_related("completion__client", "completion__assignment__exercise")
+        .order_by("-created_at", "-id")
+    )
+
+
+def notes_for_client(*, client: User) -> QuerySet[ClientNote]:
+    """A client's private notes, newest first. Callers check the reader may see the client
+    and is not the client (accounts.access and the clinician-only views)."""
+    return ClientNote.objects.filter(client_id=client.pk).select_related("author")
+
+
+def next_session_for_client(*, client: User, today: date) -> date | None:
+    """The client's next session day in their zone, if one is recorded from today on."""
+    on = (
+        ClientProfile.objects.filter(user_id=client.pk, next_session_on__gte=today)
+        .values_list("next_session_on", flat=True)
+        .first()
+    )
+    return on

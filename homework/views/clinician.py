@@ -23,18 +23,24 @@ from accounts.access import client_for_user_or_404, clinician_required
 from accounts.models import User
 from audit.services import audit_record_view
 from homework import charts
+from homework.forms.clients import NextSessionForm, NoteForm
 from homework.forms.completions import FeedbackForm
 from homework.models import Completion, Feedback
 from homework.panels import panels_render
 from homework.selectors.practice import (
     completion_for_user_or_404,
+    inbox_for_clinician,
     log_details,
+    notes_for_client,
     reflection_visible_to,
 )
 from homework.selectors.progress import caseload_for_clinician, client_progress
-from homework.services.feedback import feedback_create
+from homework.services.clients import next_session_set, note_create
+from homework.services.feedback import client_replies_mark_read, feedback_create
 
 TIMELINE_PAGE_SIZE = 20
+NOTES_SHOWN = 50
+INBOX_PAGE_SIZE = 50
 _PK_MARK = "0000PK0000"
 
 
@@ -65,7 +71,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "clinician/dashboard.html",
-        {"rows": rows, "attention_count": sum(1 for row in rows if row.needs_attention)},
+        {
+            "rows": rows,
+            "attention_count": sum(1 for row in rows if row.needs_attention),
+            "inbox_count": inbox_for_clinician(clinician=request.user).count(),
+        },
     )
 
 
@@ -74,6 +84,8 @@ def _client_page(
     client: User,
     *,
     failed_feedback: tuple[Completion, FeedbackForm] | None = None,
+    note_form: NoteForm | None = None,
+    next_session_form: NextSessionForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     figures = client_progress(client=client)
@@ -100,6 +112,13 @@ def _client_page(
         )
         for completion in page.object_list
     ]
+    # The replies on this page are shown now, so they leave the inbox; the "new" marks
+    # above were taken before this update.
+    client_replies_mark_read(
+        clinician=request.user, completion_ids=[entry.completion.pk for entry, _ in timeline]
+    )
+    # Every client on a caseload has a profile; an admin's view of one without stays up.
+    profile = getattr(client, "client_profile", None)
     return render(
         request,
         "clinician/client_detail.html",
@@ -112,6 +131,13 @@ def _client_page(
             "timeline": timeline,
             "failed_feedback": failed_feedback,
             "panels": panels_render(page="client_detail", request=request, client=client),
+            "notes": list(notes_for_client(client=client)[:NOTES_SHOWN]),
+            "note_form": note_form or NoteForm(),
+            "next_session_form": next_session_form
+            or NextSessionForm(
+                initial={"next_session_on": profile.next_session_on if profile else None}
+            ),
+            "profile": profile,
         },
         status=status,
     )
@@ -145,3 +171,46 @@ def feedback_create_view(request: HttpRequest, completion_id: int) -> HttpRespon
             return redirect(f"{url}#log-{completion.pk}")
     # Show the client's page again with this reply and its message at the top, text kept.
     return _client_page(request, completion.client, failed_feedback=(completion, form), status=400)
+
+
+@clinician_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    """Clients' replies not yet read, across the caseload; opening the client page reads them."""
+    page = Paginator(inbox_for_clinician(clinician=request.user), INBOX_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "clinician/inbox.html", {"page": page})
+
+
+@clinician_required
+@require_http_methods(["POST"])
+def note_create_view(request: HttpRequest, client_id: int) -> HttpResponse:
+    client = client_for_user_or_404(request.user, client_id)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            note_create(clinician=request.user, client=client, text=form.cleaned_data["text"])
+        except ValidationError as error:
+            form.add_error("text", error.messages)
+        else:
+            messages.success(request, "Your note is saved. Only you and your clinic can see it.")
+            return redirect(reverse("homework:client-detail", args=[client.pk]) + "#notes")
+    return _client_page(request, client, note_form=form, status=400)
+
+
+@clinician_required
+@require_http_methods(["POST"])
+def next_session_view(request: HttpRequest, client_id: int) -> HttpResponse:
+    client = client_for_user_or_404(request.user, client_id)
+    form = NextSessionForm(request.POST)
+    if form.is_valid():
+        try:
+            next_session_set(
+                clinician=request.user, client=client, on=form.cleaned_data["next_session_on"]
+            )
+        except ValidationError as error:
+            form.add_error("next_session_on", error.message_dict["next_session_on"])
+        else:
+            messages.success(request, "The next session date is saved.")
+            return redirect(reverse("homework:client-detail", args=[client.pk]) + "#sessions")
+    return _client_page(request, client, next_session_form=form, status=400)

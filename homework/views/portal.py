@@ -14,11 +14,12 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_http_methods
 
 from accounts.access import client_required
 from accounts.models import User
 from homework import charts
-from homework.forms.completions import CompletionForm
+from homework.forms.completions import CompletionForm, ReplyForm
 from homework.models import Assignment, Completion, Feedback
 from homework.panels import panels_render
 from homework.schedule import Schedule, describe, local_date
@@ -27,24 +28,30 @@ from homework.selectors.practice import (
     client_today,
     log_details,
     logging_closed_reason,
+    next_session_for_client,
     phrase_bank,
     reflection_visible_to,
+    thread_for_client_or_404,
     today_for_client,
 )
 from homework.selectors.progress import client_progress
 from homework.services.completions import CompletionLocked, completion_correct, completion_log
-from homework.services.feedback import feedback_mark_read
+from homework.services.feedback import client_reply_create, feedback_mark_read
 
 HISTORY_PAGE_SIZE = 20
 
 
 @client_required
 def today(request: HttpRequest) -> HttpResponse:
+    figures = today_for_client(client=request.user)
     return render(
         request,
         "portal/today.html",
         {
-            "today": today_for_client(client=request.user),
+            "today": figures,
+            "next_session_on": next_session_for_client(
+                client=request.user, today=figures.local_date
+            ),
             "panels": panels_render(page="today", request=request, client=request.user),
         },
     )
@@ -219,3 +226,43 @@ def progress(request: HttpRequest) -> HttpResponse:
 @client_required
 def phrases(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/phrases.html", {"phrases": phrase_bank(client=request.user)})
+
+
+@client_required
+@require_http_methods(["GET", "POST"])
+def thread(request: HttpRequest, completion_id: int) -> HttpResponse:
+    """One log and its conversation with the clinician; the client replies here."""
+    completion = thread_for_client_or_404(request.user, completion_id)
+    form = ReplyForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                client_reply_create(
+                    client=request.user, completion=completion, text=form.cleaned_data["text"]
+                )
+            except ValidationError as error:
+                form.add_error("text", error.messages)
+            else:
+                messages.success(request, "Your reply is sent. Your clinician will see it.")
+                return redirect("homework:thread", completion_id=completion.pk)
+        status = 400
+    entry = log_details(
+        completion,
+        today=client_today(request.user),
+        reflection_visible=reflection_visible_to(request.user, completion, record_visible=True),
+    )
+    thread_messages = list(completion.feedback.all())
+    # Shown now, so read now; the "new" marks on the page were taken before this update.
+    feedback_mark_read(client=request.user, completion_ids=[completion.pk])
+    return render(
+        request,
+        "portal/thread.html",
+        {
+            "entry": entry,
+            "thread_messages": thread_messages,
+            "can_reply": any(not message.from_client for message in thread_messages),
+            "form": form,
+        },
+        status=status,
+    )

@@ -451,6 +451,53 @@ MATRIX: dict[str, Row] = {
     "api:docs": Row({m: everyone(200 if m == "GET" else 405) for m in METHODS}),
     # Any other URL under /api/: a JSON 404, whoever asks.
     "api:not-found": Row({m: everyone(404) for m in METHODS}, kwargs={"path": "v1/no-such/"}),
+    # --- The conversation on a log, the inbox, notes, sessions and the report (issue 16).
+    # Both roles write in a conversation: an empty body is refused with field messages.
+    "api:v1:completion-messages": Row(
+        {
+            m: {
+                "GET": own_object(client=200, clinician=200),
+                "POST": own_object(client=400, clinician=400),
+            }.get(m, readers(405))
+            for m in METHODS
+        },
+        target="completion",
+    ),
+    "api:v1:completion-messages-read": Row(
+        {
+            m: own_object(client=204, clinician=204) if m == "POST" else readers(405)
+            for m in METHODS
+        },
+        target="completion",
+    ),
+    "api:v1:inbox": Row({m: clinicians(200 if m == "GET" else 405) for m in METHODS}),
+    "api:v1:client-notes": Row(
+        {
+            m: {
+                "GET": clinicians(200, others=404),
+                "POST": clinicians(400, others=404),
+            }.get(m, clinicians(405))
+            for m in METHODS
+        },
+        target="client",
+    ),
+    "api:v1:client-next-session": Row(
+        {
+            m: {
+                "GET": clinicians(200, others=404),
+                "PUT": clinicians(400, others=404),
+            }.get(m, clinicians(405))
+            for m in METHODS
+        },
+        target="client",
+    ),
+    **{
+        f"api:v1:{name}": Row(
+            {m: clinicians(200, others=404) if m == "GET" else clinicians(405) for m in METHODS},
+            target="client",
+        )
+        for name in ("client-report", "client-report-pdf")
+    },
 }
 
 

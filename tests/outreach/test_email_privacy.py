@@ -16,6 +16,7 @@ from accounts.models import ClientProfile, Role, User
 from accounts.services import invitation_create
 from homework.models import Feedback
 from homework.schedule import local_date, week_start
+from homework.services.feedback import client_reply_create, feedback_create
 from measures.models import MeasureAssignment
 from measures.services import measure_response_submit
 from notifications.models import Notification
@@ -120,6 +121,9 @@ def canary_world(world):
         Feedback.objects.create(
             completion=completion, clinician=clinician, text=CANARIES["feedback"]
         )
+    # Through the services, so the "new message" emails are written as in the product.
+    feedback_create(clinician=clinician, completion=completion, text=CANARIES["feedback"])
+    client_reply_create(client=client, completion=completion, text=CANARIES["reflection"])
     return world, summary_moment
 
 
@@ -154,11 +158,20 @@ def _all_emails(canary_world) -> dict[str, dict[str, str]]:
     ours = Notification.objects.filter(
         Q(recipient__in=[world.client, world.clinician]) | Q(recipient__isnull=True)
     )
-    return {notification.kind: _rendered(notification) for notification in ours}
+    # Messages go both ways, so they are keyed by recipient as well.
+    return {
+        (
+            f"{notification.kind}:{notification.recipient_id}"
+            if notification.kind == Notification.Kind.MESSAGE
+            else notification.kind
+        ): _rendered(notification)
+        for notification in ours
+    }
 
 
 @pytest.mark.django_db
 def test_it_renders_every_email_without_clinical_content(canary_world):
+    world, _ = canary_world
     emails = _all_emails(canary_world)
     assert set(emails) == {
         Notification.Kind.REMINDER,
@@ -167,6 +180,8 @@ def test_it_renders_every_email_without_clinical_content(canary_world):
         Notification.Kind.WEEKLY_CLINICIAN,
         Notification.Kind.INVITATION,
         Notification.Kind.PASSWORD_RESET,
+        f"{Notification.Kind.MESSAGE}:{world.client.pk}",
+        f"{Notification.Kind.MESSAGE}:{world.clinician.pk}",
     }
     for kind, parts in emails.items():
         for part, content in parts.items():

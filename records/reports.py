@@ -1,0 +1,215 @@
+"""The pre-session report: one page per client covering the time since the last session.
+
+Read-only: it gathers what the client page spreads over several panels (practice done
+as planned, minutes, before/after change, "what helps", questionnaire scores with
+their change and bands, the reflections the client shared) for one window, and the
+same charts. The page and the PDF render the same template; viewing either is an
+audited view of the client's record (the views call audit_record_view).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+from statistics import fmean
+
+from django.utils import timezone
+
+from accounts.models import ClientProfile, User
+from homework import charts
+from homework.charts import Chart
+from homework.models import RATING_PAIRS, Assignment, Completion, Rating
+from homework.schedule import Adherence, local_date, plans_adherence
+from homework.selectors.practice import (
+    reflection_visible_to,
+    schedules_for,
+    with_status_event_flag,
+)
+from homework.selectors.progress import client_progress
+from measures.charts import measure_trend_charts
+from measures.engine import Instrument, Score
+from measures.insights import ExerciseInsight, what_helps_for_client
+from measures.selectors import ScoredResponse, measure_history
+
+# Without a recorded last session, the report looks back this far.
+DEFAULT_WINDOW_DAYS = 14
+TOP_INSIGHTS = 3
+
+
+@dataclass(frozen=True)
+class RatingChange:
+    label: str
+    logs: int
+    mean_before: float
+    mean_after: float
+
+    @property
+    def change(self) -> float:
+        return self.mean_after - self.mean_before
+
+    @property
+    def change_text(self) -> str:
+        return f"{self.change:+.1f}"
+
+
+@dataclass(frozen=True)
+class ScoreChange:
+    instrument: Instrument
+    latest: ScoredResponse
+    previous: ScoredResponse | None
+
+    @property
+    def total(self) -> Score:
+        return self.latest.scores.total
+
+    @property
+    def change(self) -> float | None:
+        if self.previous is None:
+            return None
+        return self.latest.scores.total.value - self.previous.scores.total.value
+
+    @property
+    def change_text(self) -> str:
+        """Signed, so a fall reads as one; "first answers" when there is nothing before."""
+        change = self.change
+        return "first answers" if change is None else f"{change:+.2f}"
+
+
+@dataclass(frozen=True)
+class SharedReflection:
+    local_date: date
+    exercise: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PreSessionReport:
+    client: User
+    start: date
+    end: date
+    since_last_session: bool
+    next_session_on: date | None
+    adherence: Adherence
+    practice_days: int
+    minutes: int
+    rating_changes: list[RatingChange]
+    helps: list[ExerciseInsight]
+    scores: list[ScoreChange]
+    reflections: list[SharedReflection]
+    charts: list[Chart]
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def _window(profile: ClientProfile | None, today: date) -> tuple[date, bool]:
+    last = profile.last_session_on if profile else None
+    if profile and profile.next_session_on and profile.next_session_on < today:
+        last = profile.next_session_on  # the recorded next session has since happened
+    if last is not None and last < today:
+        return last + timedelta(days=1), True
+    return today - timedelta(days=DEFAULT_WINDOW_DAYS - 1), False
+
+
+def pre_session_report(
+    *, client: User, reader: User, now: datetime | None = None
+) -> PreSessionReport:
+    """The report on `client` as `reader` (who may see the client) may read it."""
+    now = now or timezone.now()
+    today = local_date(now, client.zone)
+    profile = ClientProfile.objects.filter(user_id=client.pk).first()
+    start, since_last = _window(profile, today)
+
+    assignments = list(
+        with_status_event_flag(Assignment.objects.filter(client_id=client.pk)).select_related(
+            "exercise"
+        )
+    )
+    schedules = schedules_for(assignments, zone_of={client.pk: client.zone})
+    logs = list(
+        Completion.objects.filter(client_id=client.pk, local_date__gte=start, local_date__lte=today)
+        .select_related("assignment__exercise")
+        .order_by("local_date", "id")
+    )
+    done: dict[int, set[date]] = defaultdict(set)
+    for log in logs:
+        done[log.assignment_id].add(log.local_date)
+    adherence = plans_adherence(
+        [(schedules[a.pk], done.get(a.pk, set())) for a in assignments], start, today, today=today
+    )
+
+    rating_changes = []
+    for _, before, after in RATING_PAIRS:
+        pairs = [
+            (getattr(log, before), getattr(log, after))
+            for log in logs
+            if getattr(log, before) is not None and getattr(log, after) is not None
+        ]
+        if pairs:
+            label = Rating(before).label.removesuffix(" before")
+            rating_changes.append(
+                RatingChange(
+                    label=label,
+                    logs=len(pairs),
+                    mean_before=fmean(b for b, _ in pairs),
+                    mean_after=fmean(a for _, a in pairs),
+                )
+            )
+
+    history = measure_history(client=client)
+    by_instrument: dict[str, list[ScoredResponse]] = defaultdict(list)
+    for item in history:  # newest first
+        by_instrument[item.instrument.code].append(item)
+    scores = [
+        ScoreChange(items[0].instrument, items[0], items[1] if len(items) > 1 else None)
+        for items in by_instrument.values()
+    ]
+
+    reflections = [
+        SharedReflection(log.local_date, log.assignment.exercise.title, log.reflection)
+        for log in logs
+        if log.reflection and reflection_visible_to(reader, log, record_visible=True)
+    ]
+
+    progress = client_progress(client=client, now=now)
+    report_charts = [
+        charts.adherence_chart(progress.weeks, chart_id="report-adherence"),
+        *[
+            charts.ratings_chart(series, chart_id=f"report-ratings-{index}")
+            for index, series in enumerate(progress.rating_series)
+        ],
+        *measure_trend_charts(client=client, history=history),
+    ]
+    return PreSessionReport(
+        client=client,
+        start=start,
+        end=today,
+        since_last_session=since_last,
+        next_session_on=profile.next_session_on if profile else None,
+        adherence=adherence,
+        practice_days=len({log.local_date for log in logs}),
+        minutes=sum(log.minutes for log in logs),
+        rating_changes=rating_changes,
+        helps=[i for i in what_helps_for_client(client=client) if i.seems_to_help][:TOP_INSIGHTS],
+        scores=scores,
+        reflections=reflections,
+        charts=report_charts,
+    )
+
+
+@cache
+def pdf_available() -> bool:
+    """Whether WeasyPrint and the Pango it needs are installed (checked once per process)."""
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+def pre_session_report_pdf(*, html: str, base_url: str) -> bytes:
+    """The report's HTML (rendered by the view) as a PDF."""
+    import weasyprint
+
+    return weasyprint.HTML(string=html, base_url=base_url).write_pdf()
