@@ -213,6 +213,8 @@ class CompletionSerializer(serializers.ModelSerializer):
             "client",
             "exercise",
             "local_date",
+            "logged_later",
+            "client_uuid",
             "minutes",
             "ratings",
             "answers",
@@ -266,6 +268,20 @@ class CompletionCreateSerializer(CompletionWriteSerializer):
         visible_to=assignments_visible_to,
         select_related=("exercise",),  # completion_log checks the answers against it
         help_text="One of your assignments.",
+    )
+    client_uuid = serializers.UUIDField(
+        required=False,
+        help_text=(
+            "An id your device makes for this log. Sending the same id again writes nothing "
+            "and answers 200 with the log already written."
+        ),
+    )
+    practised_on = serializers.DateField(
+        required=False,
+        help_text=(
+            "The local date you practised on, YYYY-MM-DD: today (the default) or an earlier "
+            "day within the grace window (LOG_GRACE_HOURS); earlier days are marked logged later."
+        ),
     )
 
 

@@ -230,6 +230,8 @@ def _library_fields(entry: dict) -> dict[str, Any]:
             f"Library entry {entry.get('slug', '?')!r} is missing {', '.join(missing)}."
         )
     fields = {name: entry[name] for name in LIBRARY_FIELDS}
+    # Optional in the file: most practices are planned, a few are for any hard moment.
+    fields["any_time"] = entry.get("any_time", False) is True
     # A prompt's phrase marker is optional in the file; stored explicitly.
     if isinstance(fields["prompts"], list):
         fields["prompts"] = [
@@ -422,6 +424,7 @@ def exercise_copy(
         prompts=[dict(prompt) for prompt in exercise.prompts],
         ratings=list(exercise.ratings),
         typical_minutes=exercise.typical_minutes,
+        any_time=exercise.any_time,
     )
     exercise_validate(exercise=copy)
     copy.save()

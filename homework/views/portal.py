@@ -5,7 +5,7 @@ object answers 404 like a missing one), figures from the selectors, writes
 through the services.
 """
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -32,7 +32,12 @@ from homework.selectors.practice import (
     today_for_client,
 )
 from homework.selectors.progress import client_progress
-from homework.services.completions import CompletionLocked, completion_correct, completion_log
+from homework.services.completions import (
+    CompletionLocked,
+    completion_correct,
+    completion_log,
+    earliest_loggable_day,
+)
 from homework.services.feedback import feedback_mark_read
 
 HISTORY_PAGE_SIZE = 20
@@ -85,6 +90,8 @@ def _locked(request: HttpRequest, completion: Completion | None, reason: str) ->
 
 def _save(client: User, assignment: Assignment, form: CompletionForm, now: datetime) -> Completion:
     arguments = form.service_arguments()
+    practised_on = arguments.pop("practised_on")
+    client_uuid = arguments.pop("client_uuid")
     editing_id = form.cleaned_data.get("completion_id")
     editing = (
         Completion.objects.select_related("assignment__exercise")
@@ -95,7 +102,21 @@ def _save(client: User, assignment: Assignment, form: CompletionForm, now: datet
     )
     if editing is not None:
         return completion_correct(client=client, completion=editing, now=now, **arguments)
-    return completion_log(client=client, assignment=assignment, now=now, **arguments)
+    return completion_log(
+        client=client,
+        assignment=assignment,
+        now=now,
+        practised_on=practised_on,
+        client_uuid=client_uuid,
+        **arguments,
+    )
+
+
+def _loggable_days(client: User, now: datetime) -> list[date]:
+    """Today first, then each earlier day still inside the grace window."""
+    today = local_date(now, client.zone)
+    earliest = earliest_loggable_day(client=client, now=now)
+    return [today - timedelta(days=n) for n in range((today - earliest).days + 1)]
 
 
 def _log_page(
@@ -104,9 +125,11 @@ def _log_page(
     exercise = assignment.exercise
     day = local_date(now, request.user.zone)
     closed_reason = None if existing else logging_closed_reason(assignment, day)
+    # Correcting today's log keeps its day; a new log may be for an earlier day.
+    days = [day] if existing else _loggable_days(request.user, now)
     status = 200
     if request.method == "POST":
-        form = CompletionForm(request.POST, exercise=exercise)
+        form = CompletionForm(request.POST, exercise=exercise, days=days)
         if form.is_valid():
             try:
                 _save(request.user, assignment, form, now)
@@ -127,6 +150,7 @@ def _log_page(
         form = CompletionForm(
             initial=CompletionForm.initial_for(exercise, existing, _minutes_from_timer(request)),
             exercise=exercise,
+            days=days,
         )
     return render(
         request,
@@ -145,11 +169,18 @@ def _log_page(
 
 @client_required
 def log(request: HttpRequest, assignment_id: int) -> HttpResponse:
-    """Log today's practice; if today's log exists, this corrects it."""
+    """Log a practice; if today's log of a once-a-day plan exists, this corrects it.
+
+    An "any time" practice takes a new log each time.
+    """
     assignment = assignment_for_client_or_404(request.user, assignment_id)
     now = timezone.now()
     day = local_date(now, request.user.zone)
-    existing = Completion.objects.filter(assignment=assignment, local_date=day).first()
+    existing = (
+        None
+        if assignment.exercise.any_time
+        else Completion.objects.filter(assignment=assignment, local_date=day).first()
+    )
     return _log_page(request, assignment, existing, now)
 
 
