@@ -5,47 +5,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('homework', '0005_models_move_to_their_apps'),
+        ("homework", "0005_models_move_to_their_apps"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='completion',
-            name='completion_one_per_assignment_day',
+            model_name="completion",
+            name="completion_one_per_assignment_day",
         ),
         migrations.AddField(
-            model_name='completion',
-            name='client_uuid',
+            model_name="completion",
+            name="client_uuid",
             field=models.UUIDField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='completion',
-            name='logged_later',
+            model_name="completion",
+            name="logged_later",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='completion',
-            name='repeatable',
+            model_name="completion",
+            name="repeatable",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='exercise',
-            name='any_time',
+            model_name="exercise",
+            name="any_time",
             field=models.BooleanField(default=False),
         ),
         migrations.AddIndex(
-            model_name='completion',
-            index=models.Index(fields=['assignment', 'local_date'], name='completion_assignment_date'),
+            model_name="completion",
+            index=models.Index(
+                fields=["assignment", "local_date"], name="completion_assignment_date"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='completion',
-            constraint=models.UniqueConstraint(condition=models.Q(('repeatable', False)), fields=('assignment', 'local_date'), name='completion_one_per_assignment_day'),
+            model_name="completion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("repeatable", False)),
+                fields=("assignment", "local_date"),
+                name="completion_one_per_assignment_day",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='completion',
-            constraint=models.UniqueConstraint(fields=('client', 'client_uuid'), name='completion_client_uuid_unique'),
+            model_name="completion",
+            constraint=models.UniqueConstraint(
+                fields=("client", "client_uuid"), name="completion_client_uuid_unique"
+            ),
         ),
     ]
