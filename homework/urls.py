@@ -1,6 +1,6 @@
 from django.urls import path
 
-from homework.views import assignments, clinician, exercises, portal
+from homework.views import app, assignments, clinician, exercises, portal
 
 app_name = "homework"
 
@@ -73,4 +73,7 @@ urlpatterns = [
         name="feedback-create",
     ),
     # --- end practice, review and progress ---
+    # --- The installable app (at the site root, so the worker's scope covers /portal/) ---
+    path("manifest.webmanifest", app.manifest, name="manifest"),
+    path("sw.js", app.service_worker, name="service-worker"),
 ]

@@ -39,11 +39,13 @@ from homework.services.completions import (
     earliest_loggable_day,
 )
 from homework.services.feedback import feedback_mark_read
+from homework.views.app import offline_cacheable
 
 HISTORY_PAGE_SIZE = 20
 
 
 @client_required
+@offline_cacheable
 def today(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -56,6 +58,7 @@ def today(request: HttpRequest) -> HttpResponse:
 
 
 @client_required
+@offline_cacheable
 def practice(request: HttpRequest, assignment_id: int) -> HttpResponse:
     assignment = assignment_for_client_or_404(request.user, assignment_id)
     day = client_today(request.user)
@@ -125,14 +128,15 @@ def _log_page(
     exercise = assignment.exercise
     day = local_date(now, request.user.zone)
     closed_reason = None if existing else logging_closed_reason(assignment, day)
-    # Correcting today's log keeps its day; a new log may be for an earlier day.
-    days = [day] if existing else _loggable_days(request.user, now)
+    # Correcting today's log keeps its day (the form shows no choice); a new log, or one
+    # sent later from the phone's queue, may be for an earlier day of the window.
+    days = _loggable_days(request.user, now)
     status = 200
     if request.method == "POST":
         form = CompletionForm(request.POST, exercise=exercise, days=days)
         if form.is_valid():
             try:
-                _save(request.user, assignment, form, now)
+                saved = _save(request.user, assignment, form, now)
             except CompletionLocked as error:
                 return _locked(request, existing, str(error))
             except ValidationError as error:
@@ -141,7 +145,8 @@ def _log_page(
                 messages.success(
                     request,
                     "Your log is corrected."
-                    if existing is not None or form.cleaned_data.get("completion_id")
+                    if (existing is not None and saved.pk == existing.pk)
+                    or form.cleaned_data.get("completion_id")
                     else "Your practice is logged. Thank you for taking this time for yourself.",
                 )
                 return redirect("homework:today")
@@ -150,7 +155,7 @@ def _log_page(
         form = CompletionForm(
             initial=CompletionForm.initial_for(exercise, existing, _minutes_from_timer(request)),
             exercise=exercise,
-            days=days,
+            days=[day] if existing else days,
         )
     return render(
         request,
@@ -168,6 +173,7 @@ def _log_page(
 
 
 @client_required
+@offline_cacheable
 def log(request: HttpRequest, assignment_id: int) -> HttpResponse:
     """Log a practice; if today's log of a once-a-day plan exists, this corrects it.
 
