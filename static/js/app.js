@@ -154,7 +154,7 @@
 
   var flushing = false;
   function flush() {
-    if (flushing || !navigator.onLine) return Promise.resolve();
+    if (flushing) return Promise.resolve();
     flushing = true;
     return allMine().then(function (rows) {
       return rows.filter(function (row) { return row.state === "queued"; }).reduce(function (done, row) {
@@ -196,21 +196,39 @@
     });
   }
 
+  // navigator.onLine says only whether there is a network interface, not whether the
+  // server can be reached; a small request that the worker never answers from its
+  // kept pages tells. Reachable: the ordinary form post, exactly as without JavaScript.
+  function reachable() {
+    var manifest = document.querySelector("link[rel=manifest]");
+    return fetch(manifest ? manifest.href : "/manifest.webmanifest", {
+      method: "HEAD", cache: "no-store", credentials: "same-origin"
+    }).then(function () { return true; }, function () { return false; });
+  }
+
   var form = document.querySelector("form[data-offline-log]");
   if (form) {
     form.addEventListener("submit", function (event) {
-      if (navigator.onLine) return;  // online: the ordinary form post
+      if (form.hasAttribute("data-checked")) return;
       event.preventDefault();
       var button = form.querySelector("button[type=submit]");
       if (button) button.disabled = true;
-      queue(form).then(function () {
-        var note = document.createElement("p");
-        note.className = "card";
-        note.setAttribute("role", "status");
-        note.setAttribute("data-offline-saved", "");
-        note.textContent = "You're offline, so your log is saved on this phone. It will be sent when you're back online.";
-        form.replaceWith(note);
-        return show();
+      reachable().then(function (online) {
+        if (online) {
+          form.setAttribute("data-checked", "");
+          HTMLFormElement.prototype.submit.call(form);
+          return null;
+        }
+        return queue(form).then(function () {
+          var note = document.createElement("p");
+          note.className = "card";
+          note.setAttribute("role", "status");
+          note.setAttribute("data-offline-saved", "");
+          note.textContent = "You're offline, so your log is saved on this phone. " +
+            "It will be sent when you're back online.";
+          form.replaceWith(note);
+          return show();
+        });
       });
     });
   }
@@ -235,6 +253,12 @@
     if (event.data && event.data.type === "flush") flush();
   });
   window.addEventListener("online", flush);
+  // Some browsers never say they are back online: try again now and then while logs wait.
+  window.setInterval(function () {
+    allMine().then(function (rows) {
+      if (rows.some(function (row) { return row.state === "queued"; })) flush();
+    });
+  }, 30000);
 
   document.querySelectorAll("form[data-logout]").forEach(function (logout) {
     logout.addEventListener("submit", function () {
