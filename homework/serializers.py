@@ -53,6 +53,10 @@ class ExerciseSerializer(serializers.ModelSerializer):
         child=serializers.ChoiceField(choices=Rating.choices), required=False, max_length=20
     )
     typical_minutes = serializers.IntegerField(min_value=1, max_value=240)
+    any_time = serializers.BooleanField(
+        required=False,
+        help_text="The client may practise and log it whenever they need, several times a day.",
+    )
 
     class Meta:
         model = Exercise
@@ -66,6 +70,7 @@ class ExerciseSerializer(serializers.ModelSerializer):
             "prompts",
             "ratings",
             "typical_minutes",
+            "any_time",
             "copied_from",
             "archived_at",
             "created_at",

@@ -323,6 +323,7 @@ def _exercise_set_content(
     prompts: list[dict],
     ratings: list[str],
     typical_minutes: int,
+    any_time: bool,
 ) -> list[str]:
     """Set the editable fields; return the names of those that changed."""
     values = {
@@ -333,6 +334,7 @@ def _exercise_set_content(
         "prompts": prompts,
         "ratings": ratings,
         "typical_minutes": typical_minutes,
+        "any_time": any_time,
     }
     changed = [name for name, value in values.items() if getattr(exercise, name) != value]
     for name in changed:
@@ -352,6 +354,7 @@ def exercise_create(
     prompts: list[dict],
     ratings: list[str],
     typical_minutes: int,
+    any_time: bool = False,
     now: datetime | None = None,
 ) -> Exercise:
     exercise = Exercise(clinic=clinic, created_by=created_by, created_at=now or timezone.now())
@@ -364,6 +367,7 @@ def exercise_create(
         prompts=prompts,
         ratings=ratings,
         typical_minutes=typical_minutes,
+        any_time=any_time,
     )
     exercise_validate(exercise=exercise)
     exercise.save()
@@ -381,6 +385,7 @@ def exercise_update(
     prompts: list[dict],
     ratings: list[str],
     typical_minutes: int,
+    any_time: bool | None = None,
 ) -> list[str]:
     """Change a clinic exercise; return the names of the fields that changed.
 
@@ -398,6 +403,7 @@ def exercise_update(
         prompts=prompts,
         ratings=ratings,
         typical_minutes=typical_minutes,
+        any_time=exercise.any_time if any_time is None else any_time,
     )
     if changed:
         exercise_validate(exercise=exercise)
