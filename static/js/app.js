@@ -112,6 +112,9 @@
     }).filter(Boolean).join(" ");
   }
 
+  // Where a log page says why it took no log: form errors, or a closed plan's reason.
+  var REASONS = ".form-errors p, .errorlist li, main .card[role=status] p";
+
   function refuse(entry, reason) {
     entry.state = "refused";
     entry.reason = reason || "it can no longer be accepted.";
@@ -130,7 +133,7 @@
             entry.needs_login = true;  // logged out meanwhile: keep it for after login
             return put(entry);
           }
-          return refuse(entry, textOf(doc, "[role=status] p, main .card p") || "this practice no longer takes logs.");
+          return refuse(entry, textOf(doc, REASONS) || "this practice no longer takes logs.");
         }
         var done = form.getAttribute("data-done");
         var body = new URLSearchParams(entry.fields);
@@ -142,7 +145,7 @@
           if (answer.status === 400) {
             return answer.text().then(function (page) {
               var errors = new DOMParser().parseFromString(page, "text/html");
-              return refuse(entry, textOf(errors, ".form-errors p, .errorlist li"));
+              return refuse(entry, textOf(errors, REASONS));
             });
           }
           entry.needs_login = answer.status === 403;

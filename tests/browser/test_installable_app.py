@@ -2,11 +2,14 @@
 the enforced CSP, practising and logging offline, exactly one log arriving once back
 online with the day it was practised on, and logging out clearing the kept pages."""
 
+import os
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -115,6 +118,11 @@ def test_it_installs_keeps_practice_offline_and_sends_one_log_when_back_online(
     expect(page.locator("[data-offline-queue]")).to_contain_text("will be sent when")
     audit(page, focus=False)
     assert not Completion.objects.exists()
+    page.goto("/portal/")  # Today, from the phone, still offline
+    expect(page.locator("[data-offline-queue]")).to_contain_text("1 practice log is saved")
+    if os.getenv("KINDWORK_SCREENSHOTS") == "1":
+        folder = Path(settings.BASE_DIR) / "docs" / "screenshots"
+        page.screenshot(path=folder / "installed-app-phone.png")
 
     # Back online (the next page load sends the queue; so do Background Sync and the
     # online event where the browser fires them): sent once, with the day it was
