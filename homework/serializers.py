@@ -335,6 +335,9 @@ class TodayItemSerializer(serializers.Serializer):
     left_this_week = serializers.IntegerField()
     next_day = serializers.DateField(allow_null=True)
     can_log = serializers.BooleanField()
+    any_time = serializers.BooleanField(
+        help_text="May be logged as often as needed: offer it for a hard moment."
+    )
 
 
 class TodaySerializer(serializers.Serializer):

@@ -273,6 +273,7 @@ class TodayItem:
             "left_this_week": self.left_this_week,
             "next_day": self.next_day.isoformat() if self.next_day else None,
             "can_log": self.can_log,
+            "any_time": self.is_any_time,
         }
 
 

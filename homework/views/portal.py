@@ -207,7 +207,9 @@ def completion_edit(request: HttpRequest, completion_id: int) -> HttpResponse:
             completion,
             "Logs from earlier days can't be changed, so your record stays as it was on the day.",
         )
-    if request.method != "POST":
+    # The plan's log page corrects today's one log; an any-time practice has several
+    # a day, so each is corrected here, on its own page.
+    if request.method != "POST" and not completion.assignment.exercise.any_time:
         return redirect("homework:log", assignment_id=completion.assignment_id)
     return _log_page(request, completion.assignment, completion, now)
 

@@ -248,3 +248,25 @@ def test_others_cannot_log_on_the_clients_plan(world, who):
     if response.status_code == 302:
         assert "/login" in response["Location"] or "accounts" in response["Location"]
     assert not Completion.objects.exists()
+
+
+def test_one_of_several_any_time_logs_is_corrected_on_its_own(world):
+    assignment = make_assignment(
+        world.client, make_exercise(any_time=True), start_date=date(2026, 1, 5)
+    )
+    now = datetime.now(tz=UTC)
+    first, second = (
+        completion_log(client=world.client, assignment=assignment, minutes=m, now=now)
+        for m in (2, 3)
+    )
+    browser = world.login(world.client)
+    url = reverse("homework:completion-edit", args=[first.pk])
+    page = browser.get(url)
+    assert page.status_code == 200
+    assert page.context["form"].initial["completion_id"] == first.pk
+    response = browser.post(url, {"minutes": "9", "completion_id": str(first.pk)})
+    assert response.status_code == 302
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.minutes, second.minutes) == (9, 3)
+    assert Completion.objects.filter(assignment=assignment).count() == 2
