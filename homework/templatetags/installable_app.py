@@ -1,7 +1,6 @@
 """The installable app's per-person offline key, for the page's meta tag."""
 
 from django import template
-from django.contrib.auth.models import AnonymousUser
 
 from homework.views.app import offline_cache_key
 
@@ -9,5 +8,6 @@ register = template.Library()
 
 
 @register.simple_tag
-def offline_key(user: AnonymousUser | object) -> str:
-    return offline_cache_key(user)  # type: ignore[arg-type]
+def offline_key(user: object) -> str:
+    """The signed-in client's key; empty for anyone else (staff, anonymous)."""
+    return offline_cache_key(user)

@@ -25,11 +25,11 @@ OFFLINE_KEY_HEADER = "X-Offline-Cache-Key"
 THEME_COLOUR = "#1d5c63"  # --accent in static/css/kindwork.css
 
 
-def offline_cache_key(user: User | None) -> str:
+def offline_cache_key(user: object) -> str:
     """A client's offline cache name part: stable per person, not their id, not guessable.
 
     Empty for anyone else: only the client portal is kept for offline use."""
-    if user is None or not user.is_authenticated or user.role != Role.CLIENT:
+    if not isinstance(user, User) or user.role != Role.CLIENT:
         return ""
     return salted_hmac("homework.offline-cache", str(user.pk), algorithm="sha256").hexdigest()[:24]
 
