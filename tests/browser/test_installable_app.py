@@ -183,3 +183,43 @@ def test_a_log_that_can_no_longer_be_accepted_is_shown_with_its_reason_until_dis
     page.reload()
     expect(page.locator("[data-offline-queue]")).to_be_hidden()
     assert not Completion.objects.exists()
+
+
+def test_a_log_queued_before_the_session_ended_is_sent_after_logging_in_again(
+    live_server, world, new_context, audit
+):
+    exercise = _any_time_break()
+    today = local_date(timezone.now(), world.client.zone)
+    assignment = make_assignment(world.client, exercise, start_date=today - timedelta(days=7))
+    # The phone's clock in the client's zone: a log for "today" is the phone's today.
+    context = new_context(PHONE, timezone_id=world.client.timezone)
+    page = context.new_page()
+    log_in(page, world.client)
+    page.goto("/portal/")
+    _controlled(page)
+    log_url = f"/portal/practice/{assignment.pk}/log/"
+    _wait_until(
+        lambda: any(url.endswith(log_url) for url in page.evaluate(KEPT_PAGES)["urls"]),
+        what="the log page to be kept",
+    )
+    context.set_offline(True)
+    page.goto(log_url)
+    page.get_by_label("Minutes practised").fill("3")
+    page.get_by_role("button", name="Save my log").click()
+    expect(page.locator("[data-offline-saved]")).to_be_visible()
+
+    # The session ends while the phone is offline (its CSRF token with it).
+    context.clear_cookies()
+    context.set_offline(False)
+    page.goto("/portal/")
+    page.wait_for_url("**/accounts/login/**")
+    page.wait_for_timeout(1000)
+    assert not Completion.objects.exists()
+    log_in(page, world.client)
+    _wait_until(lambda: Completion.objects.exists(), what="the queued log after logging in")
+    completion = Completion.objects.get()
+    assert (completion.assignment_id, completion.local_date, completion.minutes) == (
+        assignment.pk,
+        today,
+        3,
+    )
