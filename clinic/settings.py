@@ -475,3 +475,7 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# A client may log a practice for an earlier day while that day is within this many
+# hours of now (the phone was offline, or they forgot): marked "logged later".
+LOG_GRACE_HOURS = envint("LOG_GRACE_HOURS", "48")

@@ -68,6 +68,9 @@ class Exercise(models.Model):
     typical_minutes = models.PositiveSmallIntegerField(
         default=5, validators=[MinValueValidator(1), MaxValueValidator(240)]
     )
+    # An "any time" practice is for a hard moment whenever it comes: a client may log it
+    # as often as they need in a day, and Today offers it under "I need a moment".
+    any_time = models.BooleanField(default=False)
     copied_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
     )
@@ -206,7 +209,11 @@ def _rating_field(label: str) -> models.PositiveSmallIntegerField:
 
 
 class Completion(models.Model):
-    """One logged practice, on the client's local date. One per assignment per day."""
+    """One logged practice, on the client's local date (the day it was practised).
+
+    One per assignment per day, except for "any time" practices (`repeatable`), which
+    may be logged as often as needed.
+    """
 
     # No single-column indexes on these two: the (assignment, local_date) unique constraint
     # and the (client, local_date) index lead with them and serve every lookup. With a
@@ -222,7 +229,16 @@ class Completion(models.Model):
         related_name="completions",
         db_index=False,
     )
+    # The client's local date the practice was done on; created_at is when it was logged.
     local_date = models.DateField()
+    # Logged on a later local day than local_date (within the grace window).
+    logged_later = models.BooleanField(default=False)
+    # Copied from the exercise's any_time when logged, so the one-per-day rule can be a
+    # database constraint (a constraint cannot look through to the exercise).
+    repeatable = models.BooleanField(default=False)
+    # Made on the client's device for each log, so a replay, a double tap or two tabs
+    # write one log: unique per client.
+    client_uuid = models.UUIDField(null=True, blank=True)
     minutes = models.PositiveSmallIntegerField(
         default=0, validators=[MinValueValidator(0), MaxValueValidator(600)]
     )
@@ -243,10 +259,20 @@ class Completion(models.Model):
 
     class Meta:
         ordering = ["-local_date", "-id"]
-        indexes = [models.Index(fields=["client", "local_date"], name="completion_client_date")]
+        indexes = [
+            models.Index(fields=["client", "local_date"], name="completion_client_date"),
+            # The one-per-day constraint below is partial, so it no longer serves every
+            # lookup by plan and day.
+            models.Index(fields=["assignment", "local_date"], name="completion_assignment_date"),
+        ]
         constraints = [
             models.UniqueConstraint(
-                fields=["assignment", "local_date"], name="completion_one_per_assignment_day"
+                fields=["assignment", "local_date"],
+                condition=models.Q(repeatable=False),
+                name="completion_one_per_assignment_day",
+            ),
+            models.UniqueConstraint(
+                fields=["client", "client_uuid"], name="completion_client_uuid_unique"
             ),
             *[
                 models.CheckConstraint(

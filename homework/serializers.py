@@ -54,6 +54,10 @@ class ExerciseSerializer(serializers.ModelSerializer):
         child=serializers.ChoiceField(choices=Rating.choices), required=False, max_length=20
     )
     typical_minutes = serializers.IntegerField(min_value=1, max_value=240)
+    any_time = serializers.BooleanField(
+        required=False,
+        help_text="The client may practise and log it whenever they need, several times a day.",
+    )
 
     class Meta:
         model = Exercise
@@ -67,6 +71,7 @@ class ExerciseSerializer(serializers.ModelSerializer):
             "prompts",
             "ratings",
             "typical_minutes",
+            "any_time",
             "copied_from",
             "archived_at",
             "created_at",
@@ -214,6 +219,8 @@ class CompletionSerializer(serializers.ModelSerializer):
             "client",
             "exercise",
             "local_date",
+            "logged_later",
+            "client_uuid",
             "minutes",
             "ratings",
             "answers",
@@ -267,6 +274,20 @@ class CompletionCreateSerializer(CompletionWriteSerializer):
         visible_to=assignments_visible_to,
         select_related=("exercise",),  # completion_log checks the answers against it
         help_text="One of your assignments.",
+    )
+    client_uuid = serializers.UUIDField(
+        required=False,
+        help_text=(
+            "An id your device makes for this log. Sending the same id again writes nothing "
+            "and answers 200 with the log already written."
+        ),
+    )
+    practised_on = serializers.DateField(
+        required=False,
+        help_text=(
+            "The local date you practised on, YYYY-MM-DD: today (the default) or an earlier "
+            "day within the grace window (LOG_GRACE_HOURS); earlier days are marked logged later."
+        ),
     )
 
 
@@ -381,6 +402,9 @@ class TodayItemSerializer(serializers.Serializer):
     left_this_week = serializers.IntegerField()
     next_day = serializers.DateField(allow_null=True)
     can_log = serializers.BooleanField()
+    any_time = serializers.BooleanField(
+        help_text="May be logged as often as needed: offer it for a hard moment."
+    )
 
 
 class TodaySerializer(serializers.Serializer):

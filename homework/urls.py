@@ -1,6 +1,6 @@
 from django.urls import path
 
-from homework.views import assignments, clinician, exercises, portal
+from homework.views import app, assignments, clinician, exercises, portal
 
 app_name = "homework"
 
@@ -83,4 +83,7 @@ urlpatterns = [
         name="next-session",
     ),
     # --- end practice, review and progress ---
+    # --- The installable app (at the site root, so the worker's scope covers /portal/) ---
+    path("manifest.webmanifest", app.manifest, name="manifest"),
+    path("sw.js", app.service_worker, name="service-worker"),
 ]

@@ -78,7 +78,7 @@ class ExerciseViewSet(
         data = serializer.validated_data
         # PATCH sends some fields; the service takes the whole content, so the
         # rest is what the exercise has now.
-        current = {name: getattr(exercise, name) for name in services.LIBRARY_FIELDS}
+        current = {name: getattr(exercise, name) for name in (*services.LIBRARY_FIELDS, "any_time")}
         prompts = (
             _prompts(data["prompts"], previous=exercise.prompts)
             if "prompts" in data
@@ -132,4 +132,5 @@ def _content(data: dict, *, prompts: list[dict]) -> dict:
         "prompts": prompts,
         "ratings": data.get("ratings", []),
         "typical_minutes": data["typical_minutes"],
+        "any_time": data.get("any_time", False),
     }

@@ -97,9 +97,12 @@ class CompletionFilter(StrictFilterSet):
 @extend_schema_view(
     list=extend_schema(summary="Practice logs, newest first (a clinician: their clients')"),
     create=extend_schema(
-        summary="Log today's practice (logging the same plan again today corrects it)",
+        summary=(
+            "Log a practice, today's or an earlier day's within the grace window (logging a "
+            "once-a-day plan again today corrects it; a client_uuid already sent answers 200)"
+        ),
         request=CompletionCreateSerializer,
-        responses={201: CompletionSerializer},
+        responses={201: CompletionSerializer, 200: CompletionSerializer},
     ),
     partial_update=extend_schema(
         summary="Correct today's log (earlier days are kept as they were)",
@@ -145,6 +148,11 @@ class CompletionViewSet(
         serializer = CompletionCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        # A replay (the phone's queue sending again) answers with the log already written;
+        # the service checks again, so a replay racing the first send still writes one log.
+        already = services.completion_for_client_uuid(
+            client=request.user, client_uuid=data.get("client_uuid")
+        )
         completion = services.completion_log(
             client=request.user,
             assignment=data["assignment"],
@@ -153,9 +161,12 @@ class CompletionViewSet(
             answers=data.get("answers", {}),
             reflection=data.get("reflection", ""),
             reflection_shared=data.get("reflection_shared", True),
+            practised_on=data.get("practised_on"),
+            client_uuid=data.get("client_uuid"),
         )
         body = CompletionSerializer(completion, context={"request": request}).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        replayed = already is not None and already.pk == completion.pk
+        return Response(body, status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, pk: str) -> Response:
         completion = self.get_object()

@@ -5,6 +5,9 @@ box per prompt. The service re-checks everything; the form gives field-level
 messages and refuses fields the exercise does not have instead of ignoring them.
 """
 
+import uuid
+from datetime import date
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -61,11 +64,34 @@ class CompletionForm(forms.Form):
     )
     # The log being corrected, so a form opened yesterday cannot rewrite yesterday's log.
     completion_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # Made when the form is shown (or by the offline queue): sending the same form twice
+    # writes one log.
+    client_uuid = forms.UUIDField(
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": "Please reload the page and try again."},
+    )
+    practised_on = forms.TypedChoiceField(
+        label="When did you practise?",
+        coerce=date.fromisoformat,
+        required=False,
+        empty_value=None,
+        error_messages={
+            "invalid_choice": "Choose today or one of the days shown; older days can't be logged."
+        },
+    )
 
-    def __init__(self, *args, exercise: Exercise, **kwargs) -> None:
+    def __init__(self, *args, exercise: Exercise, days: list[date] | None = None, **kwargs) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.exercise = exercise
+        # The days a log may be for, today first (the grace window).
+        days = days or []
+        self.fields["practised_on"].choices = [
+            (day.isoformat(), _day_label(day, index)) for index, day in enumerate(days)
+        ]
+        if len(days) <= 1:
+            self.fields["practised_on"].widget = forms.HiddenInput()
         self.rating_keys = asked_ratings(exercise)
         self.prompts = [p for p in exercise.prompts if isinstance(p, dict) and "key" in p]
         for key in self.rating_keys:
@@ -87,7 +113,7 @@ class CompletionForm(forms.Form):
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
         # Keep the reflection and its sharing choice last, after the exercise's own fields.
-        for name in ("reflection", "reflection_shared", "completion_id"):
+        for name in ("reflection", "reflection_shared", "completion_id", "client_uuid"):
             self.fields[name] = self.fields.pop(name)
 
     @property
@@ -118,7 +144,10 @@ class CompletionForm(forms.Form):
     def initial_for(cls, exercise: Exercise, completion: Completion | None, minutes: int | None):
         """Prefill from today's log when correcting, else from a timer or the typical minutes."""
         if completion is None:
-            return {"minutes": exercise.typical_minutes if minutes is None else minutes}
+            return {
+                "minutes": exercise.typical_minutes if minutes is None else minutes,
+                "client_uuid": uuid.uuid4(),
+            }
         initial = {
             "minutes": completion.minutes,
             "reflection": completion.reflection,
@@ -144,7 +173,17 @@ class CompletionForm(forms.Form):
             },
             "reflection": data.get("reflection", ""),
             "reflection_shared": bool(data.get("reflection_shared")),
+            "practised_on": data.get("practised_on"),
+            "client_uuid": data.get("client_uuid"),
         }
+
+
+def _day_label(day: date, index: int) -> str:
+    if index == 0:
+        return f"Today, {day:%A} {day.day} {day:%B}"
+    if index == 1:
+        return f"Yesterday, {day:%A} {day.day} {day:%B}"
+    return f"{day:%A} {day.day} {day:%B}"
 
 
 class FeedbackForm(forms.Form):

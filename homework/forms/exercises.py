@@ -101,6 +101,12 @@ class ExerciseForm(forms.Form):
         },
     )
 
+    any_time = forms.BooleanField(
+        label="Any time: clients may practise and log it whenever they need, as often as they like",
+        required=False,
+        help_text="Offered on the client's Today under “I need a moment”.",
+    )
+
     def __init__(self, *args, exercise: Exercise | None = None, **kwargs) -> None:
         # `exercise` is the exercise being edited: its prompt keys are kept.
         self.exercise = exercise
@@ -121,6 +127,7 @@ class ExerciseForm(forms.Form):
             ),
             "ratings": list(exercise.ratings),
             "typical_minutes": exercise.typical_minutes,
+            "any_time": exercise.any_time,
         }
 
     def clean_steps(self) -> list[str]:
@@ -166,5 +173,6 @@ class ExerciseForm(forms.Form):
                 "prompts",
                 "ratings",
                 "typical_minutes",
+                "any_time",
             )
         }

@@ -266,6 +266,10 @@ class TodayItem:
         return self.schedule.kind == TIMES_PER_WEEK
 
     @property
+    def is_any_time(self) -> bool:
+        return self.assignment.exercise.any_time
+
+    @property
     def schedule_text(self) -> str:
         return describe(self.schedule)
 
@@ -285,6 +289,7 @@ class TodayItem:
             "left_this_week": self.left_this_week,
             "next_day": self.next_day.isoformat() if self.next_day else None,
             "can_log": self.can_log,
+            "any_time": self.is_any_time,
         }
 
 
@@ -302,6 +307,15 @@ class Today:
     @property
     def has_plans(self) -> bool:
         return bool(self.due or self.done or self.later or self.paused)
+
+    @property
+    def moment_items(self) -> list[TodayItem]:
+        """The "any time" practices the client may open in a hard moment right now."""
+        return [
+            item
+            for item in (*self.due, *self.done, *self.later)
+            if item.is_any_time and item.can_log
+        ]
 
     def as_dict(self) -> dict:
         return {

@@ -1,7 +1,14 @@
-"""Logging practice: a client writes (and the same day corrects) one log per plan per day.
+"""Logging practice: a client writes (and the same day corrects) one log per plan per day,
+or as many as they need for an "any time" practice.
 
 Rules:
-- The log's date is the client's local date at `now`, in their own time zone.
+- The log's date is the day it was practised on: the client's local date at `now`, in
+  their own time zone, or an earlier day still inside the grace window
+  (settings.LOG_GRACE_HOURS): a log for an earlier day is marked "logged later" and
+  cannot correct a log already written for that day.
+- A log may carry an id made on the client's device (`client_uuid`): sending it again
+  (a replay after being offline, a double tap, two tabs) answers with the log already
+  written and changes nothing.
 - A new log needs a running plan: not paused, not ended, started and not past its
   end date. (Paused days ask for nothing, so they take no new logs either.)
 - Logging the same plan again on the same local day corrects that day's log,
@@ -12,8 +19,10 @@ Rules:
   nothing is written.
 """
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from uuid import UUID
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -139,6 +148,36 @@ def _cleaned_fields(
     return fields
 
 
+def earliest_loggable_day(*, client: User, now: datetime) -> date:
+    """The earliest local day a practice may still be logged for (the grace window)."""
+    return local_date(now - timedelta(hours=settings.LOG_GRACE_HOURS), client.zone)
+
+
+def practised_on_refusal(*, client: User, practised_on: date, now: datetime) -> str | None:
+    """Why a log for that day cannot be written now, in the client's words; None if it can."""
+    today = local_date(now, client.zone)
+    if practised_on > today:
+        return "That day hasn't come yet. Choose today or an earlier day."
+    if practised_on < earliest_loggable_day(client=client, now=now):
+        hours = settings.LOG_GRACE_HOURS
+        return (
+            f"Practice can be logged up to {hours} hours afterwards, and that day is "
+            "further back. Thank you for practising all the same."
+        )
+    return None
+
+
+def completion_for_client_uuid(*, client: User, client_uuid: UUID | None) -> Completion | None:
+    """The log this client's device already sent with that id, if any."""
+    if client_uuid is None:
+        return None
+    return (
+        Completion.objects.select_related("assignment__exercise")
+        .filter(client_id=client.pk, client_uuid=client_uuid)
+        .first()
+    )
+
+
 def completion_log(
     *,
     client: User,
@@ -148,12 +187,27 @@ def completion_log(
     answers: dict[str, str] | None = None,
     reflection: str = "",
     reflection_shared: bool = True,
+    practised_on: date | None = None,
+    client_uuid: UUID | None = None,
     now: datetime | None = None,
 ) -> Completion:
-    """Log today's practice of a plan, or correct today's log if there is one."""
+    """Log a practice (today's unless practised_on says an earlier day), or correct today's
+    log of a plan that takes one a day. A client_uuid already used answers with its log."""
     if assignment.client_id != client.pk:
         raise PermissionDenied("This practice belongs to someone else.")
-    day = local_date(now or timezone.now(), client.zone)
+    replayed = completion_for_client_uuid(client=client, client_uuid=client_uuid)
+    if replayed is not None:
+        if replayed.assignment_id != assignment.pk:
+            raise ValidationError(
+                {"client_uuid": "This id was already used for another practice log."}
+            )
+        return replayed
+    now = now or timezone.now()
+    today = local_date(now, client.zone)
+    day = today if practised_on is None else practised_on
+    refusal = practised_on_refusal(client=client, practised_on=day, now=now)
+    if refusal is not None:
+        raise ValidationError({"practised_on": refusal}, code="outside_grace")
     fields = _cleaned_fields(
         assignment.exercise,
         minutes=minutes,
@@ -162,26 +216,49 @@ def completion_log(
         reflection=reflection,
         reflection_shared=reflection_shared,
     )
-    # Insert first and let the one-log-per-plan-per-day constraint say whether today's log
-    # exists: a new log (nearly every submit) costs no extra read, and a second submit
-    # racing this one becomes a correction either way.
+    repeatable = assignment.exercise.any_time
+    # Insert first and let the constraints say whether this log exists: a new log (nearly
+    # every submit) costs no extra read, and a second submit racing this one becomes a
+    # correction (or the replayed log) either way.
     reason = logging_closed_reason(assignment, day)
     if reason is None:
         try:
             with transaction.atomic():
                 return Completion.objects.create(
-                    assignment=assignment, client_id=client.pk, local_date=day, **fields
+                    assignment=assignment,
+                    client_id=client.pk,
+                    local_date=day,
+                    logged_later=day < today,
+                    repeatable=repeatable,
+                    client_uuid=client_uuid,
+                    created_at=now,
+                    **fields,
                 )
         except IntegrityError:
-            existing = Completion.objects.filter(assignment=assignment, local_date=day).first()
+            replayed = completion_for_client_uuid(client=client, client_uuid=client_uuid)
+            if replayed is not None:
+                return replayed
+            existing = _days_log(assignment, day)
             if existing is None:
                 raise
+            if day < today:
+                raise ValidationError(
+                    {"practised_on": "This practice is already logged for that day."},
+                    code="already_logged",
+                ) from None
             return _apply(existing, fields)
     # A closed plan takes no new log, but today's log (written before it closed) may be corrected.
-    existing = Completion.objects.filter(assignment=assignment, local_date=day).first()
+    existing = None if day < today or repeatable else _days_log(assignment, day)
     if existing is None:
         raise ValidationError(reason, code="closed")
     return _apply(existing, fields)
+
+
+def _days_log(assignment: Assignment, day: date) -> Completion | None:
+    """The one log of a once-a-day plan on that day (any-time logs are never corrected this way)."""
+    return Completion.objects.filter(
+        assignment=assignment, local_date=day, repeatable=False
+    ).first()
 
 
 def completion_correct(

@@ -230,6 +230,8 @@ def _library_fields(entry: dict) -> dict[str, Any]:
             f"Library entry {entry.get('slug', '?')!r} is missing {', '.join(missing)}."
         )
     fields = {name: entry[name] for name in LIBRARY_FIELDS}
+    # Optional in the file: most practices are planned, a few are for any hard moment.
+    fields["any_time"] = entry.get("any_time", False) is True
     # A prompt's phrase marker is optional in the file; stored explicitly.
     if isinstance(fields["prompts"], list):
         fields["prompts"] = [
@@ -321,6 +323,7 @@ def _exercise_set_content(
     prompts: list[dict],
     ratings: list[str],
     typical_minutes: int,
+    any_time: bool,
 ) -> list[str]:
     """Set the editable fields; return the names of those that changed."""
     values = {
@@ -331,6 +334,7 @@ def _exercise_set_content(
         "prompts": prompts,
         "ratings": ratings,
         "typical_minutes": typical_minutes,
+        "any_time": any_time,
     }
     changed = [name for name, value in values.items() if getattr(exercise, name) != value]
     for name in changed:
@@ -350,6 +354,7 @@ def exercise_create(
     prompts: list[dict],
     ratings: list[str],
     typical_minutes: int,
+    any_time: bool = False,
     now: datetime | None = None,
 ) -> Exercise:
     exercise = Exercise(clinic=clinic, created_by=created_by, created_at=now or timezone.now())
@@ -362,6 +367,7 @@ def exercise_create(
         prompts=prompts,
         ratings=ratings,
         typical_minutes=typical_minutes,
+        any_time=any_time,
     )
     exercise_validate(exercise=exercise)
     exercise.save()
@@ -379,6 +385,7 @@ def exercise_update(
     prompts: list[dict],
     ratings: list[str],
     typical_minutes: int,
+    any_time: bool | None = None,
 ) -> list[str]:
     """Change a clinic exercise; return the names of the fields that changed.
 
@@ -396,6 +403,7 @@ def exercise_update(
         prompts=prompts,
         ratings=ratings,
         typical_minutes=typical_minutes,
+        any_time=exercise.any_time if any_time is None else any_time,
     )
     if changed:
         exercise_validate(exercise=exercise)
@@ -422,6 +430,7 @@ def exercise_copy(
         prompts=[dict(prompt) for prompt in exercise.prompts],
         ratings=list(exercise.ratings),
         typical_minutes=exercise.typical_minutes,
+        any_time=exercise.any_time,
     )
     exercise_validate(exercise=copy)
     copy.save()

@@ -5,7 +5,7 @@ object answers 404 like a missing one), figures from the selectors, writes
 through the services.
 """
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -35,13 +35,20 @@ from homework.selectors.practice import (
     today_for_client,
 )
 from homework.selectors.progress import client_progress
-from homework.services.completions import CompletionLocked, completion_correct, completion_log
+from homework.services.completions import (
+    CompletionLocked,
+    completion_correct,
+    completion_log,
+    earliest_loggable_day,
+)
 from homework.services.feedback import client_reply_create, feedback_mark_read
+from homework.views.app import offline_cacheable
 
 HISTORY_PAGE_SIZE = 20
 
 
 @client_required
+@offline_cacheable
 def today(request: HttpRequest) -> HttpResponse:
     figures = today_for_client(client=request.user)
     return render(
@@ -58,6 +65,7 @@ def today(request: HttpRequest) -> HttpResponse:
 
 
 @client_required
+@offline_cacheable
 def practice(request: HttpRequest, assignment_id: int) -> HttpResponse:
     assignment = assignment_for_client_or_404(request.user, assignment_id)
     day = client_today(request.user)
@@ -92,6 +100,8 @@ def _locked(request: HttpRequest, completion: Completion | None, reason: str) ->
 
 def _save(client: User, assignment: Assignment, form: CompletionForm, now: datetime) -> Completion:
     arguments = form.service_arguments()
+    practised_on = arguments.pop("practised_on")
+    client_uuid = arguments.pop("client_uuid")
     editing_id = form.cleaned_data.get("completion_id")
     editing = (
         Completion.objects.select_related("assignment__exercise")
@@ -102,7 +112,21 @@ def _save(client: User, assignment: Assignment, form: CompletionForm, now: datet
     )
     if editing is not None:
         return completion_correct(client=client, completion=editing, now=now, **arguments)
-    return completion_log(client=client, assignment=assignment, now=now, **arguments)
+    return completion_log(
+        client=client,
+        assignment=assignment,
+        now=now,
+        practised_on=practised_on,
+        client_uuid=client_uuid,
+        **arguments,
+    )
+
+
+def _loggable_days(client: User, now: datetime) -> list[date]:
+    """Today first, then each earlier day still inside the grace window."""
+    today = local_date(now, client.zone)
+    earliest = earliest_loggable_day(client=client, now=now)
+    return [today - timedelta(days=n) for n in range((today - earliest).days + 1)]
 
 
 def _log_page(
@@ -111,12 +135,15 @@ def _log_page(
     exercise = assignment.exercise
     day = local_date(now, request.user.zone)
     closed_reason = None if existing else logging_closed_reason(assignment, day)
+    # Correcting today's log keeps its day (the form shows no choice); a new log, or one
+    # sent later from the phone's queue, may be for an earlier day of the window.
+    days = _loggable_days(request.user, now)
     status = 200
     if request.method == "POST":
-        form = CompletionForm(request.POST, exercise=exercise)
+        form = CompletionForm(request.POST, exercise=exercise, days=days)
         if form.is_valid():
             try:
-                _save(request.user, assignment, form, now)
+                saved = _save(request.user, assignment, form, now)
             except CompletionLocked as error:
                 return _locked(request, existing, str(error))
             except ValidationError as error:
@@ -125,7 +152,8 @@ def _log_page(
                 messages.success(
                     request,
                     "Your log is corrected."
-                    if existing is not None or form.cleaned_data.get("completion_id")
+                    if (existing is not None and saved.pk == existing.pk)
+                    or form.cleaned_data.get("completion_id")
                     else "Your practice is logged. Thank you for taking this time for yourself.",
                 )
                 return redirect("homework:today")
@@ -134,6 +162,7 @@ def _log_page(
         form = CompletionForm(
             initial=CompletionForm.initial_for(exercise, existing, _minutes_from_timer(request)),
             exercise=exercise,
+            days=[day] if existing else days,
         )
     return render(
         request,
@@ -151,12 +180,20 @@ def _log_page(
 
 
 @client_required
+@offline_cacheable
 def log(request: HttpRequest, assignment_id: int) -> HttpResponse:
-    """Log today's practice; if today's log exists, this corrects it."""
+    """Log a practice; if today's log of a once-a-day plan exists, this corrects it.
+
+    An "any time" practice takes a new log each time.
+    """
     assignment = assignment_for_client_or_404(request.user, assignment_id)
     now = timezone.now()
     day = local_date(now, request.user.zone)
-    existing = Completion.objects.filter(assignment=assignment, local_date=day).first()
+    existing = (
+        None
+        if assignment.exercise.any_time
+        else Completion.objects.filter(assignment=assignment, local_date=day).first()
+    )
     return _log_page(request, assignment, existing, now)
 
 
@@ -177,7 +214,9 @@ def completion_edit(request: HttpRequest, completion_id: int) -> HttpResponse:
             completion,
             "Logs from earlier days can't be changed, so your record stays as it was on the day.",
         )
-    if request.method != "POST":
+    # The plan's log page corrects today's one log; an any-time practice has several
+    # a day, so each is corrected here, on its own page.
+    if request.method != "POST" and not completion.assignment.exercise.any_time:
         return redirect("homework:log", assignment_id=completion.assignment_id)
     return _log_page(request, completion.assignment, completion, now)
 

@@ -328,3 +328,73 @@ def test_it_lists_the_clients_kind_phrases(api) -> None:
     assert body["count"] == 1  # the same phrase twice is one entry
     assert body["results"][0]["times"] == 2
     assert body["results"][0]["exercise_title"] == "Soothing touch"
+
+
+# --- Logs from the phone: a client-made id, an earlier day, any-time practices ---
+
+
+def test_it_answers_a_replayed_log_with_the_one_already_written(api) -> None:
+    fresh = make_assignment(api.world.client, make_exercise(api.world.clinic, any_time=True))
+    browser = api.as_user("client")
+    url = reverse("api:v1:completion-list")
+    yesterday = (local_today(api.world.client) - timedelta(days=1)).isoformat()
+    payload = {
+        "assignment": fresh.pk,
+        "minutes": 4,
+        "client_uuid": "5b0c8a52-7f62-4a0e-9d55-0d2c4f1e7b11",
+        "practised_on": yesterday,
+    }
+    first = browser.post(url, payload, format="json")
+    assert first.status_code == 201, first.content
+    assert first.json()["local_date"] == yesterday
+    assert first.json()["logged_later"] is True
+    assert first.json()["client_uuid"] == payload["client_uuid"]
+    replay = browser.post(url, {**payload, "minutes": 40}, format="json")
+    assert replay.status_code == 200
+    assert replay.json()["id"] == first.json()["id"]
+    assert Completion.objects.filter(assignment=fresh).get().minutes == 4
+    # An any-time practice takes a second log with a new id.
+    other = browser.post(
+        url, {**payload, "client_uuid": "0e0b2e7c-1b7d-4c1f-8b33-8f0a4d1f2e22"}, format="json"
+    )
+    assert other.status_code == 201
+    assert Completion.objects.filter(assignment=fresh).count() == 2
+
+
+def test_it_refuses_a_log_outside_the_grace_window_with_a_field_message(api) -> None:
+    browser = api.as_user("client")
+    too_old = (local_today(api.world.client) - timedelta(days=4)).isoformat()
+    before = Completion.objects.count()
+    for bad in (
+        {"practised_on": too_old},
+        {"practised_on": "yesterday"},
+        {"client_uuid": "not-a-uuid"},
+        {"practised_on": (local_today(api.world.client) + timedelta(days=1)).isoformat()},
+    ):
+        response = browser.post(
+            reverse("api:v1:completion-list"),
+            {"assignment": api.assignment.pk, "minutes": 3, **bad},
+            format="json",
+        )
+        assert response.status_code == 400, (bad, response.content)
+        assert next(iter(bad)) in json.dumps(response.json())
+    assert Completion.objects.count() == before
+
+
+def test_another_clients_id_replay_never_reveals_their_log(api) -> None:
+    theirs = make_assignment(api.world.other_client, api.exercise)
+    key = "3a6f6a8e-58c9-4f4e-8a57-6c7d3f5c9a01"
+    mine = api.as_user("other_client").post(
+        reverse("api:v1:completion-list"),
+        {"assignment": theirs.pk, "minutes": 3, "client_uuid": key},
+        format="json",
+    )
+    assert mine.status_code == 201
+    fresh = make_assignment(api.world.client, make_exercise(api.world.clinic, any_time=True))
+    response = api.as_user("client").post(
+        reverse("api:v1:completion-list"),
+        {"assignment": fresh.pk, "minutes": 3, "client_uuid": key},
+        format="json",
+    )
+    assert response.status_code == 201
+    assert response.json()["id"] != mine.json()["id"]

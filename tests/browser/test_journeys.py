@@ -442,8 +442,10 @@ def test_it_refuses_a_client_the_clinician_pages_and_other_peoples_practice(
     )
     response_status = []
     page.on("response", lambda response: response_status.append(response.status))
-    page.get_by_role("button", name="Save my log").click()
-    page.wait_for_load_state()
+    # The page checks the server is reachable before posting (static/js/app.js), so
+    # wait for the post's own navigation rather than the page's current load state.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save my log").click()
     assert 404 in response_status
     assert Completion.objects.filter(assignment=theirs).count() == 1
     assert not Completion.objects.filter(assignment=own).exists()
