@@ -142,6 +142,16 @@ class UserAdmin(ClinicScopedAdmin, DjangoUserAdmin):
         ("Person", {"fields": ["full_name", "role", "clinic", "timezone"]}),
         ("Emails", {"fields": ["weekly_summary_email"]}),
         (
+            "Supervision",
+            {
+                "fields": ["supervises"],
+                "description": (
+                    "For a supervisor: whose caseloads they may read. They never change a "
+                    "record and never see reflections a client kept private."
+                ),
+            },
+        ),
+        (
             "Access",
             {
                 "fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"],
@@ -158,6 +168,7 @@ class UserAdmin(ClinicScopedAdmin, DjangoUserAdmin):
         ("Password", {"fields": ["usable_password", "password1", "password2"]}),
     ]
     readonly_fields = ["last_login", "date_joined"]
+    filter_horizontal = ["supervises"]
     actions = ["deactivate"]
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:

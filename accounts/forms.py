@@ -242,8 +242,8 @@ class InvitationAdminForm(forms.Form):
 def _check_role_and_clinic(form: forms.ModelForm, data: dict) -> None:
     """Clinicians and clients belong to a clinic; only an admin may have none."""
     role = data.get("role")
-    if role in (Role.CLINICIAN, Role.CLIENT) and not data.get("clinic"):
-        form.add_error("clinic", "A clinician or a client must belong to a clinic.")
+    if role in (Role.CLINICIAN, Role.CLIENT, Role.SUPERVISOR) and not data.get("clinic"):
+        form.add_error("clinic", "A clinician, supervisor or client must belong to a clinic.")
 
 
 class UserAdminCreationForm(AdminUserCreationForm):
@@ -300,6 +300,14 @@ class UserAdminChangeForm(UserChangeForm):
         model = User
         fields = "__all__"
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "supervises" in self.fields:
+            # Only clinicians of the supervisor's own clinic are offered.
+            self.fields["supervises"].queryset = User.objects.filter(
+                role=Role.CLINICIAN, clinic_id=self.instance.clinic_id
+            ).exclude(pk=self.instance.pk)
+
     def clean_email(self) -> str:
         email = User.objects.normalize_email(self.cleaned_data["email"].strip()).lower()
         if _email_taken(email, exclude_pk=self.instance.pk):
@@ -325,7 +333,21 @@ class UserAdminChangeForm(UserChangeForm):
                 "A client stays a client of their clinic. To move them to another "
                 "clinician of the same clinic, change the clinician below.",
             )
+        _check_supervises(self, data, role=role, clinic=clinic)
         return data
+
+
+def _check_supervises(form: forms.ModelForm, data: dict, *, role: str, clinic: object) -> None:
+    """Only a supervisor supervises, and only clinicians of their own clinic."""
+    supervised = list(data.get("supervises") or [])
+    if not supervised:
+        return
+    if role != Role.SUPERVISOR:
+        form.add_error("supervises", "Only a supervisor supervises clinicians.")
+    elif any(
+        c.role != Role.CLINICIAN or c.clinic_id != getattr(clinic, "pk", None) for c in supervised
+    ):
+        form.add_error("supervises", "Choose clinicians of this supervisor's own clinic.")
 
 
 class ClientProfileAdminForm(forms.ModelForm):

@@ -25,7 +25,7 @@ RECOVERY_NAME = "Recovery codes"
 RECOVERY_CODE_COUNT = 10
 
 # Roles that may not reach clinical pages without a second factor.
-MFA_REQUIRED_ROLES = frozenset({Role.CLINICIAN, Role.ADMIN})
+MFA_REQUIRED_ROLES = frozenset({Role.CLINICIAN, Role.SUPERVISOR, Role.ADMIN})
 
 
 def mfa_required(user: User) -> bool:

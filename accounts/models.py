@@ -44,6 +44,8 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
     CLINICIAN = "clinician", "Clinician"
     CLIENT = "client", "Client"
+    # Reads the caseloads of the clinicians in `User.supervises`; never writes.
+    SUPERVISOR = "supervisor", "Supervisor"
 
 
 class UserManager(BaseUserManager["User"]):
@@ -96,6 +98,17 @@ class User(AbstractBaseUser, PermissionsMixin):
         "the caseload summary).",
     )
 
+    # A supervisor reads these clinicians' caseloads (accounts.access); set in the admin,
+    # same clinic only (accounts.admin checks it).
+    supervises = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="supervisors",
+        limit_choices_to={"role": "clinician"},
+        help_text="Clinicians of the same clinic whose caseloads this supervisor may read.",
+    )
+
     objects = UserManager()
 
     USERNAME_FIELD = "email"
@@ -129,6 +142,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_client(self) -> bool:
         return self.role == Role.CLIENT
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == Role.SUPERVISOR
 
     @property
     def is_admin(self) -> bool:

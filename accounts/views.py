@@ -32,6 +32,7 @@ from accounts.models import Role, User
 
 HOME_BY_ROLE = {
     Role.CLINICIAN: "homework:dashboard",
+    Role.SUPERVISOR: "homework:dashboard",
     Role.CLIENT: "homework:today",
     Role.ADMIN: "admin:index",
 }

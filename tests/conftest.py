@@ -51,6 +51,8 @@ class World:
     stranger_clinician: User  # the other clinic
     stranger_client: User  # the other clinic
     admin: User
+    # Same clinic; supervises `clinician` (so reads client and other_client), not colleague.
+    supervisor: User | None = None
 
     def login(self, user: User | None) -> Client:
         """A browser logged in as `user`, past the second step for those who need it."""
@@ -88,7 +90,10 @@ def world(db) -> World:
     stranger_clinician = make_user(
         "sam@hillside.test", Role.CLINICIAN, other_clinic, full_name="Sam Stranger"
     )
+    supervisor = make_user("rio@harbour.test", Role.SUPERVISOR, clinic, full_name="Rio Supervisor")
+    supervisor.supervises.add(clinician)
     return World(
+        supervisor=supervisor,
         clinic=clinic,
         other_clinic=other_clinic,
         clinician=clinician,

@@ -28,6 +28,7 @@ USER_KEYS = (
     "stranger_clinician",
     "stranger_client",
     "admin",
+    "supervisor",
 )
 
 
