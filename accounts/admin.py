@@ -88,6 +88,19 @@ class ClinicAdmin(ClinicScopedAdmin):
     def invite(self, clinic: Clinic) -> str:
         return format_html('<a href="{}">Invite a clinician</a>', _invite_clinician_url(clinic))
 
+    def save_model(self, request: HttpRequest, obj: Clinic, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # The logo goes through the branding service, which stores it whole or not at all.
+        logo = form.cleaned_data.get("logo_upload")
+        if logo is not None or form.cleaned_data.get("remove_logo"):
+            services.clinic_branding_update(
+                clinic=obj,
+                display_name=obj.display_name,
+                accent_colour=obj.accent_colour,
+                logo_data=logo,
+                remove_logo=bool(form.cleaned_data.get("remove_logo")),
+            )
+
     def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):
         obj = kwargs.get("obj")
         if obj is not None:

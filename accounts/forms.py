@@ -9,6 +9,7 @@ from django.contrib.auth.forms import (
 )
 from django.http import HttpRequest, QueryDict
 
+from accounts.branding import LOGO_MAX_BYTES, logo_normalised
 from accounts.mfa import mfa_enrolled, mfa_verify
 from accounts.models import ClientProfile, Clinic, Invitation, Role, User, available_timezones
 from accounts.services import clinician_check
@@ -195,10 +196,33 @@ class ClinicAdminForm(forms.ModelForm):
     timezone = TimezoneField(
         initial="UTC", help_text="The clinic's home zone; invitees start from it."
     )
+    logo_upload = forms.FileField(
+        label="Logo",
+        required=False,
+        help_text=f"A PNG, JPEG, GIF or WebP picture up to {LOGO_MAX_BYTES // 1024} KB. "
+        "Shown at the top of your clinic's pages, to its members only.",
+    )
+    remove_logo = forms.BooleanField(label="Remove the current logo", required=False)
 
     class Meta:
         model = Clinic
-        fields = ["name", "timezone"]
+        fields = ["name", "timezone", "display_name", "accent_colour"]
+
+    def clean_accent_colour(self) -> str:
+        return self.cleaned_data["accent_colour"].strip().lower()
+
+    def clean_logo_upload(self) -> bytes | None:
+        """The upload's bytes once they pass the content check; nothing is stored here."""
+        upload = self.cleaned_data.get("logo_upload")
+        if not upload:
+            return None
+        if upload.size > LOGO_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The logo is larger than {LOGO_MAX_BYTES // 1024} KB. Save it smaller."
+            )
+        data = upload.read()
+        logo_normalised(data)
+        return data
 
 
 class InvitationAdminForm(forms.Form):
@@ -242,8 +266,12 @@ class InvitationAdminForm(forms.Form):
 def _check_role_and_clinic(form: forms.ModelForm, data: dict) -> None:
     """Clinicians and clients belong to a clinic; only an admin may have none."""
     role = data.get("role")
-    if role in (Role.CLINICIAN, Role.CLIENT, Role.SUPERVISOR) and not data.get("clinic"):
-        form.add_error("clinic", "A clinician, supervisor or client must belong to a clinic.")
+    if role in (Role.CLINICIAN, Role.CLIENT) and not data.get("clinic"):
+        form.add_error("clinic", "A clinician or a client must belong to a clinic.")
+    if role == Role.SUPERVISOR and not data.get("clinic"):
+        form.add_error(
+            "clinic", "A supervisor belongs to the clinic whose clinicians they supervise."
+        )
 
 
 class UserAdminCreationForm(AdminUserCreationForm):

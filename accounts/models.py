@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.timezone import now
 
+from accounts.branding import validate_accent_colour
+
 
 def validate_timezone(value: str) -> None:
     if value not in available_timezones():
@@ -32,12 +34,32 @@ class Clinic(models.Model):
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     created_at = models.DateTimeField(default=now)
+    # Branding, set by the clinic's admin (accounts.services.clinic_branding_update).
+    display_name = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The name clients see on their pages and in emails. Empty: the clinic's name.",
+    )
+    accent_colour = models.CharField(
+        "accent colour",
+        max_length=7,
+        blank=True,
+        validators=[validate_accent_colour],
+        help_text="A dark colour such as #1d5c63; white text must read on it. Empty: Kindwork's.",
+    )
+    # A PNG the branding service made from the upload; served to the clinic's members only.
+    logo = models.FileField(blank=True, editable=False, max_length=255)
 
     class Meta:
         ordering = ["name", "id"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def brand_name(self) -> str:
+        """What clients see: the display name, else the clinic's name (also the app's name)."""
+        return self.display_name or self.name
 
 
 class Role(models.TextChoices):

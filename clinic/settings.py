@@ -112,6 +112,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "core.context_processors.site",
                 "accounts.context_processors.session_timeout",
+                "accounts.context_processors.clinic_brand",
             ],
         },
     },
@@ -185,6 +186,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Uploads (clinic logos) live under var/, served by accounts.branding_views to members only.
+MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -51,7 +51,7 @@ class World:
     stranger_clinician: User  # the other clinic
     stranger_client: User  # the other clinic
     admin: User
-    # Same clinic; supervises `clinician` (so reads client and other_client), not colleague.
+    # Set by the `supervisor` fixture, for the tests that need one.
     supervisor: User | None = None
 
     def login(self, user: User | None) -> Client:
@@ -90,10 +90,7 @@ def world(db) -> World:
     stranger_clinician = make_user(
         "sam@hillside.test", Role.CLINICIAN, other_clinic, full_name="Sam Stranger"
     )
-    supervisor = make_user("rio@harbour.test", Role.SUPERVISOR, clinic, full_name="Rio Supervisor")
-    supervisor.supervises.add(clinician)
     return World(
-        supervisor=supervisor,
         clinic=clinic,
         other_clinic=other_clinic,
         clinician=clinician,
@@ -110,6 +107,17 @@ def world(db) -> World:
             email="admin@kindwork.test", password=PASSWORD, full_name="Ada Admin"
         ),
     )
+
+
+@pytest.fixture
+def supervisor(world: World) -> User:
+    """A supervisor at world.clinic who supervises world.clinician (so reads world.client
+    and world.other_client), not world.colleague; also set as world.supervisor."""
+    world.supervisor = make_user(
+        "rio@harbour.test", Role.SUPERVISOR, world.clinic, full_name="Rio Supervisor"
+    )
+    world.supervisor.supervises.add(world.clinician)
+    return world.supervisor
 
 
 @pytest.fixture(autouse=True)

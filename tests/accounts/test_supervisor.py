@@ -28,6 +28,9 @@ def detail(client) -> str:
     return reverse("homework:client-detail", args=[client.pk])
 
 
+pytestmark = pytest.mark.usefixtures("supervisor")
+
+
 @pytest.fixture
 def assignment(world) -> Assignment:
     return make_assignment(world.client, start_date=local_today(world.client) - timedelta(days=20))

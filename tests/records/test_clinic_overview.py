@@ -29,7 +29,7 @@ def _daily_plan_done(client, days_done: int):
     return plan
 
 
-def test_it_counts_people_and_bands_clients_by_adherence(world):
+def test_it_counts_people_and_bands_clients_by_adherence(world, supervisor):
     _daily_plan_done(world.client, 28)  # all done: top band
     _daily_plan_done(world.other_client, 3)  # 3 of 28: lowest band
     now = timezone.now()
@@ -132,7 +132,7 @@ def test_a_superuser_chooses_any_clinic(world):
 
 
 @pytest.mark.parametrize("who", [None, "client", "clinician", "colleague", "supervisor"])
-def test_it_sends_everyone_else_to_the_admin_login(world, who):
+def test_it_sends_everyone_else_to_the_admin_login(world, supervisor, who):
     response = world.login(getattr(world, who) if who else None).get(OVERVIEW)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
