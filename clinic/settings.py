@@ -44,6 +44,9 @@ ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SITE_NAME = os.getenv("SITE_NAME", "Kindwork")
+# The first-run demo (bin/run): demo accounts may skip the authenticator app until they
+# enrol, and every page says it is a demo. core.checks refuses it unless DEBUG is on.
+DEMO_MODE = envbool("DEMO_MODE", "False")
 # Serve the benchmarks' floor views under /bench/floor/ (bench/run.py sets it; never in production).
 BENCH_FLOOR = envbool("KINDWORK_BENCH_FLOOR", "False")
 
@@ -71,6 +74,7 @@ INSTALLED_APPS = [
     "measures",
     "outreach",
     "records",
+    "demo",
     # After accounts: its admin extends the user admin with the erasure action.
     "audit",
 ]
