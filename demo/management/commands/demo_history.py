@@ -196,7 +196,8 @@ class Command(BaseCommand):
             assignment=plan, actor=clinician, action=EventAction.CREATED, created_at=plan.created_at
         )
         quiet_from = today - timedelta(days=story.quiet_last_days - 1)
-        for day in _planned_days(story, start, today):
+        # Up to yesterday: today's practice is still to do when a newcomer looks.
+        for day in _planned_days(story, start, today - timedelta(days=1)):
             if story.quiet_last_days and day >= quiet_from:
                 continue
             week = min(
