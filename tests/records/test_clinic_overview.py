@@ -141,3 +141,12 @@ def test_it_sends_everyone_else_to_the_admin_login(world, supervisor, who):
 def test_a_staff_member_of_no_clinic_who_is_not_a_superuser_is_refused(world):
     drifter = make_user("drift@kindwork.test", Role.ADMIN, None, is_staff=True)
     assert world.login(drifter).get(OVERVIEW).status_code == 403
+
+
+def test_the_clinics_list_in_the_admin_links_to_the_overview(world, clinic_admin):
+    from django.contrib.auth.models import Permission
+
+    clinic_admin.user_permissions.set(Permission.objects.filter(codename="view_clinic"))
+    page = world.login(clinic_admin).get(reverse("admin:accounts_clinic_changelist"))
+    assert page.status_code == 200
+    assert f'href="{OVERVIEW}"' in page.content.decode()
