@@ -62,7 +62,7 @@ def test_an_admin_brands_the_clinic_and_a_client_sees_it_on_a_phone(
 def test_the_first_runs_demo_shows_full_charts_on_the_clinicians_client_page(
     live_server, new_context, audit, settings
 ):
-    settings.DEMO_MODE = True
+    settings.DEMO_MODE = settings.DEBUG = True
     out = StringIO()
     call_command("setup_demo", stdout=out)
     call_command("demo_history", stdout=StringIO())

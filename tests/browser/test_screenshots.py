@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def practice(db, settings):
     """The first run's demo (bin/run): the README shows what a newcomer sees."""
-    settings.DEMO_MODE = True
+    settings.DEMO_MODE = settings.DEBUG = True
     call_command("setup_demo", stdout=StringIO())
     call_command("demo_history", stdout=StringIO())
     robin = User.objects.get(email="clinician@demo.kindwork")

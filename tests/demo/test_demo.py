@@ -83,7 +83,7 @@ def test_running_it_again_adds_nothing(demo):
 
 
 def test_the_clinicians_client_page_draws_non_empty_charts(demo, settings):
-    settings.DEMO_MODE = True
+    settings.DEMO_MODE = settings.DEBUG = True
     browser = Client()
     browser.force_login(User.objects.get(email="clinician@demo.kindwork"))
     client = User.objects.get(email="client1@demo.kindwork")
@@ -96,7 +96,7 @@ def test_the_clinicians_client_page_draws_non_empty_charts(demo, settings):
 
 
 def test_demo_passwords_prints_new_ones_that_work(demo, settings):
-    settings.DEMO_MODE = True
+    settings.DEMO_MODE = settings.DEBUG = True
     out = StringIO()
     call_command("demo_passwords", stdout=out)
     fresh = dict(re.findall(r"^\s+(\S+@demo\.kindwork)\s+(\S+)$", out.getvalue(), re.M))
@@ -126,7 +126,7 @@ def test_a_system_check_refuses_demo_mode_without_debug(settings):
 
 def test_demo_staff_skip_the_authenticator_only_in_demo_mode(demo, settings):
     robin = User.objects.get(email="clinician@demo.kindwork")
-    settings.DEMO_MODE = True
+    settings.DEMO_MODE = settings.DEBUG = True
     assert not mfa.mfa_required(robin)
     browser = Client()
     login = browser.post(
@@ -138,16 +138,19 @@ def test_demo_staff_skip_the_authenticator_only_in_demo_mode(demo, settings):
     assert "Demo:" in page.content.decode()
     settings.DEMO_MODE = False
     assert mfa.mfa_required(robin)
+    settings.DEMO_MODE, settings.DEBUG = True, False  # a server that skipped the checks
+    assert mfa.mfa_required(robin)
+    settings.DEMO_MODE, settings.DEBUG = False, True
     assert browser.get(DASHBOARD)["Location"].startswith(reverse("accounts:mfa-setup"))
 
 
 def test_demo_mode_does_not_excuse_other_staff(world, settings):
-    settings.DEMO_MODE = True
+    settings.DEMO_MODE = settings.DEBUG = True
     assert mfa.mfa_required(world.clinician)
 
 
 def test_the_login_page_says_it_is_a_demo_only_in_demo_mode(db, settings, client):
-    settings.DEMO_MODE = True
+    settings.DEMO_MODE = settings.DEBUG = True
     assert "Demo:" in client.get(reverse("accounts:login")).content.decode()
     settings.DEMO_MODE = False
     assert "Demo:" not in client.get(reverse("accounts:login")).content.decode()
