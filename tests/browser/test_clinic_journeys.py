@@ -86,3 +86,28 @@ def test_the_first_runs_demo_shows_full_charts_on_the_clinicians_client_page(
         assert svg.locator("rect[height]:not([height='0.0']), polyline, circle").count() > 2
     expect(page.locator("main")).to_contain_text("Reflection")
     audit(page)
+
+
+def test_an_admin_reads_the_clinic_overview_on_a_phone(live_server, world, new_context, audit):
+    from datetime import timedelta
+
+    from tests.factories import local_today, make_assignment, make_completion
+
+    office = make_user("office@harbour.test", Role.ADMIN, world.clinic, is_staff=True)
+    two_step_enrolled(office)
+    plan = make_assignment(world.client, start_date=local_today(world.client) - timedelta(days=27))
+    for offset in range(0, 27, 2):
+        make_completion(plan, plan.start_date + timedelta(days=offset))
+
+    page = new_context(PHONE).new_page()
+    log_in(page, office)
+    page.goto("/admin/clinic-overview/")
+    expect(page.locator("h1")).to_contain_text("Clinic overview: Harbour Clinic")
+    chart = page.locator("figure.chart")
+    expect(chart.locator("svg title")).to_have_text(
+        "Clients by practice done as planned, last 28 days"
+    )
+    page.get_by_text("Show the numbers").click()
+    expect(chart.locator("table")).to_contain_text("50 to 74%")
+    expect(page.locator("main")).not_to_contain_text("Alex Client")
+    audit(page)
