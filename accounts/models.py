@@ -35,7 +35,9 @@ class Clinic(models.Model):
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     created_at = models.DateTimeField(default=now)
     # Branding, set by the clinic's admin (accounts.services.clinic_branding_update).
+    # Labelled without the word "name", which the clinic's own Name field has.
     display_name = models.CharField(
+        "shown to clients as",
         max_length=200,
         blank=True,
         help_text="The name clients see on their pages and in emails. Empty: the clinic's name.",

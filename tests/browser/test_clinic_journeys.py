@@ -39,7 +39,7 @@ def test_an_admin_brands_the_clinic_and_a_client_sees_it_on_a_phone(
     admin.get_by_label("Accent colour").fill("#f0e68c")
     admin.get_by_role("button", name="Save", exact=True).click()
     expect(admin.locator(".errorlist")).to_contain_text("This colour is too light")
-    admin.get_by_label("Display name").fill("Harbour Wellbeing")
+    admin.get_by_label("Shown to clients as").fill("Harbour Wellbeing")
     admin.get_by_label("Accent colour").fill("#5b2a86")
     admin.locator("input[name=logo_upload]").set_input_files(str(logo))
     admin.get_by_role("button", name="Save", exact=True).click()
