@@ -34,6 +34,39 @@ def role_required(*roles: str) -> Callable:
 
 clinician_required = role_required(Role.CLINICIAN)
 client_required = role_required(Role.CLIENT)
+
+# Roles that read a caseload: the clinician whose it is and a supervisor of that clinician.
+CASELOAD_READER_ROLES = (Role.CLINICIAN, Role.SUPERVISOR)
+# Only these change a client's record; a supervisor reads and never writes.
+CASELOAD_WRITER_ROLES = (Role.CLINICIAN,)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def may_write_caseload(user: User) -> bool:
+    """Whether this person may change a client's plans, questionnaires and feedback."""
+    return user.is_authenticated and user.role in CASELOAD_WRITER_ROLES
+
+
+def caseload_reader_required(view: Callable) -> Callable:
+    """Clinicians and supervisors read the page; only a clinician may send it a form.
+
+    A supervisor's POST is refused here, before the view runs, so no page that both
+    shows and changes a record can be used by a supervisor to change it.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if request.user.role not in CASELOAD_READER_ROLES:
+            raise PermissionDenied("This page is not for your account.")
+        if request.method not in SAFE_METHODS and not may_write_caseload(request.user):
+            raise PermissionDenied("A supervisor reads this record but does not change it.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 # Pages every person has, such as their own settings: any role, but logged in.
 account_required = role_required(*Role.values)
 
@@ -54,12 +87,22 @@ def scoped_to_clinic(user: User, queryset: QuerySet, clinic_lookup: str) -> Quer
 def clients_visible_to(user: User) -> QuerySet[User]:
     """Clients a user may see.
 
-    A clinician sees their caseload, an admin their clinic's clients (a superuser
+    A clinician sees their caseload, a supervisor the caseloads of the clinicians of
+    their own clinic they supervise, an admin their clinic's clients (a superuser
     every client), a client themself.
     """
     clients = User.objects.filter(role=Role.CLIENT)
     if user.role == Role.CLINICIAN:
         return clients.filter(clinic_id=user.clinic_id, client_profile__clinician=user)
+    if user.role == Role.SUPERVISOR:
+        # The clinic is checked on both sides: a supervision link that crossed clinics
+        # (the admin refuses one, but data outlives rules) shows nothing.
+        return clients.filter(
+            clinic_id=user.clinic_id,
+            client_profile__clinician__in=User.objects.filter(
+                supervisors=user, role=Role.CLINICIAN, clinic_id=user.clinic_id
+            ),
+        )
     if user.is_superuser:
         return clients
     if user.role == Role.ADMIN:

@@ -88,6 +88,19 @@ class ClinicAdmin(ClinicScopedAdmin):
     def invite(self, clinic: Clinic) -> str:
         return format_html('<a href="{}">Invite a clinician</a>', _invite_clinician_url(clinic))
 
+    def save_model(self, request: HttpRequest, obj: Clinic, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # The logo goes through the branding service, which stores it whole or not at all.
+        logo = form.cleaned_data.get("logo_upload")
+        if logo is not None or form.cleaned_data.get("remove_logo"):
+            services.clinic_branding_update(
+                clinic=obj,
+                display_name=obj.display_name,
+                accent_colour=obj.accent_colour,
+                logo_data=logo,
+                remove_logo=bool(form.cleaned_data.get("remove_logo")),
+            )
+
     def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):
         obj = kwargs.get("obj")
         if obj is not None:
@@ -142,6 +155,16 @@ class UserAdmin(ClinicScopedAdmin, DjangoUserAdmin):
         ("Person", {"fields": ["full_name", "role", "clinic", "timezone"]}),
         ("Emails", {"fields": ["weekly_summary_email"]}),
         (
+            "Supervision",
+            {
+                "fields": ["supervises"],
+                "description": (
+                    "For a supervisor: whose caseloads they may read. They never change a "
+                    "record and never see reflections a client kept private."
+                ),
+            },
+        ),
+        (
             "Access",
             {
                 "fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"],
@@ -158,6 +181,7 @@ class UserAdmin(ClinicScopedAdmin, DjangoUserAdmin):
         ("Password", {"fields": ["usable_password", "password1", "password2"]}),
     ]
     readonly_fields = ["last_login", "date_joined"]
+    filter_horizontal = ["supervises"]
     actions = ["deactivate"]
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:

@@ -101,7 +101,7 @@ class SessionLoginView(APIView):
         credentials = CredentialsSerializer(data=request.data, context={"request": request})
         credentials.is_valid(raise_exception=True)
         user = credentials.validated_data["user"]
-        login(request._request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request._request, user, backend="accounts.backends.ClinicModelBackend")
         device = credentials.validated_data["device"]
         if device is not None:
             mfa.mfa_session_verify(request._request, device)

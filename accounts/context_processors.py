@@ -1,4 +1,7 @@
+import hashlib
+
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import sessions
@@ -16,4 +19,30 @@ def session_timeout(request: HttpRequest) -> dict:
         "session_ends_at_epoch": int(ends_at.timestamp()),
         "session_ends_at_local": ends_at.astimezone(user.zone),
         "session_idle_minutes": int(sessions.idle_limit_for(user).total_seconds() // 60),
+    }
+
+
+def clinic_brand(request: HttpRequest) -> dict:
+    """The signed-in person's clinic's name, logo and accent, for the page header.
+
+    Reads the clinic through request.user (one query, cached on the user for the
+    request); nothing for visitors who are not signed in or belong to no clinic.
+    """
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.clinic_id is None:
+        return {}
+    clinic = user.clinic
+    version = hashlib.sha256(clinic.accent_colour.encode()).hexdigest()[:8]
+    return {
+        "brand": {
+            "name": clinic.brand_name,
+            "logo_url": (
+                reverse("accounts:clinic-logo", args=[clinic.pk]) if clinic.logo.name else ""
+            ),
+            "css_url": (
+                f"{reverse('accounts:clinic-brand-css')}?v={version}"
+                if clinic.accent_colour
+                else ""
+            ),
+        }
     }

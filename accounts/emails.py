@@ -33,7 +33,7 @@ def _invitation_context(notification: Notification) -> dict:
     except InvitationError as error:
         raise PermanentSendError(str(error)) from error
     return {
-        "clinic_name": invitation.clinic.name,
+        "clinic_name": invitation.clinic.brand_name,
         "role": invitation.get_role_display().lower(),
         "accept_path": reverse("accounts:invitation-accept", args=[token]),
         "expires_at": invitation.expires_at,

@@ -9,6 +9,7 @@ from django.contrib.auth.forms import (
 )
 from django.http import HttpRequest, QueryDict
 
+from accounts.branding import LOGO_MAX_BYTES, logo_normalised
 from accounts.mfa import mfa_enrolled, mfa_verify
 from accounts.models import ClientProfile, Clinic, Invitation, Role, User, available_timezones
 from accounts.services import clinician_check
@@ -195,10 +196,33 @@ class ClinicAdminForm(forms.ModelForm):
     timezone = TimezoneField(
         initial="UTC", help_text="The clinic's home zone; invitees start from it."
     )
+    logo_upload = forms.FileField(
+        label="Logo",
+        required=False,
+        help_text=f"A PNG, JPEG, GIF or WebP picture up to {LOGO_MAX_BYTES // 1024} KB. "
+        "Shown at the top of your clinic's pages, to its members only.",
+    )
+    remove_logo = forms.BooleanField(label="Remove the current logo", required=False)
 
     class Meta:
         model = Clinic
-        fields = ["name", "timezone"]
+        fields = ["name", "timezone", "display_name", "accent_colour"]
+
+    def clean_accent_colour(self) -> str:
+        return self.cleaned_data["accent_colour"].strip().lower()
+
+    def clean_logo_upload(self) -> bytes | None:
+        """The upload's bytes once they pass the content check; nothing is stored here."""
+        upload = self.cleaned_data.get("logo_upload")
+        if not upload:
+            return None
+        if upload.size > LOGO_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The logo is larger than {LOGO_MAX_BYTES // 1024} KB. Save it smaller."
+            )
+        data = upload.read()
+        logo_normalised(data)
+        return data
 
 
 class InvitationAdminForm(forms.Form):
@@ -244,6 +268,10 @@ def _check_role_and_clinic(form: forms.ModelForm, data: dict) -> None:
     role = data.get("role")
     if role in (Role.CLINICIAN, Role.CLIENT) and not data.get("clinic"):
         form.add_error("clinic", "A clinician or a client must belong to a clinic.")
+    if role == Role.SUPERVISOR and not data.get("clinic"):
+        form.add_error(
+            "clinic", "A supervisor belongs to the clinic whose clinicians they supervise."
+        )
 
 
 class UserAdminCreationForm(AdminUserCreationForm):
@@ -300,6 +328,14 @@ class UserAdminChangeForm(UserChangeForm):
         model = User
         fields = "__all__"
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "supervises" in self.fields:
+            # Only clinicians of the supervisor's own clinic are offered.
+            self.fields["supervises"].queryset = User.objects.filter(
+                role=Role.CLINICIAN, clinic_id=self.instance.clinic_id
+            ).exclude(pk=self.instance.pk)
+
     def clean_email(self) -> str:
         email = User.objects.normalize_email(self.cleaned_data["email"].strip()).lower()
         if _email_taken(email, exclude_pk=self.instance.pk):
@@ -325,7 +361,21 @@ class UserAdminChangeForm(UserChangeForm):
                 "A client stays a client of their clinic. To move them to another "
                 "clinician of the same clinic, change the clinician below.",
             )
+        _check_supervises(self, data, role=role, clinic=clinic)
         return data
+
+
+def _check_supervises(form: forms.ModelForm, data: dict, *, role: str, clinic: object) -> None:
+    """Only a supervisor supervises, and only clinicians of their own clinic."""
+    supervised = list(data.get("supervises") or [])
+    if not supervised:
+        return
+    if role != Role.SUPERVISOR:
+        form.add_error("supervises", "Only a supervisor supervises clinicians.")
+    elif any(
+        c.role != Role.CLINICIAN or c.clinic_id != getattr(clinic, "pk", None) for c in supervised
+    ):
+        form.add_error("supervises", "Choose clinicians of this supervisor's own clinic.")
 
 
 class ClientProfileAdminForm(forms.ModelForm):

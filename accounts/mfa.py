@@ -18,6 +18,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.demo import is_demo_account
 from accounts.models import Role, User
 
 AUTHENTICATOR_NAME = "Authenticator app"
@@ -25,12 +26,23 @@ RECOVERY_NAME = "Recovery codes"
 RECOVERY_CODE_COUNT = 10
 
 # Roles that may not reach clinical pages without a second factor.
-MFA_REQUIRED_ROLES = frozenset({Role.CLINICIAN, Role.ADMIN})
+MFA_REQUIRED_ROLES = frozenset({Role.CLINICIAN, Role.SUPERVISOR, Role.ADMIN})
+
+
+def mfa_role_requires(user: User) -> bool:
+    """Whether this person's role needs a second factor, enrolled or not.
+
+    Staff always do, except the demo's own accounts while DEMO_MODE is on: a newcomer
+    trying the product needs no authenticator app until they choose to enrol.
+    """
+    if is_demo_account(user):
+        return False
+    return user.role in MFA_REQUIRED_ROLES or user.is_superuser
 
 
 def mfa_required(user: User) -> bool:
     """Whether this person must verify a second factor in every session."""
-    return user.role in MFA_REQUIRED_ROLES or user.is_superuser or mfa_enrolled(user)
+    return mfa_role_requires(user) or mfa_enrolled(user)
 
 
 def mfa_enrolled(user: User) -> bool:
@@ -126,7 +138,7 @@ def mfa_session_verify(request: HttpRequest, device: Device) -> None:
 @transaction.atomic
 def mfa_disable(*, user: User) -> None:
     """Turn two-step verification off (only people who may go without it)."""
-    if user.role in MFA_REQUIRED_ROLES or user.is_superuser:
+    if mfa_role_requires(user):
         raise ValidationError("Your role needs two-step verification; it cannot be turned off.")
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()

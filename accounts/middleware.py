@@ -97,7 +97,7 @@ class MFARequiredMiddleware:
         user = request.user
         if not user.is_authenticated or self._is_open(request.path) or user.is_verified():
             return self.get_response(request)
-        if user.role in mfa.MFA_REQUIRED_ROLES or user.is_superuser:
+        if mfa.mfa_role_requires(user):
             enrolled = mfa.mfa_enrolled(user)
         else:
             enrolled = request.session.get(sessions.MFA_ENROLLED_KEY)

@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.timezone import now
 
+from accounts.branding import validate_accent_colour
+
 
 def validate_timezone(value: str) -> None:
     if value not in available_timezones():
@@ -32,6 +34,23 @@ class Clinic(models.Model):
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     created_at = models.DateTimeField(default=now)
+    # Branding, set by the clinic's admin (accounts.services.clinic_branding_update).
+    # Labelled without the word "name", which the clinic's own Name field has.
+    display_name = models.CharField(
+        "shown to clients as",
+        max_length=200,
+        blank=True,
+        help_text="The name clients see on their pages and in emails. Empty: the clinic's name.",
+    )
+    accent_colour = models.CharField(
+        "accent colour",
+        max_length=7,
+        blank=True,
+        validators=[validate_accent_colour],
+        help_text="A dark colour such as #1d5c63; white text must read on it. Empty: Kindwork's.",
+    )
+    # A PNG the branding service made from the upload; served to the clinic's members only.
+    logo = models.FileField(blank=True, editable=False, max_length=255)
 
     class Meta:
         ordering = ["name", "id"]
@@ -39,11 +58,18 @@ class Clinic(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def brand_name(self) -> str:
+        """What clients see: the display name, else the clinic's name (also the app's name)."""
+        return self.display_name or self.name
+
 
 class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
     CLINICIAN = "clinician", "Clinician"
     CLIENT = "client", "Client"
+    # Reads the caseloads of the clinicians in `User.supervises`; never writes.
+    SUPERVISOR = "supervisor", "Supervisor"
 
 
 class UserManager(BaseUserManager["User"]):
@@ -96,6 +122,17 @@ class User(AbstractBaseUser, PermissionsMixin):
         "the caseload summary).",
     )
 
+    # A supervisor reads these clinicians' caseloads (accounts.access); set in the admin,
+    # same clinic only (accounts.admin checks it).
+    supervises = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="supervisors",
+        limit_choices_to={"role": "clinician"},
+        help_text="Clinicians of the same clinic whose caseloads this supervisor may read.",
+    )
+
     objects = UserManager()
 
     USERNAME_FIELD = "email"
@@ -129,6 +166,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_client(self) -> bool:
         return self.role == Role.CLIENT
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == Role.SUPERVISOR
 
     @property
     def is_admin(self) -> bool:

@@ -26,10 +26,22 @@ class IsClient(_RolePermission):
     roles = (Role.CLIENT,)
 
 
-class ClinicianWrites(_RolePermission):
-    """Clinicians and clients read (each their own); only clinicians write."""
+class CaseloadReads(_RolePermission):
+    """Clinicians and their supervisors read a caseload; only clinicians write."""
 
-    roles = (Role.CLINICIAN, Role.CLIENT)
+    roles = (Role.CLINICIAN, Role.SUPERVISOR)
+
+    def has_permission(self, request: Request, view: views.APIView) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return request.method in permissions.SAFE_METHODS or request.user.role == Role.CLINICIAN
+
+
+class ClinicianWrites(_RolePermission):
+    """Clinicians, supervisors and clients read (each what they may see); only clinicians
+    write."""
+
+    roles = (Role.CLINICIAN, Role.SUPERVISOR, Role.CLIENT)
 
     def has_permission(self, request: Request, view: views.APIView) -> bool:
         if not super().has_permission(request, view):
@@ -38,9 +50,10 @@ class ClinicianWrites(_RolePermission):
 
 
 class ClientWrites(_RolePermission):
-    """Clinicians and clients read (each their own); only clients write."""
+    """Clinicians, supervisors and clients read (each what they may see); only clients
+    write."""
 
-    roles = (Role.CLINICIAN, Role.CLIENT)
+    roles = (Role.CLINICIAN, Role.SUPERVISOR, Role.CLIENT)
 
     def has_permission(self, request: Request, view: views.APIView) -> bool:
         if not super().has_permission(request, view):

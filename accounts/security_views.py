@@ -84,7 +84,7 @@ def mfa_overview(request: HttpRequest) -> HttpResponse:
         "accounts/mfa_overview.html",
         {
             "enrolled": mfa.mfa_enrolled(user),
-            "required": user.role in mfa.MFA_REQUIRED_ROLES or user.is_superuser,
+            "required": mfa.mfa_role_requires(user),
             "codes_left": mfa.recovery_codes_left(user),
         },
     )
@@ -142,7 +142,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     """The second step of logging in."""
     user = request.user
     if not mfa.mfa_enrolled(user):
-        if user.role in mfa.MFA_REQUIRED_ROLES or user.is_superuser:
+        if mfa.mfa_role_requires(user):
             query = urlencode({"next": _next_url(request, "")})
             return redirect(f"{reverse('accounts:mfa-setup')}?{query}")
         # A client whose devices were removed meanwhile has nothing to verify.
@@ -190,7 +190,7 @@ def mfa_recovery_codes(request: HttpRequest) -> HttpResponse:
 def mfa_turn_off(request: HttpRequest) -> HttpResponse:
     """Clients who opted in may opt out again; staff cannot."""
     user = request.user
-    if user.role in mfa.MFA_REQUIRED_ROLES or user.is_superuser:
+    if mfa.mfa_role_requires(user):
         raise PermissionDenied("Your role needs two-step verification.")
     if request.method == "POST":
         mfa.mfa_disable(user=user)

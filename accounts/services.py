@@ -9,10 +9,13 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.branding import logo_normalised
 from accounts.models import ClientProfile, Clinic, Invitation, Role, User, validate_timezone
 from notifications.models import Notification
 from notifications.services import notification_create
@@ -319,3 +322,62 @@ def user_change_email(*, user: User, email: str) -> User:
             {"email": "An account with this email address already exists."}
         ) from error
     return user
+
+
+def clinic_branding_update(
+    *,
+    clinic: Clinic,
+    display_name: str,
+    accent_colour: str,
+    logo_data: bytes | None = None,
+    remove_logo: bool = False,
+) -> Clinic:
+    """Set a clinic's display name, accent colour and logo, all or nothing.
+
+    The colour and the logo are checked first (accounts.branding), so a bad one writes
+    nothing. The new logo file is written before the row points at it and removed again
+    if the row's update fails; the old file goes only once the new row is committed. A
+    request that fails half-way leaves at worst an unreferenced file, never a row that
+    points at a missing one.
+    """
+    display_name = display_name.strip()
+    accent_colour = accent_colour.strip().lower()
+    errors = {}
+    try:
+        Clinic._meta.get_field("accent_colour").run_validators(accent_colour)
+    except ValidationError as error:
+        errors["accent_colour"] = error.messages
+    png = None
+    if logo_data is not None:
+        try:
+            png = logo_normalised(logo_data)
+        except ValidationError as error:
+            errors["logo"] = error.messages
+    if len(display_name) > Clinic._meta.get_field("display_name").max_length:
+        errors["display_name"] = ["The display name is too long."]
+    if errors:
+        raise ValidationError(errors)
+
+    old_logo = clinic.logo.name
+    new_logo = old_logo
+    if png is not None:
+        # A new name each time, so a cached old logo is never shown for the new one.
+        new_logo = default_storage.save(
+            f"clinic-logos/{clinic.pk}/{secrets.token_hex(8)}.png", ContentFile(png)
+        )
+    elif remove_logo:
+        new_logo = ""
+    try:
+        with transaction.atomic():
+            Clinic.objects.filter(pk=clinic.pk).update(
+                display_name=display_name, accent_colour=accent_colour, logo=new_logo
+            )
+    except Exception:
+        if new_logo and new_logo != old_logo:
+            default_storage.delete(new_logo)
+        raise
+    if old_logo and old_logo != new_logo:
+        transaction.on_commit(lambda: default_storage.delete(old_logo))
+    clinic.display_name, clinic.accent_colour = display_name, accent_colour
+    clinic.logo.name = new_logo
+    return clinic

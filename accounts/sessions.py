@@ -21,7 +21,7 @@ MFA_ENROLLED_KEY = "kw_mfa_enrolled"
 # every request. The session may end up to this much before the full idle time.
 ACTIVITY_WRITE_INTERVAL = timedelta(seconds=60)
 
-STAFF_ROLES = frozenset({Role.CLINICIAN, Role.ADMIN})
+STAFF_ROLES = frozenset({Role.CLINICIAN, Role.SUPERVISOR, Role.ADMIN})
 
 
 def idle_limit_for(user: User) -> timedelta:

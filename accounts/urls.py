@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import security_views, views
+from accounts import branding_views, security_views, views
 
 app_name = "accounts"
 
@@ -62,4 +62,7 @@ urlpatterns = [
         views.invitation_revoke,
         name="invitation-revoke",
     ),
+    # A clinic's branding, for its members' pages.
+    path("clinic/<int:clinic_id>/logo/", branding_views.clinic_logo, name="clinic-logo"),
+    path("clinic/brand.css", branding_views.clinic_brand_css, name="clinic-brand-css"),
 ]

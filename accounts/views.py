@@ -32,6 +32,7 @@ from accounts.models import Role, User
 
 HOME_BY_ROLE = {
     Role.CLINICIAN: "homework:dashboard",
+    Role.SUPERVISOR: "homework:dashboard",
     Role.CLIENT: "homework:today",
     Role.ADMIN: "admin:index",
 }
@@ -121,7 +122,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         else:
             if request.user.is_authenticated:
                 logout(request)
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="accounts.backends.ClinicModelBackend")
             messages.success(request, "Welcome to Kindwork. Your account is ready.")
             return redirect(home_url_for(user))
     return render(

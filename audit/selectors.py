@@ -15,7 +15,7 @@ def record_views_for_client(*, client: User) -> QuerySet[AuditEvent]:
         AuditEvent.objects.filter(
             client_id=client.pk,
             action__in=[AuditAction.VIEW, AuditAction.EXPORT],
-            actor_role__in=[Role.CLINICIAN, Role.ADMIN],
+            actor_role__in=[Role.CLINICIAN, Role.SUPERVISOR, Role.ADMIN],
         )
         .select_related("actor")
         .order_by("-created_at", "-id")

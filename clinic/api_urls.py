@@ -83,6 +83,7 @@ urlpatterns = [
     path("v1/", include((v1, "v1"))),
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", docs_view, name="docs"),
-    # Last: any other URL under /api/ answers a JSON 404.
-    re_path(r"^(?P<path>.*)$", not_found, name="not-found"),
+    # Last: any other URL under /api/ answers a JSON 404, a newline in it too (the
+    # fuzzer sends one; "." alone stops at it and the HTML 404 page answered).
+    re_path(r"^(?P<path>(?s:.*))\Z", not_found, name="not-found"),
 ]

@@ -44,6 +44,9 @@ ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SITE_NAME = os.getenv("SITE_NAME", "Kindwork")
+# The first-run demo (bin/run): demo accounts may skip the authenticator app until they
+# enrol, and every page says it is a demo. core.checks refuses it unless DEBUG is on.
+DEMO_MODE = envbool("DEMO_MODE", "False")
 # Serve the benchmarks' floor views under /bench/floor/ (bench/run.py sets it; never in production).
 BENCH_FLOOR = envbool("KINDWORK_BENCH_FLOOR", "False")
 
@@ -71,6 +74,7 @@ INSTALLED_APPS = [
     "measures",
     "outreach",
     "records",
+    "demo",
     # After accounts: its admin extends the user admin with the erasure action.
     "audit",
 ]
@@ -112,6 +116,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "core.context_processors.site",
                 "accounts.context_processors.session_timeout",
+                "accounts.context_processors.clinic_brand",
             ],
         },
     },
@@ -155,7 +160,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out account or address before any password is checked.
     "accounts.lockout.LockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, loading the user's clinic with them (for the branding).
+    "accounts.backends.ClinicModelBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -185,6 +191,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Uploads (clinic logos) live under var/, served by accounts.branding_views to members only.
+MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -3,8 +3,15 @@ from django.contrib import admin
 from django.urls import include, path
 
 from clinic import health
+from records.admin import clinic_overview_view
 
 urlpatterns = [
+    # Before the admin's own URLs, whose catch-all would answer 404 for it.
+    path(
+        "admin/clinic-overview/",
+        admin.site.admin_view(clinic_overview_view),
+        name="clinic-overview",
+    ),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("api/", include("clinic.api_urls")),

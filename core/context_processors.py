@@ -3,4 +3,4 @@ from django.http import HttpRequest
 
 
 def site(request: HttpRequest) -> dict:
-    return {"site_name": settings.SITE_NAME}
+    return {"site_name": settings.SITE_NAME, "demo_mode": settings.DEMO_MODE}

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from accounts.access import clients_visible_to
 from accounts.models import User
-from accounts.permissions import ClinicianWrites, IsClient, IsClinician
+from accounts.permissions import CaseloadReads, ClinicianWrites, IsClient, IsClinician
 from audit.services import audit_record_view, audit_record_views
 from core.api import CallerScopedMixin, StrictFilterSet, scoped_choices
 from measures.engine import instruments
@@ -242,7 +242,7 @@ class OwnInsightsView(APIView):
 class CaseloadInsightsView(APIView):
     """What seems to help, pooled across the caseload and per client; three queries."""
 
-    permission_classes = [IsClinician]
+    permission_classes = [CaseloadReads]
 
     @extend_schema(responses=CaseloadInsightsSerializer)
     def get(self, request: Request) -> Response:

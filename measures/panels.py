@@ -6,6 +6,7 @@ Each panel adds a fixed number of queries to its page.
 
 from django.http import HttpRequest
 
+from accounts.access import may_write_caseload
 from accounts.models import User
 from homework.panels import panel_register
 from measures.charts import measure_trend_chart, measure_trend_charts, trend_chart_id
@@ -46,6 +47,7 @@ def measures_client_panel(request: HttpRequest, client: User) -> dict:
     history = measure_history(client=client)
     return {
         "client": client,
+        "can_write": may_write_caseload(request.user),
         "statuses": [s for s in measure_statuses(client=client) if s.measure.status == "active"],
         "latest": history[0] if history else None,
         "trend_charts": measure_trend_charts(client=client, history=history),

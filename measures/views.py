@@ -13,13 +13,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.access import (
+    caseload_reader_required,
     client_for_user_or_404,
     client_required,
     clients_visible_to,
     clinician_required,
+    may_write_caseload,
 )
 from accounts.models import User
-from audit.services import audit_record_view
+from audit.services import audit_record_view, audit_record_views
 from homework.schedule import local_date
 from measures.charts import measure_trend_charts
 from measures.engine import instruments
@@ -152,6 +154,7 @@ def _clinician_page(
             "history": history,
             "trend_charts": measure_trend_charts(client=client, history=history),
             "insights": what_helps_for_client(client=client),
+            "can_write": may_write_caseload(request.user),
             # The form lists every instrument, so every one is cited.
             "cited": list(instruments().values()),
             **_insight_context(),
@@ -160,7 +163,7 @@ def _clinician_page(
     )
 
 
-@clinician_required
+@caseload_reader_required
 def clinician_measures(request: HttpRequest, client_id: int) -> HttpResponse:
     """A client's questionnaires: schedule one, see the answers, the trend and what helps."""
     client = client_for_user_or_404(request.user, client_id)
@@ -193,7 +196,7 @@ def clinician_measure_end(request: HttpRequest, measure_id: int) -> HttpResponse
     return redirect("measures:clinician-measures", client_id=measure.client_id)
 
 
-@clinician_required
+@caseload_reader_required
 def clinician_response_detail(request: HttpRequest, response_id: int) -> HttpResponse:
     response = MeasureResponse.objects.filter(pk=response_id).select_related("client").first()
     if response is None:
@@ -206,10 +209,13 @@ def clinician_response_detail(request: HttpRequest, response_id: int) -> HttpRes
     return render(request, "clinician/measure_response.html", {"item": item, "client": client})
 
 
-@clinician_required
+@caseload_reader_required
 def clinician_insights(request: HttpRequest) -> HttpResponse:
     """What seems to help, across the caseload and per client; three queries."""
     clients = list(clients_visible_to(request.user).order_by("full_name", "email", "id"))
+    if request.user.is_supervisor:
+        # As on the dashboard: a supervisor's look at each client is on their record.
+        audit_record_views(request=request, target=User, client_ids=[c.pk for c in clients])
     by_client = what_helps_by_client(clients=clients)
     return render(
         request,

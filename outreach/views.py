@@ -22,8 +22,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from accounts.access import client_required, clinician_required
+from accounts.access import caseload_reader_required, client_required
 from accounts.models import User
+from audit.services import audit_record_views
 from homework.schedule import local_date, week_start
 from outreach.calendar import (
     calendar_feed_create,
@@ -250,7 +251,7 @@ def client_week_page(request: HttpRequest, monday: str) -> HttpResponse:
     )
 
 
-@clinician_required
+@caseload_reader_required
 def clinician_week_page(request: HttpRequest, monday: str) -> HttpResponse:
     clinician = request.user
     now = timezone.now()
@@ -259,4 +260,9 @@ def clinician_week_page(request: HttpRequest, monday: str) -> HttpResponse:
     if week_monday.isoformat() != monday:
         return redirect("outreach:clinician-week", week_monday)
     week = caseload_week(clinician=clinician, monday=week_monday, now=now)
+    if clinician.is_supervisor:
+        # As on the dashboard: a supervisor's look at each client is on their record.
+        audit_record_views(
+            request=request, target=User, client_ids=[row.client.pk for row in week.rows]
+        )
     return render(request, "clinician/week.html", {"week": week, **_neighbours(week_monday, today)})

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
@@ -16,6 +16,7 @@ from accounts.access import scoped_to_clinic
 from accounts.models import Clinic, Role, User
 from records.exports import export_clinic
 from records.models import ExportRecord
+from records.overview import clinic_overview
 from records.views import download
 
 
@@ -101,3 +102,36 @@ class ExportRecordAdmin(admin.ModelAdmin):
         return TemplateResponse(
             request, "admin/records/exportrecord/export_clinic.html", context, status=status
         )
+
+
+def clinic_overview_view(request: HttpRequest) -> HttpResponse:
+    """/admin/clinic-overview/: the clinic's figures for its admins (counts, no person).
+
+    The same people as the clinic export: a clinic's own admin sees theirs; a superuser
+    chooses a clinic. Wrapped in admin_site.admin_view by clinic/urls.py, so anyone
+    without staff status is sent to the admin's login first.
+    """
+    user = request.user
+    if not may_export_clinics(user):
+        raise PermissionDenied("Only a clinic's admin can see its overview.")
+    clinics = scoped_to_clinic(user, Clinic.objects.all(), "pk").order_by("name", "pk")
+    chosen = request.GET.get("clinic", "")
+    if chosen:
+        if not chosen.isdigit():
+            raise Http404("No such clinic.")
+        clinic = clinics.filter(pk=int(chosen)).first()
+        if clinic is None:
+            raise Http404("No such clinic.")
+    else:
+        clinic = clinics.first()
+    overview = clinic_overview(clinic=clinic) if clinic is not None else None
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Clinic overview: {clinic.name}" if clinic else "Clinic overview",
+        "subtitle": None,
+        "overview": overview,
+        "chart": overview.adherence_chart() if overview else None,
+        "clinics": clinics if user.is_superuser else None,
+        "clinic": clinic,
+    }
+    return TemplateResponse(request, "admin/records/clinic_overview.html", context)

@@ -51,6 +51,8 @@ class World:
     stranger_clinician: User  # the other clinic
     stranger_client: User  # the other clinic
     admin: User
+    # Set by the `supervisor` fixture, for the tests that need one.
+    supervisor: User | None = None
 
     def login(self, user: User | None) -> Client:
         """A browser logged in as `user`, past the second step for those who need it."""
@@ -105,6 +107,17 @@ def world(db) -> World:
             email="admin@kindwork.test", password=PASSWORD, full_name="Ada Admin"
         ),
     )
+
+
+@pytest.fixture
+def supervisor(world: World) -> User:
+    """A supervisor at world.clinic who supervises world.clinician (so reads world.client
+    and world.other_client), not world.colleague; also set as world.supervisor."""
+    world.supervisor = make_user(
+        "rio@harbour.test", Role.SUPERVISOR, world.clinic, full_name="Rio Supervisor"
+    )
+    world.supervisor.supervises.add(world.clinician)
+    return world.supervisor
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.access import clients_visible_to
 from accounts.models import User
-from accounts.permissions import IsClient, IsClinician
+from accounts.permissions import CaseloadReads, IsClient
 from audit.services import audit_record_view
 from core.api import CallerScopedMixin
 from homework.selectors.practice import notes_for_client
@@ -39,7 +39,7 @@ class ClientViewSet(CallerScopedMixin, viewsets.GenericViewSet):
     queryset = User.objects.none()
     visible_to = clients_visible_to
     serializer_class = CaseloadClientSerializer
-    permission_classes = [IsClinician]
+    permission_classes = [CaseloadReads]
 
     def refine_queryset(self, queryset: QuerySet[User]) -> QuerySet[User]:
         return queryset.order_by("full_name", "email", "id")
@@ -51,6 +51,7 @@ class ClientViewSet(CallerScopedMixin, viewsets.GenericViewSet):
 
     def retrieve(self, request: Request, pk: str) -> Response:
         client = self.get_object()
+        audit_record_view(request=request, target=client, client=client)
         return Response(self.get_serializer(self._row_for(client)).data)
 
     @extend_schema(responses=ProgressSerializer)

@@ -396,6 +396,8 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
     latest_log = Completion.objects.filter(client_id=OuterRef("pk")).order_by("-local_date")
     clients = list(
         clients_visible_to(clinician)
+        # The clinician's name rides along for a supervisor's list of several caseloads.
+        .select_related("client_profile__clinician")
         .annotate(last_practice=Subquery(latest_log.values("local_date")[:1]))
         .order_by("full_name", "email", "id")
     )

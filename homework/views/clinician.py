@@ -19,9 +19,14 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
-from accounts.access import client_for_user_or_404, clinician_required
+from accounts.access import (
+    caseload_reader_required,
+    client_for_user_or_404,
+    clinician_required,
+    may_write_caseload,
+)
 from accounts.models import User
-from audit.services import audit_record_view
+from audit.services import audit_record_view, audit_record_views
 from homework import charts
 from homework.forms.clients import NextSessionForm, NoteForm
 from homework.forms.completions import FeedbackForm
@@ -65,9 +70,13 @@ def _reply_fields(completion_id: int) -> SafeString:
     return mark_safe(_blank_reply_fields().replace(_PK_MARK, str(int(completion_id))))
 
 
-@clinician_required
+@caseload_reader_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     rows = caseload_for_clinician(clinician=request.user)
+    if request.user.is_supervisor:
+        # A clinician's own list is their work; a supervisor reading someone else's
+        # caseload is a look at each client on it, and the clients can see it.
+        audit_record_views(request=request, target=User, client_ids=[r.client.pk for r in rows])
     return render(
         request,
         "clinician/dashboard.html",
@@ -75,6 +84,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "attention_count": sum(1 for row in rows if row.needs_attention),
             "inbox_count": inbox_for_clinician(clinician=request.user).count(),
+            "can_write": may_write_caseload(request.user),
         },
     )
 
@@ -138,12 +148,13 @@ def _client_page(
                 initial={"next_session_on": profile.next_session_on if profile else None}
             ),
             "profile": profile,
+            "can_write": may_write_caseload(request.user),
         },
         status=status,
     )
 
 
-@clinician_required
+@caseload_reader_required
 def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
     client = client_for_user_or_404(request.user, client_id)
     # The page shows the client's logs, reflections and ratings: a view of their record.

@@ -15,13 +15,21 @@ def test_it_loads_demo_accounts_once_and_their_passwords_work(db, client):
     printed = dict(re.findall(r"^\s+(\S+@demo\.kindwork)\s+(\S+)$", first.getvalue(), re.M))
     assert set(printed) == {
         "clinician@demo.kindwork",
-        "client1@demo.kindwork",
-        "client2@demo.kindwork",
+        "clinician2@demo.kindwork",
+        "supervisor@demo.kindwork",
         "admin@demo.kindwork",
+        *(f"client{n}@demo.kindwork" for n in range(1, 11)),
     }
     clinician = User.objects.get(email="clinician@demo.kindwork")
     assert clinician.role == Role.CLINICIAN
-    assert ClientProfile.objects.filter(clinician=clinician).count() == 2
+    assert ClientProfile.objects.filter(clinician=clinician).count() == 6
+    supervisor = User.objects.get(email="supervisor@demo.kindwork")
+    assert set(supervisor.supervises.values_list("email", flat=True)) == {
+        "clinician@demo.kindwork",
+        "clinician2@demo.kindwork",
+    }
+    zones = set(User.objects.filter(role=Role.CLIENT).values_list("timezone", flat=True))
+    assert len(zones) == 10
     response = client.post(
         reverse("accounts:login"),
         {"username": "client2@demo.kindwork", "password": printed["client2@demo.kindwork"]},
@@ -31,6 +39,7 @@ def test_it_loads_demo_accounts_once_and_their_passwords_work(db, client):
     second = StringIO()
     call_command("setup_demo", stdout=second)
     assert "already loaded" in second.getvalue()
+    assert "manage.py demo_passwords" in second.getvalue()
     assert "@demo.kindwork" not in second.getvalue()
     assert Clinic.objects.count() == 1
-    assert User.objects.count() == 4
+    assert User.objects.count() == 14

@@ -28,6 +28,7 @@ USER_KEYS = (
     "stranger_clinician",
     "stranger_client",
     "admin",
+    "supervisor",
 )
 
 
@@ -81,7 +82,7 @@ class ApiWorld:
 
 
 @pytest.fixture
-def api(world, django_capture_on_commit_callbacks) -> ApiWorld:
+def api(world, supervisor, django_capture_on_commit_callbacks) -> ApiWorld:
     exercise = make_exercise(world.clinic, title="Soothing touch", category="soothing")
     builtin = make_exercise(None, title="A built-in for the API tests", slug="api-test-builtin")
     start = local_today(world.client) - timedelta(days=14)

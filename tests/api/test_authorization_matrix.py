@@ -29,6 +29,7 @@ CALLER_ORDER = (
     "stranger_clinician",
     "other_client",
     "colleague",
+    "supervisor",
     "client",
     "clinician",
 )
@@ -45,8 +46,13 @@ def expect(
     colleague: int | None = None,
     stranger_clinician: int | None = None,
     admin: int = 403,
+    supervisor: int = 403,
 ) -> dict[str, int]:
-    """Expected statuses; the other client / colleague / strangers default to their role's."""
+    """Expected statuses; the other client / colleague / strangers default to their role's.
+
+    The supervisor (world.supervisor, who supervises world.clinician) is refused unless
+    a row says otherwise: they read a caseload and never write.
+    """
     return {
         "anonymous": anonymous,
         "client": client,
@@ -56,21 +62,29 @@ def expect(
         "colleague": clinician if colleague is None else colleague,
         "stranger_clinician": clinician if stranger_clinician is None else stranger_clinician,
         "admin": admin,
+        "supervisor": supervisor,
     }
 
 
 def everyone(status: int) -> dict[str, int]:
     """Public endpoints (logging in): the same answer for all, anonymous included."""
-    return expect(anonymous=status, client=status, clinician=status, admin=status)
+    return expect(
+        anonymous=status, client=status, clinician=status, admin=status, supervisor=status
+    )
 
 
 def signed_in(status: int) -> dict[str, int]:
-    return expect(client=status, clinician=status, admin=status)
+    return expect(client=status, clinician=status, admin=status, supervisor=status)
 
 
-def clinicians(status: int, *, others: int | None = None) -> dict[str, int]:
-    """A clinician-only endpoint. `others`: the colleague and other clinic (404 for objects)."""
-    return expect(clinician=status, colleague=others, stranger_clinician=others)
+def clinicians(status: int, *, others: int | None = None, supervisor: int = 403) -> dict[str, int]:
+    """A clinician-only endpoint. `others`: the colleague and other clinic (404 for objects).
+
+    `supervisor`: what world.supervisor gets, when they may read (a GET).
+    """
+    return expect(
+        clinician=status, colleague=others, stranger_clinician=others, supervisor=supervisor
+    )
 
 
 def clients(status: int) -> dict[str, int]:
@@ -79,14 +93,17 @@ def clients(status: int) -> dict[str, int]:
 
 
 def readers(status: int) -> dict[str, int]:
-    """Both roles, each for their own (a list)."""
-    return expect(client=status, clinician=status)
+    """Clients, clinicians and supervisors, each for what they may see (a list)."""
+    return expect(client=status, clinician=status, supervisor=status)
 
 
-def own_object(*, client: int, clinician: int, colleague: int = 404) -> dict[str, int]:
+def own_object(
+    *, client: int, clinician: int, colleague: int = 404, supervisor: int = 403
+) -> dict[str, int]:
     """An object of world.client: theirs and their clinician's, nobody else's (404).
 
     A role refused outright (403) is refused before any lookup, for all its users.
+    world.supervisor reads it when the row says so (a GET), like the clinician.
     """
 
     def others(status: int) -> int:
@@ -99,6 +116,7 @@ def own_object(*, client: int, clinician: int, colleague: int = 404) -> dict[str
         clinician=clinician,
         colleague=403 if clinician == 403 else colleague,
         stranger_clinician=others(clinician),
+        supervisor=supervisor,
     )
 
 
@@ -217,7 +235,7 @@ MATRIX: dict[str, Row] = {
     ),
     "api:v1:exercise-detail": Row(
         {
-            "GET": own_object(client=200, clinician=200, colleague=200),
+            "GET": own_object(client=200, clinician=200, colleague=200, supervisor=200),
             "POST": clinicians(405),
             "PUT": clinicians(400, others=None) | {"stranger_clinician": 404},
             "PATCH": clinicians(200) | {"stranger_clinician": 404},
@@ -241,7 +259,7 @@ MATRIX: dict[str, Row] = {
     # --- The caseload: clinicians only; a colleague's client is not found.
     "api:v1:client-list": Row(
         {
-            "GET": clinicians(200),
+            "GET": clinicians(200, supervisor=200),
             "POST": clinicians(405),
             "PUT": clinicians(405),
             "PATCH": clinicians(405),
@@ -250,7 +268,7 @@ MATRIX: dict[str, Row] = {
     ),
     "api:v1:client-detail": Row(
         {
-            "GET": clinicians(200, others=404),
+            "GET": clinicians(200, others=404, supervisor=200),
             "POST": clinicians(405),
             "PUT": clinicians(405),
             "PATCH": clinicians(405),
@@ -260,7 +278,7 @@ MATRIX: dict[str, Row] = {
     ),
     "api:v1:client-progress": Row(
         {
-            "GET": clinicians(200, others=404),
+            "GET": clinicians(200, others=404, supervisor=200),
             "POST": clinicians(405),
             "PUT": clinicians(405),
             "PATCH": clinicians(405),
@@ -313,7 +331,7 @@ MATRIX: dict[str, Row] = {
     ),
     "api:v1:assignment-detail": Row(
         {
-            "GET": own_object(client=200, clinician=200),
+            "GET": own_object(client=200, clinician=200, supervisor=200),
             "POST": clinicians(405),
             "PUT": clinicians(400, others=404),
             "PATCH": clinicians(200, others=404),
@@ -350,7 +368,7 @@ MATRIX: dict[str, Row] = {
     ),
     "api:v1:completion-detail": Row(
         {
-            "GET": own_object(client=200, clinician=200),
+            "GET": own_object(client=200, clinician=200, supervisor=200),
             "POST": clients(405),
             "PUT": clients(405),
             "PATCH": own_object(client=200, clinician=403),
@@ -360,7 +378,7 @@ MATRIX: dict[str, Row] = {
     ),
     "api:v1:completion-feedback": Row(
         {
-            "GET": own_object(client=200, clinician=200),
+            "GET": own_object(client=200, clinician=200, supervisor=200),
             "POST": own_object(client=403, clinician=400),
             "PUT": clinicians(405),
             "PATCH": clinicians(405),
@@ -394,7 +412,7 @@ MATRIX: dict[str, Row] = {
     ),
     "api:v1:measure-assignment-detail": Row(
         {
-            "GET": own_object(client=200, clinician=200),
+            "GET": own_object(client=200, clinician=200, supervisor=200),
             "POST": clinicians(405),
             "PUT": clinicians(405),
             "PATCH": clinicians(405),
@@ -433,7 +451,7 @@ MATRIX: dict[str, Row] = {
     ),
     "api:v1:measure-response-detail": Row(
         {
-            "GET": own_object(client=200, clinician=200),
+            "GET": own_object(client=200, clinician=200, supervisor=200),
             "POST": clinicians(405),
             "PUT": clinicians(405),
             "PATCH": clinicians(405),
@@ -444,7 +462,10 @@ MATRIX: dict[str, Row] = {
     "api:v1:me-measures": Row({m: clients(200 if m == "GET" else 405) for m in METHODS}),
     "api:v1:me-what-helps": Row({m: clients(200 if m == "GET" else 405) for m in METHODS}),
     "api:v1:me-export": Row({m: clients(400 if m == "POST" else 405) for m in METHODS}),
-    "api:v1:what-helps": Row({m: clinicians(200 if m == "GET" else 405) for m in METHODS}),
+    # A supervisor reads what helps across the caseloads they supervise, and only reads.
+    "api:v1:what-helps": Row(
+        {m: clinicians(200, supervisor=200) if m == "GET" else clinicians(405) for m in METHODS}
+    ),
     "api:v1:exports": Row({m: clinicians(400 if m == "POST" else 405) for m in METHODS}),
     # --- The OpenAPI schema and its docs are public: they describe, never contain, data.
     "api:schema": Row({m: everyone(200 if m == "GET" else 405) for m in METHODS}),
