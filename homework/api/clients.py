@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.access import clients_visible_to
 from accounts.models import User
-from accounts.permissions import CaseloadReads, IsClient
+from accounts.permissions import CaseloadReads, IsClient, IsClinician
 from audit.services import audit_record_view
 from core.api import CallerScopedMixin
 from homework.selectors.practice import notes_for_client
@@ -74,7 +74,13 @@ class ClientViewSet(CallerScopedMixin, viewsets.GenericViewSet):
         request=ClientNoteSerializer,
         responses={201: ClientNoteSerializer},
     )
-    @action(detail=True, methods=["get", "post"], serializer_class=ClientNoteSerializer)
+    # The clinician's own working notes: not for a supervisor reading the caseload.
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=ClientNoteSerializer,
+        permission_classes=[IsClinician],
+    )
     def notes(self, request: Request, pk: str) -> Response:
         client = self.get_object()
         if request.method == "POST":

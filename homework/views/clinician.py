@@ -141,7 +141,13 @@ def _client_page(
             "timeline": timeline,
             "failed_feedback": failed_feedback,
             "panels": panels_render(page="client_detail", request=request, client=client),
-            "notes": list(notes_for_client(client=client)[:NOTES_SHOWN]),
+            # A clinician's private notes are theirs: a supervisor reading the caseload
+            # does not see them (nor, as with reflections, anything the client kept private).
+            "notes": (
+                list(notes_for_client(client=client)[:NOTES_SHOWN])
+                if may_write_caseload(request.user)
+                else []
+            ),
             "note_form": note_form or NoteForm(),
             "next_session_form": next_session_form
             or NextSessionForm(

@@ -479,14 +479,17 @@ MATRIX: dict[str, Row] = {
             m: {
                 "GET": own_object(client=200, clinician=200),
                 "POST": own_object(client=400, clinician=400),
-            }.get(m, readers(405))
+            }.get(m, {**readers(405), "supervisor": 403})
             for m in METHODS
         },
         target="completion",
     ),
+    # A supervisor reads the caseload's pages, not the conversation's endpoints.
     "api:v1:completion-messages-read": Row(
         {
-            m: own_object(client=204, clinician=204) if m == "POST" else readers(405)
+            m: own_object(client=204, clinician=204)
+            if m == "POST"
+            else {**readers(405), "supervisor": 403}
             for m in METHODS
         },
         target="completion",
@@ -505,7 +508,7 @@ MATRIX: dict[str, Row] = {
     "api:v1:client-next-session": Row(
         {
             m: {
-                "GET": clinicians(200, others=404),
+                "GET": clinicians(200, others=404, supervisor=200),
                 "PUT": clinicians(400, others=404),
             }.get(m, clinicians(405))
             for m in METHODS
