@@ -59,11 +59,24 @@ def _instrument_dict(instrument) -> dict:
         "name": instrument.name,
         "version": instrument.version,
         "citation": instrument.citation,
+        "copyright": instrument.copyright,
         "instructions": instrument.instructions,
         "scale_min": instrument.scale_min,
         "scale_max": instrument.scale_max,
         "scale_labels": {str(k): v for k, v in instrument.scale_labels.items()},
-        "items": [{"n": item.n, "text": item.text} for item in instrument.items],
+        "items": [
+            {
+                "n": item.n,
+                "text": item.text,
+                "scored": item.scored,
+                "optional": item.optional,
+                "choices": [
+                    {"value": value, "label": label}
+                    for value, label in instrument.item_choices(item)
+                ],
+            }
+            for item in instrument.items
+        ],
     }
 
 

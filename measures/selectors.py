@@ -277,7 +277,8 @@ def measure_trends(
         items, first = by_instrument[code], firsts[code]
         totals: dict[date, list[float]] = defaultdict(list)
         for item in items:
-            totals[week_start(item.response.local_date)].append(item.scores.total.value)
+            if item.scores.total is not None:
+                totals[week_start(item.response.local_date)].append(item.scores.total.value)
         weeks = []
         monday = first
         while monday <= this_monday:

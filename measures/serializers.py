@@ -27,7 +27,9 @@ class ScoreSerializer(serializers.Serializer):
 
 class ScoresSerializer(serializers.Serializer):
     total = ScoreSerializer(
-        help_text="The headline: mean of all items after reversal, with its band."
+        allow_null=True,
+        help_text="The headline with its band: a sum or a mean as the instrument says; "
+        "null for an instrument of subscales only.",
     )
     composites = ScoreSerializer(many=True)
     subscales = ScoreSerializer(many=True, help_text="Less reliable on a short form: secondary.")
@@ -125,9 +127,17 @@ class MeasureStatusSerializer(serializers.Serializer):
     next_date = serializers.DateField(allow_null=True)
 
 
+class InstrumentChoiceSerializer(serializers.Serializer):
+    value = serializers.IntegerField()
+    label = serializers.CharField(allow_blank=True)
+
+
 class InstrumentItemSerializer(serializers.Serializer):
     n = serializers.IntegerField()
     text = serializers.CharField()
+    scored = serializers.BooleanField(help_text="False for a question not added into a score.")
+    optional = serializers.BooleanField()
+    choices = InstrumentChoiceSerializer(many=True, help_text="The answers this question offers.")
 
 
 class InstrumentSerializer(serializers.Serializer):
@@ -135,6 +145,7 @@ class InstrumentSerializer(serializers.Serializer):
     name = serializers.CharField()
     version = serializers.CharField()
     citation = serializers.CharField()
+    copyright = serializers.CharField(allow_blank=True, help_text="Permission line; show it.")
     instructions = serializers.CharField()
     scale_min = serializers.IntegerField()
     scale_max = serializers.IntegerField()
