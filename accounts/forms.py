@@ -198,7 +198,7 @@ class ClinicAdminForm(forms.ModelForm):
 
     class Meta:
         model = Clinic
-        fields = ["name", "timezone"]
+        fields = ["name", "timezone", "crisis_text"]
 
 
 class InvitationAdminForm(forms.Form):

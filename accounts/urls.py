@@ -62,4 +62,5 @@ urlpatterns = [
         views.invitation_revoke,
         name="invitation-revoke",
     ),
+    path("portal/help/", views.crisis_help, name="crisis-help"),
 ]

@@ -53,6 +53,11 @@ v1 = [
     path("me/export/", records_api.OwnExportView.as_view(), name="me-export"),
     path("what-helps/", measures_api.CaseloadInsightsView.as_view(), name="what-helps"),
     path("exports/", records_api.ClientExportView.as_view(), name="exports"),
+    path(
+        "me/crisis-resources/",
+        accounts_api.CrisisResourcesView.as_view(),
+        name="me-crisis-resources",
+    ),
     *router.urls,
 ]
 

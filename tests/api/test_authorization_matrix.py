@@ -451,6 +451,8 @@ MATRIX: dict[str, Row] = {
     "api:docs": Row({m: everyone(200 if m == "GET" else 405) for m in METHODS}),
     # Any other URL under /api/: a JSON 404, whoever asks.
     "api:not-found": Row({m: everyone(404) for m in METHODS}, kwargs={"path": "v1/no-such/"}),
+    # --- Safety: every signed-in person reads their own clinic's crisis resources.
+    "api:v1:me-crisis-resources": Row({m: signed_in(200 if m == "GET" else 405) for m in METHODS}),
 }
 
 
