@@ -33,6 +33,7 @@ router.register(
 router.register(
     "measure-responses", measures_api.MeasureResponseViewSet, basename="measure-response"
 )
+router.register("risk-flags", measures_api.RiskFlagViewSet, basename="risk-flag")
 
 v1 = [
     path("auth/token/", accounts_api.TokenCreateView.as_view(), name="token"),

@@ -186,3 +186,16 @@ class OwnInsightsSerializer(serializers.Serializer):
     min_practices = serializers.IntegerField()
     small_sample = serializers.IntegerField()
     exercises = ExerciseInsightSerializer(many=True)
+
+
+class RiskFlagSerializer(serializers.Serializer):
+    """An urgent flag raised by an answer past a risk item's threshold."""
+
+    id = serializers.IntegerField()
+    client = serializers.IntegerField(source="client_id")
+    response = serializers.IntegerField(source="response_id")
+    instrument = serializers.CharField(source="response.instrument")
+    item = serializers.IntegerField(help_text="The question whose answer raised the flag.")
+    created_at = serializers.DateTimeField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    acknowledged_by = serializers.IntegerField(source="acknowledged_by_id", allow_null=True)

@@ -13,6 +13,7 @@ class Notification(models.Model):
         QUESTIONNAIRE_REMINDER = "questionnaire_reminder", "Questionnaire reminder"
         WEEKLY_CLIENT = "weekly_client", "Weekly summary (client)"
         WEEKLY_CLINICIAN = "weekly_clinician", "Weekly summary (clinician)"
+        URGENT_ATTENTION = "urgent_attention", "Urgent: a client needs attention"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -24,11 +24,14 @@ DAYS = 91  # three months
 # latest distress ratings = 8. The bounds add 2 of headroom for per-request middleware
 # (MFA, audit); an N+1 would add a query per client, plan or log and blow through them.
 HEADROOM = 2
-DASHBOARD_QUERIES = 8 + HEADROOM
+# Measures' attention reasons (homework/attention.py) add one query each: open risk
+# flags and severity band rises (2).
+DASHBOARD_QUERIES = 8 + 2 + HEADROOM
 # The questionnaire panels (issue 6, homework/templatetags/measures.py) add a fixed
 # few: the client page's schedules, answers and "what helps" (3); Today's due
 # questionnaires (1); Progress's answers and "what helps" (2).
-CLIENT_DETAIL_QUERIES = 9 + 3 + HEADROOM
+# The urgent flags panel adds its open and acknowledged flags (2).
+CLIENT_DETAIL_QUERIES = 9 + 3 + 2 + HEADROOM
 PORTAL_QUERIES = {
     "homework:today": 6 + 1 + HEADROOM,
     "homework:history": 6 + HEADROOM,
