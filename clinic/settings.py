@@ -470,3 +470,10 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# Folders of questionnaire files (measures/engine.py). The shipped folder comes first;
+# a clinic adds its own instruments as JSON files in extra folders (comma-separated).
+MEASURE_INSTRUMENT_DIRS = [
+    BASE_DIR / "measures" / "instruments",
+    *(Path(folder) for folder in envlist("MEASURE_INSTRUMENT_DIRS", "")),
+]
