@@ -141,6 +141,7 @@ class CompletionViewSet(
             answers=data.get("answers", {}),
             reflection=data.get("reflection", ""),
             reflection_shared=data.get("reflection_shared", True),
+            stirred_up=data.get("stirred_up", False),
         )
         body = CompletionSerializer(completion, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED)
@@ -158,6 +159,7 @@ class CompletionViewSet(
             answers=data.get("answers"),
             reflection=data.get("reflection"),
             reflection_shared=data.get("reflection_shared"),
+            stirred_up=data.get("stirred_up"),
         )
         return Response(CompletionSerializer(completion, context={"request": request}).data)
 

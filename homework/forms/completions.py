@@ -59,6 +59,12 @@ class CompletionForm(forms.Form):
         ),
     )
     # The log being corrected, so a form opened yesterday cannot rewrite yesterday's log.
+    stirred_up = forms.BooleanField(
+        label="This stirred up something hard",
+        required=False,
+        help_text="Tick this if the practice brought up painful feelings. That can happen, "
+        "and it is not a failure.",
+    )
     completion_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, exercise: Exercise, **kwargs) -> None:
@@ -143,6 +149,7 @@ class CompletionForm(forms.Form):
             },
             "reflection": data.get("reflection", ""),
             "reflection_shared": bool(data.get("reflection_shared")),
+            "stirred_up": bool(data.get("stirred_up")),
         }
 
 

@@ -62,6 +62,9 @@ PAIR_LABELS = {
     "self_criticism": "Self-criticism",
 }
 
+# A log the client asked their clinician to look at stays on the caseload this long.
+BACKDRAFT_SHOWN_DAYS = 7
+
 
 @dataclass(frozen=True)
 class WeekRow:
@@ -429,11 +432,18 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
     days_by_client: dict[int, set[date]] = defaultdict(set)
     # (local_date, id, distress after) of the recent logs that record it, per client.
     recent_distress: dict[int, list[tuple[date, int, int]]] = defaultdict(list)
-    for log_id, assignment_id, client_id, day, distress_after in (
+    # Logs the client asked their clinician to look at (a hard practice), recently.
+    told: dict[int, list[date]] = defaultdict(list)
+    told_since = now - timedelta(days=BACKDRAFT_SHOWN_DAYS)
+    for log_id, assignment_id, client_id, day, distress_after, told_at in (
         Completion.objects.filter(client_id__in=ids, local_date__gte=earliest)
         .order_by()
-        .values_list("id", "assignment_id", "client_id", "local_date", "distress_after")
+        .values_list(
+            "id", "assignment_id", "client_id", "local_date", "distress_after", "clinician_told_at"
+        )
     ):
+        if told_at is not None and told_at >= told_since:
+            told[client_id].append(day)
         done[assignment_id].add(day)
         days_by_client[client_id].add(day)
         if distress_after is not None:
@@ -497,6 +507,11 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
         if recent is not None and earlier is not None and recent - earlier >= TREND_RISE:
             reasons.append(
                 f"Distress after practice rising (average {recent:.1f}, was {earlier:.1f})"
+            )
+        for day in sorted(told.get(client.pk, [])):
+            reasons.append(
+                f"Asked you to look at the practice log of {day.day} {day:%b}: it stirred up "
+                "something hard"
             )
         reasons.extend(reason.text for reason in extra if not reason.urgent)
         rows.append(

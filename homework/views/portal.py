@@ -14,9 +14,11 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_http_methods
 
 from accounts.access import client_required
 from accounts.models import User
+from accounts.selectors import crisis_resources_for_user
 from homework import charts
 from homework.forms.completions import CompletionForm
 from homework.models import Assignment, Completion, Feedback
@@ -32,7 +34,12 @@ from homework.selectors.practice import (
     today_for_client,
 )
 from homework.selectors.progress import client_progress
-from homework.services.completions import CompletionLocked, completion_correct, completion_log
+from homework.services.completions import (
+    CompletionLocked,
+    completion_clinician_tell,
+    completion_correct,
+    completion_log,
+)
 from homework.services.feedback import feedback_mark_read
 
 HISTORY_PAGE_SIZE = 20
@@ -109,7 +116,7 @@ def _log_page(
         form = CompletionForm(request.POST, exercise=exercise)
         if form.is_valid():
             try:
-                _save(request.user, assignment, form, now)
+                saved = _save(request.user, assignment, form, now)
             except CompletionLocked as error:
                 return _locked(request, existing, str(error))
             except ValidationError as error:
@@ -121,6 +128,8 @@ def _log_page(
                     if existing is not None or form.cleaned_data.get("completion_id")
                     else "Your practice is logged. Thank you for taking this time for yourself.",
                 )
+                if saved.is_backdraft:
+                    return redirect("homework:grounding", completion_id=saved.pk)
                 return redirect("homework:today")
         status = 400
     else:
@@ -219,3 +228,22 @@ def progress(request: HttpRequest) -> HttpResponse:
 @client_required
 def phrases(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/phrases.html", {"phrases": phrase_bank(client=request.user)})
+
+
+@client_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def grounding(request: HttpRequest, completion_id: int) -> HttpResponse:
+    """After a hard practice: why it can happen, a soothing practice, the clinic's help,
+    and the choice to let the clinician know (a POST)."""
+    completion = Completion.objects.filter(pk=completion_id, client_id=request.user.pk).first()
+    if completion is None:
+        raise Http404("No such log.")
+    if request.method == "POST":
+        completion_clinician_tell(client=request.user, completion=completion)
+        messages.success(request, "Your clinician will see that this practice was hard.")
+        return redirect("homework:grounding", completion_id=completion.pk)
+    return render(
+        request,
+        "portal/grounding.html",
+        {"completion": completion, "crisis": crisis_resources_for_user(user=request.user)},
+    )
