@@ -98,6 +98,10 @@ def test_it_lets_the_clinician_know_once_with_no_clinical_content(
         r for r in caseload_for_clinician(clinician=world.clinician) if r.client == world.client
     )
     assert any("it stirred up something hard" in reason for reason in row.reasons)
+    client_page = world.login(world.clinician).get(
+        reverse("homework:client-detail", args=[world.client.pk])
+    )
+    assert "The client asked you to look at this log" in client_page.content.decode()
 
 
 def test_it_keeps_the_caseload_quiet_until_the_client_asks(world, assignment):
