@@ -224,3 +224,20 @@ def test_it_says_nothing_when_the_band_falls(world):
         r for r in caseload_for_clinician(clinician=world.clinician) if r.client == world.client
     )
     assert not any("severity band" in r for r in row.reasons)
+
+
+def test_it_charts_a_summed_total_on_its_own_range_with_its_bands(world):
+    from measures.charts import measure_trend_charts
+
+    make_measure_response(
+        client=world.client, instrument="PHQ-9", answers=dict.fromkeys(range(1, 10), 2), days_ago=7
+    )
+    make_measure_response(
+        client=world.client, instrument="PHQ-9", answers=dict.fromkeys(range(1, 10), 0)
+    )
+    [chart] = measure_trend_charts(client=world.client)
+    svg = str(chart.svg)
+    assert "PHQ-9 total (right, 0-27)" in svg
+    for band in ("mild", "moderate", "moderately severe", "severe"):
+        assert f">{band}</text>" in svg
+    assert "total was 18 on" in chart.summary and "and 0 on" in chart.summary
