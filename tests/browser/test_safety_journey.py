@@ -58,3 +58,29 @@ def test_it_shows_the_crisis_resources_after_a_risk_answer_on_a_phone(
     expect(page.get_by_role("link", name="call 116 123")).to_be_visible()
     assert RiskFlag.objects.filter(client=world.client, item=9).count() == 1
     audit(page)
+
+
+def test_it_grounds_a_client_after_a_hard_practice_on_a_phone(
+    live_server, world, crisis_contacts, new_context, audit
+):
+    from homework.models import Completion
+    from tests.factories import local_today, make_assignment, make_completion
+
+    assignment = make_assignment(world.client, start_date=local_today(world.client))
+    completion = make_completion(
+        assignment, local_today(world.client), distress_before=3, distress_after=6
+    )
+    page = new_context(PHONE).new_page()
+    log_in(page, world.client)
+    page.goto(reverse("homework:grounding", args=[completion.pk]))
+    expect(
+        page.get_by_role("heading", name="When practice stirs up something hard")
+    ).to_be_visible()
+    expect(page.get_by_role("link", name="call 116 123")).to_be_visible()
+    audit(page)
+    page.get_by_role("button", name="Let my clinician know").click()
+    expect(
+        page.get_by_text("Your clinician will see that this practice was hard.").first
+    ).to_be_visible()
+    assert Completion.objects.get(pk=completion.pk).clinician_told_at is not None
+    audit(page)
