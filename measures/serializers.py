@@ -46,6 +46,10 @@ class MeasureResponseSerializer(serializers.Serializer):
     answers = serializers.DictField(child=serializers.IntegerField())
     scores = ScoresSerializer()
     citation = serializers.CharField()
+    needs_support = serializers.BooleanField(
+        help_text="An answer passed a risk item's threshold: a client app shows the clinic's "
+        "crisis resources (/api/v1/me/crisis-resources/) at once."
+    )
 
     def to_representation(self, response: MeasureResponse) -> dict:
         item = scored(response)
@@ -61,10 +65,12 @@ class MeasureResponseSerializer(serializers.Serializer):
                 "answers": response.answers,
                 "scores": None,
                 "citation": "",
+                "needs_support": False,
             }
         return item.as_dict() | {
             "client": response.client_id,
             "citation": item.instrument.citation,
+            "needs_support": bool(item.scores.alerts),
         }
 
 

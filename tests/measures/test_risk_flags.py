@@ -241,3 +241,20 @@ def test_it_charts_a_summed_total_on_its_own_range_with_its_bands(world):
     for band in ("mild", "moderate", "moderately severe", "severe"):
         assert f">{band}</text>" in svg
     assert "total was 18 on" in chart.summary and "and 0 on" in chart.summary
+
+
+def test_it_tells_a_client_app_to_show_the_crisis_resources(world, phq_measure):
+    api = APIClient()
+    api.force_authenticate(world.client)
+    answers = {str(n): 0 for n in range(1, 9)} | {"9": 1}
+    created = api.post(
+        f"/api/v1/measure-assignments/{phq_measure.pk}/answer/", {"answers": answers}, format="json"
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["needs_support"] is True
+    assert RiskFlag.objects.filter(client=world.client).count() == 1
+    again = api.post(
+        f"/api/v1/measure-assignments/{phq_measure.pk}/answer/", {"answers": answers}, format="json"
+    )
+    assert again.status_code == 400
+    assert RiskFlag.objects.count() == 1
