@@ -31,7 +31,7 @@ from accounts.forms import (
     UserAdminCreationForm,
     form_data,
 )
-from accounts.models import ClientProfile, Clinic, Invitation, Role, User
+from accounts.models import ClientProfile, Clinic, CrisisContact, Invitation, Role, User
 
 
 def _invite_clinician_url(clinic: Clinic | None = None) -> str:
@@ -53,10 +53,19 @@ class ClinicScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class CrisisContactInline(admin.TabularInline):
+    model = CrisisContact
+    extra = 1
+    fields = ["label", "phone", "url", "position"]
+    verbose_name = "crisis phone number or link"
+    verbose_name_plural = "Crisis phone numbers and links (shown to clients on Help now)"
+
+
 @admin.register(Clinic)
 class ClinicAdmin(ClinicScopedAdmin):
     clinic_lookup = "pk"
     form = ClinicAdminForm
+    inlines = [CrisisContactInline]
     list_display = ["name", "timezone", "clinicians", "clients", "created_at", "invite"]
     search_fields = ["name"]
     list_filter = ["timezone"]

@@ -22,8 +22,10 @@ from accounts.access import invitations_visible_to
 from accounts.authentication import TokenAuthentication
 from accounts.models import Invitation, Role
 from accounts.permissions import IsClinician
+from accounts.selectors import crisis_resources_for_user
 from accounts.serializers import (
     CredentialsSerializer,
+    CrisisResourcesSerializer,
     InvitationSerializer,
     MeSerializer,
     TokenSerializer,
@@ -141,6 +143,17 @@ class MeView(APIView):
             timezone_name=data.get("timezone", user.timezone),
         )
         return Response(MeSerializer(user).data)
+
+
+@extend_schema(tags=["me"])
+class CrisisResourcesView(APIView):
+    """The caller's clinic's crisis resources (or the default words), for a Help now screen."""
+
+    @extend_schema(responses=CrisisResourcesSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(
+            CrisisResourcesSerializer(crisis_resources_for_user(user=request.user)).data
+        )
 
 
 # --- Invitations (a clinician inviting clients to their caseload) ---

@@ -206,7 +206,7 @@ class ClinicAdminForm(forms.ModelForm):
 
     class Meta:
         model = Clinic
-        fields = ["name", "timezone", "display_name", "accent_colour"]
+        fields = ["name", "timezone", "display_name", "accent_colour", "crisis_text"]
 
     def clean_accent_colour(self) -> str:
         return self.cleaned_data["accent_colour"].strip().lower()

@@ -6,6 +6,7 @@ from datetime import time
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.timezone import now
@@ -30,6 +31,13 @@ _TIMEZONES = frozenset(zoneinfo.available_timezones())
 DEFAULT_REMINDER_TIME = time(18, 0)
 
 
+DEFAULT_CRISIS_TEXT = (
+    "If you are in danger or might act on thoughts of harming yourself, call your local "
+    "emergency number now or go to the nearest emergency department. You can also "
+    "contact your clinician; they are not watching messages around the clock."
+)
+
+
 class Clinic(models.Model):
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
@@ -51,6 +59,13 @@ class Clinic(models.Model):
     )
     # A PNG the branding service made from the upload; served to the clinic's members only.
     logo = models.FileField(blank=True, editable=False, max_length=255)
+    crisis_text = models.TextField(
+        "crisis resources text",
+        blank=True,
+        max_length=2000,
+        help_text="Shown to clients on the Help now page and whenever an answer raises a "
+        "safety alert. Left empty, clients see: " + DEFAULT_CRISIS_TEXT,
+    )
 
     class Meta:
         ordering = ["name", "id"]
@@ -62,6 +77,45 @@ class Clinic(models.Model):
     def brand_name(self) -> str:
         """What clients see: the display name, else the clinic's name (also the app's name)."""
         return self.display_name or self.name
+
+
+class CrisisContact(models.Model):
+    """A phone number or link a clinic offers clients in a crisis (shown in order)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="crisis_contacts")
+    label = models.CharField(max_length=120, help_text="For example: Samaritans (24 hours).")
+    phone = models.CharField(
+        max_length=40,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^\+?[0-9 ()-]{2,39}$",
+                "Enter digits, spaces, brackets or dashes, with an optional + first.",
+            )
+        ],
+    )
+    url = models.URLField(
+        "link",
+        blank=True,
+        validators=[URLValidator(schemes=["https", "http"])],
+        help_text="A web page or chat service, starting with https://.",
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def clean(self) -> None:
+        if not self.phone and not self.url:
+            raise ValidationError("Give a phone number, a link, or both.")
+
+    @property
+    def phone_href(self) -> str:
+        """The number as a tel: link (digits and a leading + only)."""
+        return "tel:" + "".join(c for c in self.phone if c.isdigit() or c == "+")
 
 
 class Role(models.TextChoices):

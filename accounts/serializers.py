@@ -128,3 +128,19 @@ class InvitationSerializer(serializers.ModelSerializer):
             "accepted_at",
             "revoked_at",
         ]
+
+
+class CrisisContactSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    phone = serializers.CharField(allow_blank=True)
+    url = serializers.CharField(allow_blank=True)
+
+
+class CrisisResourcesSerializer(serializers.Serializer):
+    """What to show a client who needs help now: the clinic's words and contacts."""
+
+    text = serializers.CharField()
+    contacts = CrisisContactSerializer(many=True)
+    is_default_text = serializers.BooleanField(
+        help_text="True when the clinic has not written its own text."
+    )

@@ -65,4 +65,5 @@ urlpatterns = [
     # A clinic's branding, for its members' pages.
     path("clinic/<int:clinic_id>/logo/", branding_views.clinic_logo, name="clinic-logo"),
     path("clinic/brand.css", branding_views.clinic_brand_css, name="clinic-brand-css"),
+    path("portal/help/", views.crisis_help, name="crisis-help"),
 ]

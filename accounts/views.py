@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
 from accounts.access import (
@@ -29,6 +29,7 @@ from accounts.forms import (
     form_data,
 )
 from accounts.models import Role, User
+from accounts.selectors import crisis_resources_for_user
 
 HOME_BY_ROLE = {
     Role.CLINICIAN: "homework:dashboard",
@@ -216,3 +217,14 @@ class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:settings")
     success_message = "Your password is changed."
+
+
+@account_required
+@require_http_methods(["GET", "HEAD"])
+def crisis_help(request: HttpRequest) -> HttpResponse:
+    """The clinic's crisis resources: one tap from every portal page."""
+    return render(
+        request,
+        "accounts/crisis_help.html",
+        {"crisis": crisis_resources_for_user(user=request.user)},
+    )

@@ -96,7 +96,8 @@ def user_agent_of(request: HttpRequest | None) -> str:
 # --- Right to erasure ---
 
 # Apps whose rows with a `client` pointing at the person are their clinical data.
-CLINICAL_APPS = ["homework"]
+# Named by label, so audit imports none of them.
+CLINICAL_APPS = ["homework", "measures"]
 
 
 def client_erase(*, client: User, actor: User, request: HttpRequest | None = None) -> AuditEvent:

@@ -33,6 +33,7 @@ router.register(
 router.register(
     "measure-responses", measures_api.MeasureResponseViewSet, basename="measure-response"
 )
+router.register("risk-flags", measures_api.RiskFlagViewSet, basename="risk-flag")
 
 v1 = [
     path("auth/token/", accounts_api.TokenCreateView.as_view(), name="token"),
@@ -59,6 +60,11 @@ v1 = [
         "clients/<int:pk>/report/pdf/",
         records_api.ClientReportPdfView.as_view(),
         name="client-report-pdf",
+    ),
+    path(
+        "me/crisis-resources/",
+        accounts_api.CrisisResourcesView.as_view(),
+        name="me-crisis-resources",
     ),
     *router.urls,
 ]

@@ -487,3 +487,9 @@ LOGGING = {
 # A client may log a practice for an earlier day while that day is within this many
 # hours of now (the phone was offline, or they forgot): marked "logged later".
 LOG_GRACE_HOURS = envint("LOG_GRACE_HOURS", "48")
+# Folders of questionnaire files (measures/engine.py). The shipped folder comes first;
+# a clinic adds its own instruments as JSON files in extra folders (comma-separated).
+MEASURE_INSTRUMENT_DIRS = [
+    BASE_DIR / "measures" / "instruments",
+    *(Path(folder) for folder in envlist("MEASURE_INSTRUMENT_DIRS", "")),
+]

@@ -12,6 +12,7 @@ class HomeworkConfig(AppConfig):
         # After every migrate (bin/run, deploys, a fresh test database) the
         # built-in exercise library is present and up to date.
         post_migrate.connect(load_library_after_migrate, sender=self)
+        from homework import emails  # noqa: F401  (registers homework's email kinds)
 
 
 def load_library_after_migrate(sender: AppConfig, using: str, verbosity: int = 1, **kwargs) -> None:

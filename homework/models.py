@@ -254,6 +254,10 @@ class Completion(models.Model):
     answers = EncryptedJSONField(default=dict, blank=True)
     reflection = EncryptedTextField(blank=True)
     reflection_shared = models.BooleanField(default=True)
+    # "This stirred up something hard": the client's own word that the practice hurt.
+    stirred_up = models.BooleanField(default=False)
+    # When the client chose "let my clinician know" on the grounding page.
+    clinician_told_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -286,6 +290,16 @@ class Completion(models.Model):
 
     def __str__(self) -> str:
         return f"Completion {self.pk}"
+
+    # Distress after at least this much above before: self-compassion practice can stir
+    # up old pain at first ("backdraft"), which teachers meet gently, not as failure.
+    BACKDRAFT_RISE = 2
+
+    @property
+    def is_backdraft(self) -> bool:
+        before, after = self.distress_before, self.distress_after
+        rose = before is not None and after is not None and after - before >= self.BACKDRAFT_RISE
+        return self.stirred_up or rose
 
 
 class Feedback(models.Model):

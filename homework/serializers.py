@@ -226,6 +226,7 @@ class CompletionSerializer(serializers.ModelSerializer):
             "answers",
             "reflection",
             "reflection_shared",
+            "stirred_up",
             "created_at",
             "updated_at",
         ]
@@ -266,6 +267,9 @@ class CompletionWriteSerializer(serializers.Serializer):
         trim_whitespace=False,
     )
     reflection_shared = serializers.BooleanField(required=False)
+    stirred_up = serializers.BooleanField(
+        required=False, help_text="The client's own tick: this stirred up something hard."
+    )
 
 
 class CompletionCreateSerializer(CompletionWriteSerializer):

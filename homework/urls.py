@@ -65,6 +65,7 @@ urlpatterns = [
     ),
     path("portal/history/<int:completion_id>/", portal.thread, name="thread"),
     path("portal/progress/", portal.progress, name="progress"),
+    path("portal/history/<int:completion_id>/grounding/", portal.grounding, name="grounding"),
     path("portal/phrases/", portal.phrases, name="phrases"),
     path("clinician/", clinician.dashboard, name="dashboard"),
     path("clinician/clients/<int:client_id>/", clinician.client_detail, name="client-detail"),

@@ -8,7 +8,7 @@ read their own; an object that is not the caller's answers 404.
 """
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -29,10 +29,11 @@ from measures.insights import (
     what_helps_by_client,
     what_helps_for_client,
 )
-from measures.models import MeasureAssignment, MeasureResponse
+from measures.models import MeasureAssignment, MeasureResponse, RiskFlag
 from measures.selectors import (
     measure_assignments_visible_to,
     measure_statuses,
+    risk_flags_visible_to,
 )
 from measures.serializers import (
     CaseloadInsightsSerializer,
@@ -43,11 +44,13 @@ from measures.serializers import (
     MeasureResponseSerializer,
     MeasureStatusSerializer,
     OwnInsightsSerializer,
+    RiskFlagSerializer,
 )
 from measures.services import (
     measure_assignment_create,
     measure_assignment_end,
     measure_response_submit,
+    risk_flag_acknowledge,
 )
 
 # --- Serializers (answers and scores are dicts built by the selectors) ---
@@ -59,11 +62,24 @@ def _instrument_dict(instrument) -> dict:
         "name": instrument.name,
         "version": instrument.version,
         "citation": instrument.citation,
+        "copyright": instrument.copyright,
         "instructions": instrument.instructions,
         "scale_min": instrument.scale_min,
         "scale_max": instrument.scale_max,
         "scale_labels": {str(k): v for k, v in instrument.scale_labels.items()},
-        "items": [{"n": item.n, "text": item.text} for item in instrument.items],
+        "items": [
+            {
+                "n": item.n,
+                "text": item.text,
+                "scored": item.scored,
+                "optional": item.optional,
+                "choices": [
+                    {"value": value, "label": label}
+                    for value, label in instrument.item_choices(item)
+                ],
+            }
+            for item in instrument.items
+        ],
     }
 
 
@@ -271,3 +287,50 @@ __all__ = [
     "OwnInsightsView",
     "OwnMeasuresView",
 ]
+
+
+# --- Urgent risk flags (clinicians only) ---
+
+
+class RiskFlagFilter(StrictFilterSet):
+    client = django_filters.ModelChoiceFilter(
+        queryset=scoped_choices(User, clients_visible_to),
+        help_text="A client on the caller's caseload.",
+    )
+    open = django_filters.BooleanFilter(
+        field_name="acknowledged_at",
+        lookup_expr="isnull",
+        help_text="true: only flags not yet acknowledged.",
+    )
+
+    class Meta:
+        model = RiskFlag
+        fields = ["client", "open"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Urgent flags on the caller's caseload, open first"),
+)
+@extend_schema(tags=["measures"])
+class RiskFlagViewSet(CallerScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    queryset = RiskFlag.objects.none()
+    visible_to = risk_flags_visible_to
+    serializer_class = RiskFlagSerializer
+    permission_classes = [IsClinician]
+    filterset_class = RiskFlagFilter
+    http_method_names = ["get", "post", "head", "options"]
+
+    def refine_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.select_related("response").order_by(
+            F("acknowledged_at").desc(nulls_first=True), "-created_at", "-id"
+        )
+
+    @extend_schema(
+        summary="Acknowledge a flag: seen and acted on (audited)",
+        request=None,
+        responses=RiskFlagSerializer,
+    )
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def acknowledge(self, request: Request, pk: str) -> Response:
+        flag = risk_flag_acknowledge(clinician=request.user, flag=self.get_object())
+        return Response(RiskFlagSerializer(flag).data)

@@ -6,4 +6,8 @@ class MeasuresConfig(AppConfig):
     verbose_name = "Questionnaires"
 
     def ready(self) -> None:
-        from measures import panels  # noqa: F401  (adds its panels to homework's pages)
+        from measures import (  # noqa: F401  (register panels, attention reasons, email kinds)
+            attention,
+            emails,
+            panels,
+        )

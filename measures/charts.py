@@ -48,7 +48,8 @@ def _nice_ceiling(value: int) -> int:
 
 def measure_trend_chart(trend: Trend, *, chart_id: str = "measure-trend") -> Chart:
     instrument = trend.instrument
-    low, high = instrument.scale_min, instrument.scale_max
+    # A summed total (PHQ-9: 0-27) is drawn on its own range, not the answers' 0-3.
+    low, high = instrument.total_range or (instrument.scale_min, instrument.scale_max)
     weeks = trend.weeks
     count = max(1, len(weeks))
     slot = PLOT_W / count
@@ -79,6 +80,23 @@ def measure_trend_chart(trend: Trend, *, chart_id: str = "measure-trend") -> Cha
                 fill=WARM,
             )
         )
+    # Band boundaries as dashed lines with their names, so a trend reads against them.
+    for band in instrument.bands:
+        if low < band.low <= high:
+            y = y_score(band.low)
+            body.append(
+                _element(
+                    "line",
+                    x1=LEFT,
+                    x2=WIDTH - RIGHT,
+                    y1=f"{y:.1f}",
+                    y2=f"{y:.1f}",
+                    stroke=WARM,
+                    stroke_dasharray="3 3",
+                    stroke_opacity="0.5",
+                )
+            )
+            body.append(_text(WIDTH - RIGHT - 2, y - 2, band.label, text_anchor="end", font_size=8))
     # Legend: what each mark means, not only by colour (bars vs. line with squares).
     body.append(_element("rect", x=LEFT, y=6, width=10, height=10, fill=BAR))
     body.append(_text(LEFT + 14, 15, "Minutes practised (left)", font_size=9))
@@ -126,7 +144,7 @@ def measure_trend_chart(trend: Trend, *, chart_id: str = "measure-trend") -> Cha
         body.append(_element("path", d=path, fill="none", stroke=WARM, stroke_width=2))
         body.extend(_marker("square", x, y, WARM) for x, y in points)
 
-    history = trend.history
+    history = [item for item in trend.history if item.scores.total is not None]
     minutes = sum(w.minutes for w in weeks)
     span = f"{len(weeks)} week{'s' if len(weeks) != 1 else ''}"
     practice = f"{minutes} minute{'s' if minutes != 1 else ''} of practice over the {span} shown"
@@ -176,8 +194,10 @@ def trend_chart_id(trend: Trend) -> str:
 def measure_trend_charts(
     *, client: User, history: list[ScoredResponse] | None = None
 ) -> list[Chart]:
-    """One trend chart per instrument the client has answered; at most two queries."""
+    """One trend chart per instrument with a total the client has answered; at most two
+    queries. A scale of subscales only has no single line to draw."""
     return [
         measure_trend_chart(trend, chart_id=trend_chart_id(trend))
         for trend in measure_trends(client=client, history=history)
+        if trend.instrument.total_rule is not None
     ]

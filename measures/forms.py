@@ -77,19 +77,21 @@ class MeasureResponseForm(forms.Form):
     def __init__(self, *args, instrument: Instrument, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.instrument = instrument
-        choices = [(value, choice_label(value, label)) for value, label in instrument.choices]
         for item in instrument.items:
+            low, high = instrument.item_range(item)
             self.fields[item_field_name(item.n)] = forms.TypedChoiceField(
                 label=item.text,
-                choices=choices,
+                choices=[
+                    (value, choice_label(value, label))
+                    for value, label in instrument.item_choices(item)
+                ],
                 coerce=int,
+                empty_value=None,
+                required=not item.optional,
                 widget=forms.RadioSelect,
                 error_messages={
                     "required": f"Please answer question {item.n}.",
-                    "invalid_choice": (
-                        f"Question {item.n}: choose a number from {instrument.scale_min} "
-                        f"to {instrument.scale_max}."
-                    ),
+                    "invalid_choice": f"Question {item.n}: choose a number from {low} to {high}.",
                 },
             )
 

@@ -95,3 +95,47 @@ class MeasureResponse(models.Model):
 
     def __str__(self) -> str:
         return f"Measure response {self.pk}"
+
+
+class RiskFlag(models.Model):
+    """An urgent flag: an answer passed a risk item's threshold (PHQ-9 item 9 above 0).
+
+    Created in the same transaction as the answer; it stays on the caseload and the
+    client page until a clinician acknowledges it. Holds no answer itself: the
+    response and item number point at it, for those allowed to see the response.
+    """
+
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="risk_flags"
+    )
+    response = models.ForeignKey(MeasureResponse, on_delete=models.CASCADE, related_name="flags")
+    item = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["client"],
+                condition=models.Q(acknowledged_at__isnull=True),
+                name="risk_flag_open",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["response", "item"], name="risk_flag_one_per_item"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Risk flag {self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None

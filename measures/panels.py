@@ -16,9 +16,18 @@ from measures.selectors import (
     measure_statuses,
     measure_trends,
     measures_due,
+    risk_flags_for_client,
 )
 
 TOP_INSIGHTS = 3
+
+
+# First on the client page: an urgent flag must not sit below the questionnaires.
+@panel_register(page="client_detail", template="clinician/risk_flag_panel.html")
+def risk_flags_panel(request: HttpRequest, client: User) -> dict:
+    """Open urgent flags with their acknowledge button, then recently acknowledged ones."""
+    flags = risk_flags_for_client(client=client)
+    return {"client": client, "flags": flags, "open_count": sum(f.is_open for f in flags)}
 
 
 @panel_register(page="today", template="portal/measure_due_panel.html")

@@ -18,7 +18,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.access import clients_visible_to
-from accounts.models import User
+from accounts.models import Role, User
 from homework.models import AssignmentStatus, Completion
 from homework.schedule import local_date, week_start
 from measures.engine import (
@@ -28,7 +28,7 @@ from measures.engine import (
     instrument_get,
     response_score,
 )
-from measures.models import MeasureAssignment, MeasureResponse
+from measures.models import MeasureAssignment, MeasureResponse, RiskFlag
 
 TREND_MIN_WEEKS = 12
 TREND_MAX_WEEKS = 52
@@ -277,7 +277,8 @@ def measure_trends(
         items, first = by_instrument[code], firsts[code]
         totals: dict[date, list[float]] = defaultdict(list)
         for item in items:
-            totals[week_start(item.response.local_date)].append(item.scores.total.value)
+            if item.scores.total is not None:
+                totals[week_start(item.response.local_date)].append(item.scores.total.value)
         weeks = []
         monday = first
         while monday <= this_monday:
@@ -300,3 +301,35 @@ def measure_trends(
             )
         )
     return trends
+
+
+# --- Risk flags: the clinician's, never shown to the client as a flag ---
+
+
+def risk_flags_visible_to(user: User) -> QuerySet[RiskFlag]:
+    """Flags of the clients a clinician may see; nobody else sees a flag."""
+    if user.role != Role.CLINICIAN:
+        return RiskFlag.objects.none()
+    return RiskFlag.objects.filter(client__in=clients_visible_to(user))
+
+
+def risk_flag_for_user_or_404(user: User, flag_id: int) -> RiskFlag:
+    flag = risk_flags_visible_to(user).select_related("client", "response").filter(pk=flag_id)
+    found = flag.first()
+    if found is None:
+        raise Http404("No such flag.")
+    return found
+
+
+def risk_flags_for_client(*, client: User, recent_acknowledged: int = 5) -> list[RiskFlag]:
+    """Open flags, then the latest few acknowledged ones with who acknowledged them."""
+    flags = RiskFlag.objects.filter(client_id=client.pk).select_related(
+        "response", "acknowledged_by"
+    )
+    open_flags = list(flags.filter(acknowledged_at__isnull=True).order_by("-created_at", "-id"))
+    done = list(
+        flags.filter(acknowledged_at__isnull=False).order_by("-acknowledged_at", "-id")[
+            :recent_acknowledged
+        ]
+    )
+    return open_flags + done

@@ -27,7 +27,9 @@ class ScoreSerializer(serializers.Serializer):
 
 class ScoresSerializer(serializers.Serializer):
     total = ScoreSerializer(
-        help_text="The headline: mean of all items after reversal, with its band."
+        allow_null=True,
+        help_text="The headline with its band: a sum or a mean as the instrument says; "
+        "null for an instrument of subscales only.",
     )
     composites = ScoreSerializer(many=True)
     subscales = ScoreSerializer(many=True, help_text="Less reliable on a short form: secondary.")
@@ -44,6 +46,10 @@ class MeasureResponseSerializer(serializers.Serializer):
     answers = serializers.DictField(child=serializers.IntegerField())
     scores = ScoresSerializer()
     citation = serializers.CharField()
+    needs_support = serializers.BooleanField(
+        help_text="An answer passed a risk item's threshold: a client app shows the clinic's "
+        "crisis resources (/api/v1/me/crisis-resources/) at once."
+    )
 
     def to_representation(self, response: MeasureResponse) -> dict:
         item = scored(response)
@@ -59,10 +65,12 @@ class MeasureResponseSerializer(serializers.Serializer):
                 "answers": response.answers,
                 "scores": None,
                 "citation": "",
+                "needs_support": False,
             }
         return item.as_dict() | {
             "client": response.client_id,
             "citation": item.instrument.citation,
+            "needs_support": bool(item.scores.alerts),
         }
 
 
@@ -125,9 +133,17 @@ class MeasureStatusSerializer(serializers.Serializer):
     next_date = serializers.DateField(allow_null=True)
 
 
+class InstrumentChoiceSerializer(serializers.Serializer):
+    value = serializers.IntegerField()
+    label = serializers.CharField(allow_blank=True)
+
+
 class InstrumentItemSerializer(serializers.Serializer):
     n = serializers.IntegerField()
     text = serializers.CharField()
+    scored = serializers.BooleanField(help_text="False for a question not added into a score.")
+    optional = serializers.BooleanField()
+    choices = InstrumentChoiceSerializer(many=True, help_text="The answers this question offers.")
 
 
 class InstrumentSerializer(serializers.Serializer):
@@ -135,6 +151,7 @@ class InstrumentSerializer(serializers.Serializer):
     name = serializers.CharField()
     version = serializers.CharField()
     citation = serializers.CharField()
+    copyright = serializers.CharField(allow_blank=True, help_text="Permission line; show it.")
     instructions = serializers.CharField()
     scale_min = serializers.IntegerField()
     scale_max = serializers.IntegerField()
@@ -175,3 +192,16 @@ class OwnInsightsSerializer(serializers.Serializer):
     min_practices = serializers.IntegerField()
     small_sample = serializers.IntegerField()
     exercises = ExerciseInsightSerializer(many=True)
+
+
+class RiskFlagSerializer(serializers.Serializer):
+    """An urgent flag raised by an answer past a risk item's threshold."""
+
+    id = serializers.IntegerField()
+    client = serializers.IntegerField(source="client_id")
+    response = serializers.IntegerField(source="response_id")
+    instrument = serializers.CharField(source="response.instrument")
+    item = serializers.IntegerField(help_text="The question whose answer raised the flag.")
+    created_at = serializers.DateTimeField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    acknowledged_by = serializers.IntegerField(source="acknowledged_by_id", allow_null=True)

@@ -12,11 +12,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from audit.models import AuditAction
+from audit.services import audit_record
 from homework.models import AssignmentStatus
 from homework.schedule import local_date
-from measures.engine import UnknownInstrument, instrument_get, response_clean
-from measures.models import MeasureAssignment, MeasureResponse
+from measures.engine import Instrument, UnknownInstrument, instrument_get, response_clean
+from measures.models import MeasureAssignment, MeasureResponse, RiskFlag
 from measures.selectors import occurrence_on
+from notifications.models import Notification
+from notifications.services import notification_create
 
 MAX_EVERY_WEEKS = 52
 # How far ahead a first occurrence may be planned.
@@ -106,7 +110,7 @@ def measure_response_submit(
         raise already
     try:
         with transaction.atomic():
-            return MeasureResponse.objects.create(
+            response = MeasureResponse.objects.create(
                 client=client,
                 measure_assignment=measure,
                 instrument=instrument.code,
@@ -116,6 +120,60 @@ def measure_response_submit(
                 answered_at=now,
                 local_date=day,
             )
+            # In the same transaction: an answer is never saved without its flag.
+            risk_flags_raise(response=response, instrument=instrument, now=now)
+            return response
     except IntegrityError:
         # A second submit raced the first past the check above; the unique constraint held.
         raise already from None
+
+
+def risk_flags_raise(
+    *, response: MeasureResponse, instrument: Instrument, now: datetime | None = None
+) -> list[RiskFlag]:
+    """Flag each risk item the response passes, and email the client's clinician at once.
+
+    The email says only that a client needs attention today, with a link; which client
+    and why are behind the login. One email per response, however many items it flags.
+    """
+    raised = instrument.alerts_raised(response.answers)
+    if not raised:
+        return []
+    now = now or timezone.now()
+    flags = RiskFlag.objects.bulk_create(
+        [
+            RiskFlag(client_id=response.client_id, response=response, item=a.item, created_at=now)
+            for a in raised
+        ]
+    )
+    profile = getattr(response.client, "client_profile", None)
+    clinician = profile.clinician if profile is not None else None
+    if clinician is not None and clinician.is_active:
+        notification_create(
+            kind=Notification.Kind.URGENT_ATTENTION,
+            to_email=clinician.email,
+            recipient_id=clinician.pk,
+            idempotency_key=f"urgent_attention:response:{response.pk}",
+            context={"client_id": response.client_id},
+            now=now,
+        )
+    return flags
+
+
+def risk_flag_acknowledge(
+    *, clinician: User, flag: RiskFlag, now: datetime | None = None
+) -> RiskFlag:
+    """The clinician has seen the flag and is acting on it: it leaves the caseload.
+
+    Recorded in the audit trail. Acknowledging twice changes nothing the second time.
+    """
+    _on_caseload(clinician, flag.client)
+    now = now or timezone.now()
+    # A conditional update: two clicks (or two clinicians) record one acknowledgement.
+    updated = RiskFlag.objects.filter(pk=flag.pk, acknowledged_at__isnull=True).update(
+        acknowledged_at=now, acknowledged_by=clinician
+    )
+    if updated:
+        audit_record(actor=clinician, action=AuditAction.CHANGE, target=flag, client=flag.client_id)
+    flag.refresh_from_db()
+    return flag

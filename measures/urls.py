@@ -29,4 +29,9 @@ urlpatterns = [
         name="clinician-measure-response",
     ),
     path("clinician/insights/", views.clinician_insights, name="insights"),
+    path(
+        "clinician/risk-flags/<int:flag_id>/acknowledge/",
+        views.clinician_risk_flag_acknowledge,
+        name="risk-flag-acknowledge",
+    ),
 ]

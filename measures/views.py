@@ -21,6 +21,7 @@ from accounts.access import (
     may_write_caseload,
 )
 from accounts.models import User
+from accounts.selectors import crisis_resources_for_user
 from audit.services import audit_record_view, audit_record_views
 from homework.schedule import local_date
 from measures.charts import measure_trend_charts
@@ -39,12 +40,14 @@ from measures.selectors import (
     measure_assignment_for_user_or_404,
     measure_history,
     measure_statuses,
+    risk_flag_for_user_or_404,
     scored,
 )
 from measures.services import (
     measure_assignment_create,
     measure_assignment_end,
     measure_response_submit,
+    risk_flag_acknowledge,
 )
 
 
@@ -125,7 +128,9 @@ def client_response_detail(request: HttpRequest, response_id: int) -> HttpRespon
     item = scored(response) if response is not None else None
     if item is None:
         raise Http404("No such answer.")
-    return render(request, "portal/measure_response.html", {"item": item})
+    # An answer past a risk item's threshold: the clinic's crisis resources come first.
+    crisis = crisis_resources_for_user(user=request.user) if item.scores.alerts else None
+    return render(request, "portal/measure_response.html", {"item": item, "crisis": crisis})
 
 
 @client_required
@@ -226,3 +231,13 @@ def clinician_insights(request: HttpRequest) -> HttpResponse:
             **_insight_context(),
         },
     )
+
+
+@clinician_required
+@require_http_methods(["POST"])
+def clinician_risk_flag_acknowledge(request: HttpRequest, flag_id: int) -> HttpResponse:
+    """The clinician has seen an urgent flag and is acting on it (audited)."""
+    flag = risk_flag_for_user_or_404(request.user, flag_id)
+    risk_flag_acknowledge(clinician=request.user, flag=flag)
+    messages.success(request, "The flag is acknowledged. It stays in the client's record.")
+    return redirect("homework:client-detail", client_id=flag.client_id)

@@ -14,6 +14,8 @@ class Notification(models.Model):
         WEEKLY_CLIENT = "weekly_client", "Weekly summary (client)"
         WEEKLY_CLINICIAN = "weekly_clinician", "Weekly summary (clinician)"
         MESSAGE = "message", "New message"
+        URGENT_ATTENTION = "urgent_attention", "Urgent: a client needs attention"
+        PRACTICE_HARD = "practice_hard", "A client asked you to look at a practice log"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -225,6 +225,7 @@ def _weekly_clinician_context(notification: Notification) -> dict:
         "clients": week.clients,
         "practised": week.practised,
         "needing_attention": week.needing_attention,
+        "urgent_flags": week.urgent_flags,
         "week_url": settings.SITE_URL + reverse("outreach:clinician-week", args=[monday]),
         "preferences_url": preferences_url(user_id=clinician.pk, scope=SCOPE_WEEKLY),
     }

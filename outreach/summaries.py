@@ -236,6 +236,7 @@ class CaseloadWeekRow:
     minutes: int
     needs_attention: bool
     reasons: list[str]
+    urgent: bool = False  # an urgent flag not yet acknowledged
 
 
 @dataclass(frozen=True)
@@ -259,6 +260,11 @@ class CaseloadWeek:
     @property
     def needing_attention(self) -> int:
         return sum(1 for row in self.rows if row.needs_attention)
+
+    @property
+    def urgent_flags(self) -> int:
+        """Clients with an urgent flag not yet acknowledged: a count, never the reason."""
+        return sum(1 for row in self.rows if row.urgent)
 
 
 def caseload_week(*, clinician: User, monday: date, now: datetime | None = None) -> CaseloadWeek:
@@ -325,6 +331,7 @@ def caseload_week(*, clinician: User, monday: date, now: datetime | None = None)
             minutes=minutes_of.get(row.client.pk, 0),
             needs_attention=row.needs_attention,
             reasons=list(row.reasons),
+            urgent=row.urgent,
         )
         for row in caseload
     ]

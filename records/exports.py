@@ -229,7 +229,7 @@ def _score_rows(responses: Iterable[MeasureResponse]) -> Iterator[list]:
         if item is None:
             continue
         s = item.scores
-        for score in [s.total, *s.composites, *s.subscales]:
+        for score in [*([s.total] if s.total else []), *s.composites, *s.subscales]:
             yield [
                 r.pk,
                 r.client_id,

@@ -163,6 +163,7 @@ class CompletionViewSet(
             reflection_shared=data.get("reflection_shared", True),
             practised_on=data.get("practised_on"),
             client_uuid=data.get("client_uuid"),
+            stirred_up=data.get("stirred_up", False),
         )
         body = CompletionSerializer(completion, context={"request": request}).data
         replayed = already is not None and already.pk == completion.pk
@@ -181,6 +182,7 @@ class CompletionViewSet(
             answers=data.get("answers"),
             reflection=data.get("reflection"),
             reflection_shared=data.get("reflection_shared"),
+            stirred_up=data.get("stirred_up"),
         )
         return Response(CompletionSerializer(completion, context={"request": request}).data)
 

@@ -63,6 +63,12 @@ class CompletionForm(forms.Form):
         ),
     )
     # The log being corrected, so a form opened yesterday cannot rewrite yesterday's log.
+    stirred_up = forms.BooleanField(
+        label="This stirred up something hard",
+        required=False,
+        help_text="Tick this if the practice brought up painful feelings. That can happen, "
+        "and it is not a failure.",
+    )
     completion_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     # Made when the form is shown (or by the offline queue): sending the same form twice
     # writes one log.
@@ -175,6 +181,7 @@ class CompletionForm(forms.Form):
             "reflection_shared": bool(data.get("reflection_shared")),
             "practised_on": data.get("practised_on"),
             "client_uuid": data.get("client_uuid"),
+            "stirred_up": bool(data.get("stirred_up")),
         }
 
 

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from accounts.access import clients_visible_to
 from accounts.models import User
+from homework.attention import attention_reasons_for
 from homework.models import RATING_PAIRS, Assignment, AssignmentStatus, Completion, Rating
 from homework.schedule import (
     Adherence,
@@ -60,6 +61,9 @@ PAIR_LABELS = {
     "belief": "Belief in the critical thought",
     "self_criticism": "Self-criticism",
 }
+
+# A log the client asked their clinician to look at stays on the caseload this long.
+BACKDRAFT_SHOWN_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -370,6 +374,8 @@ class CaseloadRow:
     distress_recent: float | None
     distress_earlier: float | None
     reasons: list[str] = field(default_factory=list)
+    # A reason another app marked urgent (a risk flag): the row goes above all others.
+    urgent: bool = False
 
     @property
     def needs_attention(self) -> bool:
@@ -385,11 +391,13 @@ def _is_running(assignment: Assignment, schedule: Schedule, day: date) -> bool:
 
 
 def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> list[CaseloadRow]:
-    """One row per client on the clinician's caseload, those needing attention first.
+    """One row per client on the clinician's caseload, urgent first, then those needing
+    attention.
 
     At most five queries for any caseload: clients with their last practice,
     assignments, the history of those ever paused or ended, the last 28 days of
-    logs, and the latest distress ratings of clients with few of them in those days.
+    logs, and the latest distress ratings of clients with few of them in those days;
+    plus the fixed few of each registered attention provider (homework.attention).
     """
     now = now or timezone.now()
     # Each client's last practice rides along: one backwards step on (client, local_date).
@@ -426,11 +434,18 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
     days_by_client: dict[int, set[date]] = defaultdict(set)
     # (local_date, id, distress after) of the recent logs that record it, per client.
     recent_distress: dict[int, list[tuple[date, int, int]]] = defaultdict(list)
-    for log_id, assignment_id, client_id, day, distress_after in (
+    # Logs the client asked their clinician to look at (a hard practice), recently.
+    told: dict[int, list[date]] = defaultdict(list)
+    told_since = now - timedelta(days=BACKDRAFT_SHOWN_DAYS)
+    for log_id, assignment_id, client_id, day, distress_after, told_at in (
         Completion.objects.filter(client_id__in=ids, local_date__gte=earliest)
         .order_by()
-        .values_list("id", "assignment_id", "client_id", "local_date", "distress_after")
+        .values_list(
+            "id", "assignment_id", "client_id", "local_date", "distress_after", "clinician_told_at"
+        )
     ):
+        if told_at is not None and told_at >= told_since:
+            told[client_id].append(day)
         done[assignment_id].add(day)
         days_by_client[client_id].add(day)
         if distress_after is not None:
@@ -466,6 +481,7 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
     by_client: dict[int, list[Assignment]] = defaultdict(list)
     for assignment in assignments:
         by_client[assignment.client_id].append(assignment)
+    added = attention_reasons_for(client_ids=ids, now=now)
 
     rows = []
     for client in clients:
@@ -486,13 +502,20 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
         recent = _mean(latest[:TREND_LOGS]) if len(latest) >= 2 * TREND_LOGS else None
         earlier = _mean(latest[TREND_LOGS:]) if len(latest) >= 2 * TREND_LOGS else None
 
-        reasons = []
+        extra = added.get(client.pk, [])
+        reasons = [reason.text for reason in extra if reason.urgent]
         if idle_days is not None and idle_days >= ATTENTION_IDLE_DAYS:
             reasons.append(f"No practice logged for {idle_days} days")
         if recent is not None and earlier is not None and recent - earlier >= TREND_RISE:
             reasons.append(
                 f"Distress after practice rising (average {recent:.1f}, was {earlier:.1f})"
             )
+        for day in sorted(told.get(client.pk, [])):
+            reasons.append(
+                f"Asked you to look at the practice log of {day.day} {day:%b}: it stirred up "
+                "something hard"
+            )
+        reasons.extend(reason.text for reason in extra if not reason.urgent)
         rows.append(
             CaseloadRow(
                 client=client,
@@ -513,6 +536,7 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
                 distress_recent=recent,
                 distress_earlier=earlier,
                 reasons=reasons,
+                urgent=any(reason.urgent for reason in extra),
             )
         )
-    return sorted(rows, key=lambda row: not row.needs_attention)
+    return sorted(rows, key=lambda row: (not row.urgent, not row.needs_attention))

@@ -31,6 +31,8 @@ from accounts.models import User
 from homework.models import Assignment, Completion, Exercise, Rating
 from homework.schedule import local_date
 from homework.selectors.practice import logging_closed_reason
+from notifications.models import Notification
+from notifications.services import notification_create
 
 MAX_MINUTES = 600
 MAX_ANSWER_CHARS = 4000
@@ -189,6 +191,7 @@ def completion_log(
     reflection_shared: bool = True,
     practised_on: date | None = None,
     client_uuid: UUID | None = None,
+    stirred_up: bool = False,
     now: datetime | None = None,
 ) -> Completion:
     """Log a practice (today's unless practised_on says an earlier day), or correct today's
@@ -216,6 +219,7 @@ def completion_log(
         reflection=reflection,
         reflection_shared=reflection_shared,
     )
+    fields["stirred_up"] = bool(stirred_up)
     repeatable = assignment.exercise.any_time
     # Insert first and let the constraints say whether this log exists: a new log (nearly
     # every submit) costs no extra read, and a second submit racing this one becomes a
@@ -270,6 +274,7 @@ def completion_correct(
     answers: dict[str, str] | None = None,
     reflection: str | None = None,
     reflection_shared: bool | None = None,
+    stirred_up: bool | None = None,
     now: datetime | None = None,
 ) -> Completion:
     """Correct a log written today (client's local date). Arguments left as None stay as they are.
@@ -303,7 +308,38 @@ def completion_correct(
             completion.reflection_shared if reflection_shared is None else reflection_shared
         ),
     )
+    fields["stirred_up"] = completion.stirred_up if stirred_up is None else bool(stirred_up)
     return _apply(completion, fields)
+
+
+def completion_clinician_tell(
+    *, client: User, completion: Completion, now: datetime | None = None
+) -> Completion:
+    """The client asks their clinician to know that a practice was hard.
+
+    The clinician gets one email that says only that a client asked them to look at a
+    practice log; asking twice sends nothing more.
+    """
+    if completion.client_id != client.pk:
+        raise PermissionDenied("This log belongs to someone else.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        claimed = Completion.objects.filter(
+            pk=completion.pk, clinician_told_at__isnull=True
+        ).update(clinician_told_at=now)
+        profile = getattr(client, "client_profile", None)
+        clinician = profile.clinician if profile is not None else None
+        if claimed and clinician is not None and clinician.is_active:
+            notification_create(
+                kind=Notification.Kind.PRACTICE_HARD,
+                to_email=clinician.email,
+                recipient_id=clinician.pk,
+                idempotency_key=f"practice_hard:{completion.pk}",
+                context={"client_id": client.pk},
+                now=now,
+            )
+    completion.refresh_from_db()
+    return completion
 
 
 def _apply(completion: Completion, fields: dict) -> Completion:

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.access import client_required
 from accounts.models import User
+from accounts.selectors import crisis_resources_for_user
 from homework import charts
 from homework.forms.completions import CompletionForm, ReplyForm
 from homework.models import Assignment, Completion, Feedback
@@ -37,6 +38,7 @@ from homework.selectors.practice import (
 from homework.selectors.progress import client_progress
 from homework.services.completions import (
     CompletionLocked,
+    completion_clinician_tell,
     completion_correct,
     completion_log,
     earliest_loggable_day,
@@ -156,6 +158,8 @@ def _log_page(
                     or form.cleaned_data.get("completion_id")
                     else "Your practice is logged. Thank you for taking this time for yourself.",
                 )
+                if saved.is_backdraft:
+                    return redirect("homework:grounding", completion_id=saved.pk)
                 return redirect("homework:today")
         status = 400
     else:
@@ -304,4 +308,23 @@ def thread(request: HttpRequest, completion_id: int) -> HttpResponse:
             "form": form,
         },
         status=status,
+    )
+
+
+@client_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def grounding(request: HttpRequest, completion_id: int) -> HttpResponse:
+    """After a hard practice: why it can happen, a soothing practice, the clinic's help,
+    and the choice to let the clinician know (a POST)."""
+    completion = Completion.objects.filter(pk=completion_id, client_id=request.user.pk).first()
+    if completion is None:
+        raise Http404("No such log.")
+    if request.method == "POST":
+        completion_clinician_tell(client=request.user, completion=completion)
+        messages.success(request, "Your clinician will see that this practice was hard.")
+        return redirect("homework:grounding", completion_id=completion.pk)
+    return render(
+        request,
+        "portal/grounding.html",
+        {"completion": completion, "crisis": crisis_resources_for_user(user=request.user)},
     )

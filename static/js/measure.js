@@ -47,7 +47,8 @@
   controls.appendChild(showAll);
 
   function answered(item) {
-    return item.querySelector("input[type=radio]:checked") !== null;
+    // An optional question (a difficulty question) may be passed by.
+    return item.hasAttribute("data-optional") || item.querySelector("input[type=radio]:checked") !== null;
   }
 
   function show(index, moveFocus) {

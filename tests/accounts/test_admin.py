@@ -96,7 +96,14 @@ def test_it_offers_to_invite_a_clinician_from_the_clinic_and_people_pages(world)
 def test_it_points_to_the_invitation_after_adding_a_clinic(world):
     browser = world.login(world.admin)
     response = browser.post(
-        reverse("admin:accounts_clinic_add"), {"name": "Seaside", "timezone": "Europe/Dublin"}
+        reverse("admin:accounts_clinic_add"),
+        {
+            "name": "Seaside",
+            "timezone": "Europe/Dublin",
+            # The crisis contacts inline, left empty.
+            "crisis_contacts-TOTAL_FORMS": "0",
+            "crisis_contacts-INITIAL_FORMS": "0",
+        },
     )
     assert response.status_code == 302
     clinic = Clinic.objects.get(name="Seaside")

@@ -522,6 +522,14 @@ MATRIX: dict[str, Row] = {
         )
         for name in ("client-report", "client-report-pdf")
     },
+    # --- Safety: every signed-in person reads their own clinic's crisis resources.
+    "api:v1:me-crisis-resources": Row({m: signed_in(200 if m == "GET" else 405) for m in METHODS}),
+    # Urgent flags: clinicians only; a colleague or another clinic cannot see the flag.
+    "api:v1:risk-flag-list": Row({m: clinicians(200 if m == "GET" else 405) for m in METHODS}),
+    "api:v1:risk-flag-acknowledge": Row(
+        {m: clinicians(200, others=404) if m == "POST" else clinicians(405) for m in METHODS},
+        target="risk_flag",
+    ),
 }
 
 
@@ -574,6 +582,7 @@ TARGETS = {
     "completion": lambda api: api.completion.pk,
     "measure_assignment": lambda api: _measure_assignment(api).pk,
     "measure_response": lambda api: _measure_response(api).pk,
+    "risk_flag": lambda api: _risk_flag(api).pk,
 }
 
 
@@ -585,6 +594,16 @@ def _measure_assignment(api):
 def _measure_response(api):
     """world.client's answer of today, given outside any schedule."""
     return make_measure_response(client=api.world.client, answers=dict.fromkeys(range(1, 13), 3))
+
+
+def _risk_flag(api):
+    """An urgent flag on world.client's PHQ-9 answer."""
+    from measures.models import RiskFlag
+
+    response = make_measure_response(
+        client=api.world.client, instrument="PHQ-9", answers=dict.fromkeys(range(1, 10), 1)
+    )
+    return RiskFlag.objects.create(client=api.world.client, response=response, item=9)
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -121,6 +121,16 @@ def add_measure_responses(api: ApiWorld, count: int) -> None:
         )
 
 
+def add_risk_flags(api: ApiWorld, count: int) -> None:
+    from measures.models import RiskFlag
+
+    for _n in range(count):
+        response = make_measure_response(
+            client=api.world.client, instrument="PHQ-9", answers=dict.fromkeys(range(1, 10), 1)
+        )
+        RiskFlag.objects.create(client=api.world.client, response=response, item=9)
+
+
 @dataclass(frozen=True)
 class Case:
     route: str
@@ -139,6 +149,7 @@ CASES = [
     Case("api:v1:completion-list", "client", add_completions, query="?date_from=2000-01-01"),
     Case("api:v1:client-list", "clinician", add_clients),
     Case("api:v1:invitation-list", "clinician", add_invitations),
+    Case("api:v1:risk-flag-list", "clinician", add_risk_flags),
     Case(
         "api:v1:completion-feedback",
         "client",

@@ -24,13 +24,14 @@ DAYS = 91  # three months
 # latest distress ratings = 8. The bounds add 2 of headroom for per-request middleware
 # (MFA, audit); an N+1 would add a query per client, plan or log and blow through them.
 HEADROOM = 2
-# The inbox count adds one to the dashboard.
-DASHBOARD_QUERIES = 8 + 1 + HEADROOM
-# The questionnaire panels (issue 6, homework/templatetags/measures.py) add a fixed
-# few: the client page's schedules, answers and "what helps" (3); Today's due
-# questionnaires (1); Progress's answers and "what helps" (2).
-# The private notes and marking the shown replies read add two to the client page.
-CLIENT_DETAIL_QUERIES = 9 + 3 + 2 + HEADROOM
+# The inbox count adds one to the dashboard; measures' attention reasons
+# (homework/attention.py) add one query each: open risk flags and severity band rises (2).
+DASHBOARD_QUERIES = 8 + 1 + 2 + HEADROOM
+# The questionnaire panels add a fixed few: the client page's schedules, answers and
+# "what helps" (3); Today's due questionnaires (1); Progress's answers and "what helps" (2).
+# The private notes and marking the shown replies read add two to the client page, and
+# the urgent flags panel its open and acknowledged flags (2).
+CLIENT_DETAIL_QUERIES = 9 + 3 + 2 + 2 + HEADROOM
 PORTAL_QUERIES = {
     # The next session date adds one to Today.
     "homework:today": 6 + 1 + 1 + HEADROOM,

@@ -45,11 +45,19 @@ def url(name: str, **kwargs) -> str:
 def test_it_lists_the_instruments_with_items_and_citation(world):
     response = as_user(world.client).get(url("instruments"))
     assert response.status_code == 200
-    [scs] = response.json()
-    assert scs["code"] == "SCS-SF"
+    by_code = {entry["code"]: entry for entry in response.json()}
+    assert set(by_code) == {"SCS-SF", "PHQ-9", "GAD-7"}
+    scs = by_code["SCS-SF"]
     assert len(scs["items"]) == 12
     assert scs["scale_labels"] == {"1": "Almost never", "3": "Sometimes", "5": "Almost always"}
     assert scs["citation"].startswith("Raes, F.")
+    phq = by_code["PHQ-9"]
+    assert phq["copyright"].endswith(
+        "No permission required to reproduce, translate, display or distribute."
+    )
+    assert phq["items"][9]["scored"] is False
+    assert phq["items"][9]["optional"] is True
+    assert phq["items"][9]["choices"][0] == {"value": 0, "label": "Not difficult at all"}
     assert as_user(world.clinician).get(url("instruments")).status_code == 200
     assert as_user(world.admin).get(url("instruments")).status_code == 403
     assert as_user(None).get(url("instruments")).status_code == 401
@@ -129,7 +137,7 @@ def test_it_refuses_an_incomplete_or_off_scale_answer_with_field_messages(world)
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"instrument": "PHQ-9"}, "instrument"),
+        ({"instrument": "BDI-II"}, "instrument"),
         ({"every_weeks": 0}, "every_weeks"),
         ({"every_weeks": "often"}, "every_weeks"),
         ({"start_date": "2001-01-01"}, "start_date"),

@@ -191,7 +191,7 @@ def test_it_accepts_answers_keyed_by_strings_and_stores_them_keyed_by_strings(sc
 
 def test_it_refuses_an_unknown_instrument():
     with pytest.raises(UnknownInstrument):
-        instrument_get("PHQ-9")
+        instrument_get("BDI-II")
 
 
 # --- A second instrument is a data file, not code ---

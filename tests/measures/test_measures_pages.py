@@ -80,7 +80,7 @@ def test_it_schedules_once_when_asked_once_even_if_weeks_were_typed(world):
         ({"frequency": "repeat", "every_weeks": "many"}, "Enter a whole number of weeks"),
         ({"start_date": "2001-01-01"}, "can&#x27;t be in the past"),
         ({"start_date": "not a date"}, "Enter a date."),
-        ({"instrument": "PHQ-9"}, "Select a valid choice"),
+        ({"instrument": "BDI-II"}, "Select a valid choice"),
         ({"frequency": "sometimes"}, "Select a valid choice"),
     ],
 )

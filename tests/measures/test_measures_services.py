@@ -144,7 +144,7 @@ def test_it_refuses_someone_elses_questionnaire(world):
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"instrument": "PHQ-9"}, "instrument", "Choose a questionnaire from the list."),
+        ({"instrument": "BDI-II"}, "instrument", "Choose a questionnaire from the list."),
         ({"every_weeks": 0}, "every_weeks", "Choose every 1 to 52 weeks."),
         ({"every_weeks": 53}, "every_weeks", "Choose every 1 to 52 weeks."),
         ({"start_date": TODAY - timedelta(days=1)}, "start_date", "can't be in the past"),

@@ -20,6 +20,7 @@ from tests.factories import (
     make_completion,
     make_daily_plans,
     make_exercise,
+    make_measure_response,
 )
 
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
@@ -306,3 +307,25 @@ def test_it_puts_the_figures_in_the_clinician_email(practised_world):
     week = caseload_week(clinician=practised_world.clinician, monday=WEEK)
     assert f"{week.practised} of your {week.clients} clients practised" in message.body
     assert "/clinician/weeks/2026-05-04/" in message.body
+
+
+def test_it_counts_urgent_flags_in_the_clinician_email_without_saying_why(practised_world):
+    from measures.models import RiskFlag
+
+    answer = make_measure_response(
+        client=practised_world.client,
+        instrument="PHQ-9",
+        answers=dict.fromkeys(range(1, 10), 1),
+    )
+    RiskFlag.objects.create(client=practised_world.client, response=answer, item=9)
+    weekly_summaries_create_due(now=utc(2026, 5, 11, 15, 0))
+    message = notification_render(Notification.objects.get(kind=Kind.WEEKLY_CLINICIAN))
+    assert "1 client has an urgent flag not yet acknowledged." in message.body
+    for body in [message.body, message.alternatives[0][0]]:
+        assert "PHQ" not in body and "question 9" not in body and "threshold" not in body
+
+
+def test_it_leaves_the_urgent_line_out_when_no_flag_is_open(practised_world):
+    weekly_summaries_create_due(now=utc(2026, 5, 11, 15, 0))
+    message = notification_render(Notification.objects.get(kind=Kind.WEEKLY_CLINICIAN))
+    assert "urgent flag" not in message.body

@@ -34,6 +34,13 @@ def records(world):
             recipient_id=person.pk,
             idempotency_key=f"reminder:{assignment.pk}:2026-01-06",
         )
+        from measures.models import RiskFlag
+        from tests.factories import make_measure_response
+
+        answer = make_measure_response(
+            client=person, instrument="PHQ-9", answers=dict.fromkeys(range(1, 10), 1)
+        )
+        RiskFlag.objects.create(client=person, response=answer, item=9)
         made[who] = assignment
     return made
 
@@ -69,6 +76,12 @@ def test_it_erases_a_clients_clinical_data_and_anonymises_the_account(world, rec
     assert not Feedback.objects.filter(completion__client=world.client).exists()
     assert not Notification.objects.filter(recipient=world.client).exists()
     assert not Notification.objects.filter(to_email="alex@client.test").exists()
+    # Questionnaire answers and their risk flags are clinical data too.
+    from measures.models import MeasureResponse, RiskFlag
+
+    assert not MeasureResponse.objects.filter(client=world.client).exists()
+    assert not RiskFlag.objects.filter(client=world.client).exists()
+    assert MeasureResponse.objects.filter(client=world.other_client).exists()
     assert not ClientProfile.objects.filter(user=world.client).exists()
     erased = User.objects.get(pk=world.client.pk)
     assert erased.email == f"erased-{erased.pk}@erased.invalid"

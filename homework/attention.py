@@ -1,0 +1,43 @@
+"""Reasons other apps add to the caseload's "needs attention", without homework importing them.
+
+An app registers a provider (from its AppConfig.ready()): given the caseload's client
+ids and the time, it returns the reasons per client id, in a fixed number of queries
+whatever the caseload's size. An urgent reason (a risk flag) puts the client above
+every other on the caseload.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class AttentionReason:
+    text: str  # stated in words on the caseload, e.g. "PHQ-9 band rose from mild to moderate"
+    urgent: bool = False
+
+
+AttentionProvider = Callable[[Sequence[int], datetime], dict[int, list[AttentionReason]]]
+
+_providers: list[AttentionProvider] = []
+
+
+def attention_provider_register(provider: AttentionProvider) -> AttentionProvider:
+    if provider not in _providers:
+        _providers.append(provider)
+    return provider
+
+
+def attention_reasons_for(
+    *, client_ids: Sequence[int], now: datetime
+) -> dict[int, list[AttentionReason]]:
+    """Every provider's reasons per client id, urgent ones first."""
+    found: dict[int, list[AttentionReason]] = {}
+    if not client_ids:
+        return found
+    for provider in _providers:
+        for client_id, reasons in provider(client_ids, now).items():
+            found.setdefault(client_id, []).extend(reasons)
+    for reasons in found.values():
+        reasons.sort(key=lambda reason: not reason.urgent)
+    return found

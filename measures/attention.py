@@ -1,0 +1,105 @@
+"""What measures adds to the caseload's "needs attention" (see homework.attention).
+
+- an open risk flag: urgent, always first, until a clinician acknowledges it;
+- a rise of severity band between a client's last two answers to an instrument whose
+  higher total means more difficulty (PHQ-9, GAD-7), while the latest is recent.
+
+Each provider costs one query for the whole caseload.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+
+from homework.attention import AttentionReason, attention_provider_register
+from measures.engine import UnknownInstrument, instrument_get, instruments
+from measures.models import MeasureResponse, RiskFlag
+from measures.selectors import scored
+
+# A band rise stays on the caseload while the answer that showed it is this recent.
+BAND_RISE_DAYS = 14
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment.day} {moment:%b}"
+
+
+@attention_provider_register
+def open_risk_flags(client_ids: Sequence[int], now: datetime) -> dict[int, list[AttentionReason]]:
+    found: dict[int, list[AttentionReason]] = defaultdict(list)
+    flags = (
+        RiskFlag.objects.filter(client_id__in=client_ids, acknowledged_at__isnull=True)
+        .select_related("response")
+        .order_by("created_at", "id")
+    )
+    for flag in flags:
+        found[flag.client_id].append(
+            AttentionReason(
+                text=(
+                    f"Urgent: {flag.response.instrument} question {flag.item} was answered "
+                    f"above its safety threshold on {_day(flag.created_at)}; not yet "
+                    "acknowledged"
+                ),
+                urgent=True,
+            )
+        )
+    return found
+
+
+@attention_provider_register
+def severity_band_rises(
+    client_ids: Sequence[int], now: datetime
+) -> dict[int, list[AttentionReason]]:
+    banded = [
+        code
+        for code, instrument in instruments().items()
+        if instrument.bands and instrument.higher_is_harder
+    ]
+    if not banded:
+        return {}
+    latest_two = (
+        MeasureResponse.objects.filter(client_id__in=client_ids, instrument__in=banded)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("client_id"), F("instrument")],
+                order_by=[F("answered_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=2)
+        .order_by("client_id", "instrument", "rank")
+    )
+    pairs: dict[tuple[int, str], list[MeasureResponse]] = defaultdict(list)
+    for response in latest_two:
+        pairs[(response.client_id, response.instrument)].append(response)
+    found: dict[int, list[AttentionReason]] = defaultdict(list)
+    since = now - timedelta(days=BAND_RISE_DAYS)
+    for (client_id, code), (latest, *earlier) in pairs.items():
+        if not earlier or latest.answered_at < since:
+            continue
+        try:
+            labels = [band.label for band in instrument_get(code).bands]
+        except UnknownInstrument:
+            continue
+        now_scored, before_scored = scored(latest), scored(earlier[0])
+        if now_scored is None or before_scored is None:
+            continue
+        now_band = now_scored.scores.total.band if now_scored.scores.total else None
+        before_band = before_scored.scores.total.band if before_scored.scores.total else None
+        if (
+            now_band in labels
+            and before_band in labels
+            and labels.index(now_band) > labels.index(before_band)
+        ):
+            found[client_id].append(
+                AttentionReason(
+                    text=(
+                        f"{code} severity band rose from {before_band} to {now_band} "
+                        f"(answered {_day(latest.answered_at)})"
+                    )
+                )
+            )
+    return found

@@ -1,0 +1,66 @@
+"""End to end with a real Celery worker: a client answers PHQ-9 item 9 with 1.
+
+Within one worker cycle the clinician has exactly one urgent email, with no clinical
+content; the client's page shows the crisis resources; the flag is first on the
+dashboard; acknowledging it clears it and is audited.
+"""
+
+import pytest
+from django.urls import reverse
+
+from audit.models import AuditAction, AuditEvent
+from measures.models import RiskFlag
+from notifications.models import Notification
+from tests.factories import make_measure
+from tests.integration.conftest import wait_until
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+CLINICAL_WORDS = ("PHQ", "question 9", "better off dead", "hurting", "Alex", "threshold")
+
+
+def test_it_takes_a_risk_answer_to_an_acknowledged_flag(world, smtp_sink, celery_worker):
+    celery_worker(smtp=smtp_sink)
+    world.clinic.crisis_text = "Harbour duty line, weekdays 9 to 5."
+    world.clinic.save()
+    measure = make_measure(world.client, instrument="PHQ-9")
+
+    client = world.login(world.client)
+    answers = {f"item_{n}": "0" for n in range(1, 9)} | {"item_9": "1"}
+    response = client.post(reverse("measures:measure-answer", args=[measure.pk]), answers)
+    assert response.status_code == 302
+
+    # The client's page shows the clinic's crisis resources at once.
+    page = client.get(response["Location"]).content.decode()
+    assert "If you need help now" in page and "Harbour duty line, weekdays 9 to 5." in page
+
+    (received,) = smtp_sink.wait_for(1)
+    assert received.rcpt_tos == [world.clinician.email]
+    assert received.subject == "A client on your caseload needs your attention today"
+    for word in CLINICAL_WORDS:
+        assert word not in received.text()
+    wait_until(
+        lambda: Notification.objects.filter(
+            kind="urgent_attention", status=Notification.Status.SENT
+        ).exists(),
+        timeout=30,
+    )
+    assert Notification.objects.filter(kind="urgent_attention").count() == 1
+
+    clinician = world.login(world.clinician)
+    dashboard = clinician.get(reverse("homework:dashboard"))
+    rows = dashboard.context["rows"]
+    assert rows[0].client == world.client and rows[0].urgent
+    assert "Needs attention: urgent:" in dashboard.content.decode()
+
+    flag = RiskFlag.objects.get()
+    clinician.post(reverse("measures:risk-flag-acknowledge", args=[flag.pk]))
+    flag.refresh_from_db()
+    assert flag.acknowledged_by == world.clinician
+    assert AuditEvent.objects.filter(
+        action=AuditAction.CHANGE, object_type="measures.riskflag", object_id=str(flag.pk)
+    ).exists()
+    rows = clinician.get(reverse("homework:dashboard")).context["rows"]
+    assert not any(row.urgent for row in rows)
+    # Still exactly one email: nothing more was queued by the acknowledgement.
+    assert Notification.objects.filter(kind="urgent_attention").count() == 1
