@@ -154,6 +154,10 @@ class ClientProfile(models.Model):
     quiet_hours_end = models.TimeField(null=True, blank=True)
     reminders_paused_until = models.DateTimeField(null=True, blank=True)
     weekly_summary = models.BooleanField(default=True)
+    # Reminders, summaries and news by email. Notifications go to every device the
+    # client subscribed (notifications.PushSubscription); a client may turn email off
+    # only while at least one device is subscribed, so something always reaches them.
+    email_reminders = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=now)
 
     class Meta:

@@ -8,6 +8,7 @@ the email variables; the README lists them all.
 
 import base64
 import hashlib
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -470,3 +471,18 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# Web Push (VAPID, RFC 8292): the key pair that signs our notifications, as base64url
+# strings (private: PKCS#8 DER; public: the uncompressed point browsers subscribe with),
+# and a contact for the push services. `python manage.py vapid_keys` prints a new pair.
+# Production refuses to start without them (notifications.checks); in development
+# bin/run writes a pair into the var folder on first run and it is read from there.
+VAPID_PRIVATE_KEY = os.getenv("VAPID_PRIVATE_KEY", "")
+VAPID_PUBLIC_KEY = os.getenv("VAPID_PUBLIC_KEY", "")
+VAPID_SUBJECT = os.getenv(
+    "VAPID_SUBJECT", "mailto:" + DEFAULT_FROM_EMAIL.rpartition("<")[2].strip(">")
+)
+VAPID_DEV_KEYS_FILE = VAR_DIR / "vapid.json"
+if DEBUG and not VAPID_PRIVATE_KEY and VAPID_DEV_KEYS_FILE.exists():
+    _vapid_pair = json.loads(VAPID_DEV_KEYS_FILE.read_text())
+    VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY = _vapid_pair["private"], _vapid_pair["public"]

@@ -14,6 +14,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import ClientProfile, Role, User
+from notifications.models import Notification
+from notifications.services import recipient_channels
 
 # The longest pause a client may choose at once; reminders resume on their own after it.
 MAX_PAUSE = timedelta(days=90)
@@ -105,6 +107,39 @@ def client_preferences_update(
             setattr(profile, name, value)
         profile.save(update_fields=list(changes))
     return profile
+
+
+def channels_for(*, user_ids: list[int]) -> dict[int, list[str]]:
+    """The channels each user is reminded on: email unless a client turned it off (and has a
+    device), a notification on each subscribed device. Two queries for the lot; quiet
+    hours and pause are applied before this, to every channel alike."""
+    email_wanted = dict.fromkeys(user_ids, True)
+    email_wanted.update(
+        ClientProfile.objects.filter(user_id__in=user_ids).values_list("user_id", "email_reminders")
+    )
+    return recipient_channels(email_wanted=email_wanted)
+
+
+def notifications_for_channels(
+    *, rows: list[Notification], channels: dict[int, list[str]]
+) -> list[Notification]:
+    """Unsaved outbox rows, one per channel each recipient is reached on (same key)."""
+    fanned: list[Notification] = []
+    for row in rows:
+        for channel in channels.get(row.recipient_id, [Notification.Channel.EMAIL]):
+            fanned.append(
+                Notification(
+                    kind=row.kind,
+                    channel=channel,
+                    recipient_id=row.recipient_id,
+                    to_email=row.to_email,
+                    idempotency_key=row.idempotency_key,
+                    context=dict(row.context),
+                    created_at=row.created_at,
+                    next_attempt_at=row.next_attempt_at,
+                )
+            )
+    return fanned
 
 
 def client_reminders_are_paused(*, profile: ClientProfile, now: datetime | None = None) -> bool:

@@ -3,10 +3,12 @@
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.access import clients_visible_to
 from accounts.models import Role, User
+from homework.events import event_fire
 from homework.models import Completion, Feedback
 
 MAX_FEEDBACK_CHARS = 4000
@@ -25,9 +27,14 @@ def feedback_create(
         raise ValidationError({"text": "Write a few words before sending."})
     if len(text) > MAX_FEEDBACK_CHARS:
         raise ValidationError({"text": f"Feedback can be at most {MAX_FEEDBACK_CHARS} characters."})
-    return Feedback.objects.create(
-        completion=completion, clinician=clinician, text=text, created_at=now or timezone.now()
-    )
+    with transaction.atomic():
+        feedback = Feedback.objects.create(
+            completion=completion, clinician=clinician, text=text, created_at=now or timezone.now()
+        )
+        event_fire(
+            event="feedback_created", feedback_id=feedback.pk, client_id=completion.client_id
+        )
+    return feedback
 
 
 def feedback_mark_read(
