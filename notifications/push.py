@@ -40,6 +40,7 @@ class PushOutcome:
 
     status: int | None
     reason: str
+    bad_keys: bool = False
 
     @property
     def delivered(self) -> bool:
@@ -47,10 +48,12 @@ class PushOutcome:
 
     @property
     def gone(self) -> bool:
-        return self.status in (404, 410)
+        return self.bad_keys or self.status in (404, 410)
 
     @property
     def transient(self) -> bool:
+        if self.bad_keys:
+            return False
         return self.status is None or self.status == 429 or self.status >= 500
 
 
@@ -113,4 +116,9 @@ def push_send(
     except requests.RequestException as error:
         # The push service could not be reached: try again later.
         return PushOutcome(status=None, reason=type(error).__name__)
+    except (ValueError, TypeError) as error:
+        # The browser's keys cannot be used (not base64, not a P-256 point): no retry helps.
+        return PushOutcome(
+            status=None, reason=f"unusable keys ({type(error).__name__})", bad_keys=True
+        )
     return PushOutcome(status=response.status_code, reason=response.reason or "")

@@ -440,6 +440,7 @@ def _push_one(
             PushSubscription.objects.filter(pk=device.pk).update(last_success_at=timezone.now())
         elif outcome.gone:
             PushSubscription.objects.filter(pk=device.pk).delete()
+            refused.append(f"{outcome.status or ''} {outcome.reason}, device forgotten".strip())
         elif outcome.transient:
             transient.append(f"{outcome.status or 'unreachable'} {outcome.reason}".strip())
         else:
@@ -453,7 +454,7 @@ def _push_one(
     if reached:
         _sent_record(ids=[notification.pk])
         return "sent"
-    reason = "; ".join(refused) or "every device has unsubscribed"
+    reason = "; ".join(refused)
     error = PushDeliveryError(reason)
     return _record_failure(notification, attempts, error, permanent=True, now=now)
 

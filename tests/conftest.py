@@ -122,3 +122,7 @@ def _eager_celery(settings):
     app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager = False
+
+
+# A fake Web Push service on loopback and a VAPID pair, for any test that pushes.
+from tests.push_service import push_service, vapid  # noqa: E402, F401
