@@ -33,6 +33,9 @@ router.register(
 router.register(
     "measure-responses", measures_api.MeasureResponseViewSet, basename="measure-response"
 )
+router.register(
+    "push-subscriptions", outreach_api.PushSubscriptionViewSet, basename="push-subscription"
+)
 
 v1 = [
     path("auth/token/", accounts_api.TokenCreateView.as_view(), name="token"),

@@ -486,3 +486,9 @@ VAPID_DEV_KEYS_FILE = VAR_DIR / "vapid.json"
 if DEBUG and not VAPID_PRIVATE_KEY and VAPID_DEV_KEYS_FILE.exists():
     _vapid_pair = json.loads(VAPID_DEV_KEYS_FILE.read_text())
     VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY = _vapid_pair["private"], _vapid_pair["public"]
+# Push services we send to (host or a parent domain). The browser chooses the endpoint
+# and the server POSTs to it, so it must be a real push service, never a free address.
+PUSH_SERVICE_HOSTS = envlist(
+    "PUSH_SERVICE_HOSTS",
+    "fcm.googleapis.com,push.services.mozilla.com,notify.windows.com,push.apple.com",
+)

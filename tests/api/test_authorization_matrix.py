@@ -446,6 +446,17 @@ MATRIX: dict[str, Row] = {
     "api:v1:me-export": Row({m: clients(400 if m == "POST" else 405) for m in METHODS}),
     "api:v1:what-helps": Row({m: clinicians(200 if m == "GET" else 405) for m in METHODS}),
     "api:v1:exports": Row({m: clinicians(400 if m == "POST" else 405) for m in METHODS}),
+    # --- A client's own devices for notifications: nobody else's, whoever asks.
+    "api:v1:push-subscription-list": Row(
+        {m: clients({"GET": 200, "POST": 400}.get(m, 405)) for m in METHODS}
+    ),
+    "api:v1:push-subscription-detail": Row(
+        {
+            **{m: clients(405) for m in ("GET", "POST", "PUT", "PATCH")},
+            "DELETE": own_object(client=204, clinician=403),
+        },
+        target="push_subscription",
+    ),
     # --- The OpenAPI schema and its docs are public: they describe, never contain, data.
     "api:schema": Row({m: everyone(200 if m == "GET" else 405) for m in METHODS}),
     "api:docs": Row({m: everyone(200 if m == "GET" else 405) for m in METHODS}),
@@ -503,7 +514,20 @@ TARGETS = {
     "completion": lambda api: api.completion.pk,
     "measure_assignment": lambda api: _measure_assignment(api).pk,
     "measure_response": lambda api: _measure_response(api).pk,
+    "push_subscription": lambda api: _push_subscription(api).pk,
 }
+
+
+def _push_subscription(api):
+    """A device of world.client's."""
+    from notifications.models import PushSubscription
+
+    return PushSubscription.objects.create(
+        user=api.world.client,
+        endpoint="https://fcm.googleapis.com/fcm/send/matrix",
+        p256dh="B" + "A" * 86,
+        auth="A" * 22,
+    )
 
 
 def _measure_assignment(api):
