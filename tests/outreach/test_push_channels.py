@@ -145,7 +145,7 @@ def test_a_reply_and_a_new_plan_tell_the_client(world, django_capture_on_commit_
     assert len(callbacks) == 2
 
 
-def test_the_news_emails_say_nothing_of_the_practice(world, mailoutbox):
+def test_the_news_emails_link_to_the_page_and_offer_a_way_out(world):
     from notifications.services import notification_render
 
     for kind, path in (("feedback_reply", "/portal/history/"), ("new_practice", "/portal/")):
