@@ -492,3 +492,25 @@ PUSH_SERVICE_HOSTS = envlist(
     "PUSH_SERVICE_HOSTS",
     "fcm.googleapis.com,push.services.mozilla.com,notify.windows.com,push.apple.com",
 )
+
+# Audio guides a clinician records for an exercise. Never a public URL: files are served
+# only through homework's audio view, to people who may see the exercise. By default on
+# the local disk under the var folder (not MEDIA, which nothing serves); in production an
+# S3-compatible store through django-storages: AUDIO_STORAGE_BACKEND=
+# storages.backends.s3.S3Storage with AUDIO_S3_BUCKET (and boto3 installed; credentials
+# and region from the usual AWS_* variables or the instance's role).
+AUDIO_MAX_BYTES = envint("AUDIO_MAX_BYTES", str(20 * 1024 * 1024))
+AUDIO_STORAGE_BACKEND = os.getenv(
+    "AUDIO_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+)
+if AUDIO_STORAGE_BACKEND == "django.core.files.storage.FileSystemStorage":
+    _audio_options = {"location": str(VAR_DIR / "audio"), "base_url": None}
+else:
+    _audio_options = {
+        "bucket_name": os.getenv("AUDIO_S3_BUCKET", ""),
+        "endpoint_url": os.getenv("AUDIO_S3_ENDPOINT_URL") or None,
+        "location": "exercise-audio",
+        "default_acl": "private",
+        "file_overwrite": False,
+    }
+STORAGES["audio"] = {"BACKEND": AUDIO_STORAGE_BACKEND, "OPTIONS": _audio_options}

@@ -53,6 +53,9 @@ class ExerciseSerializer(serializers.ModelSerializer):
         child=serializers.ChoiceField(choices=Rating.choices), required=False, max_length=20
     )
     typical_minutes = serializers.IntegerField(min_value=1, max_value=240)
+    has_audio = serializers.SerializerMethodField(
+        help_text="Whether a recording is attached (GET /exercises/{id}/audio/ plays it)."
+    )
 
     class Meta:
         model = Exercise
@@ -70,12 +73,16 @@ class ExerciseSerializer(serializers.ModelSerializer):
             "archived_at",
             "created_at",
             "updated_at",
+            "has_audio",
         ]
         read_only_fields = ["id", "copied_from", "archived_at", "created_at", "updated_at"]
         extra_kwargs = {
             "title": {"max_length": 200},
             "summary": {"max_length": 2000},
         }
+
+    def get_has_audio(self, exercise: Exercise) -> bool:
+        return bool(exercise.audio)
 
     @extend_schema_field(serializers.ChoiceField(choices=["builtin", "clinic"]))
     def get_source(self, exercise: Exercise) -> str:

@@ -238,6 +238,18 @@ MATRIX: dict[str, Row] = {
         )
         for name, status in (("archive", 200), ("restore", 200), ("copy", 201))
     },
+    # The exercise has no recording here: whoever may see it is told so (404), like
+    # anyone who may not. An upload must be multipart (415 for the empty JSON body).
+    "api:v1:exercise-audio": Row(
+        {
+            "GET": readers(404),
+            "POST": clinicians(415) | {"stranger_clinician": 404},
+            "PUT": clinicians(405),
+            "PATCH": clinicians(405),
+            "DELETE": clinicians(404),
+        },
+        target="exercise",
+    ),
     # --- The caseload: clinicians only; a colleague's client is not found.
     "api:v1:client-list": Row(
         {
