@@ -18,6 +18,11 @@ Reminder fan-out, for N clients whose reminder falls in the same minute:
    the outbox is polled: time until every reminder is written, and until every one
    is sent and received by the SMTP sink.
 
+Push: every third chosen client has subscribed a device (to a fake push service on
+loopback in this process, tests/push_service.py, which answers 201 as a real one does)
+and so gets one email and one push per reminder. The workers sign (VAPID) and encrypt
+(aes128gcm) every push for real; the figures give emails/s and pushes/s side by side.
+
 Weekly summaries: every client opted in; three ticks at instants of the last Monday
 that together make Monday 08:00 pass in every zone of the data set (bench.tasks)
 are published at once; time until all are written and sent, and the workers' peak
@@ -32,6 +37,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -167,6 +173,44 @@ def profiles_restore() -> None:
         )
 
 
+PUSH_SHARE = 3  # one client in this many has subscribed a device
+
+
+def push_devices_arrange(clients: int, endpoint: str) -> int:
+    """Give every PUSH_SHARE-th of the first `clients` clients a device; how many got one."""
+    from accounts.models import User
+    from notifications.models import PushSubscription
+    from tests.push_service import Browser
+
+    push_devices_clear(endpoint)
+    chosen = list(
+        User.objects.filter(role="client", is_active=True)
+        .order_by("id")
+        .values_list("id", flat=True)[:clients]
+    )[::PUSH_SHARE]
+    browser = Browser()  # one key pair for all: the encryption cost is per message anyway
+    PushSubscription.objects.bulk_create(
+        [
+            PushSubscription(
+                user_id=user_id,
+                endpoint=f"{endpoint}/push/{user_id}",
+                p256dh=browser.p256dh,
+                auth=browser.auth,
+                label="bench",
+            )
+            for user_id in chosen
+        ],
+        batch_size=1000,
+    )
+    return len(chosen)
+
+
+def push_devices_clear(endpoint: str) -> None:
+    from notifications.models import PushSubscription
+
+    PushSubscription.objects.filter(endpoint__startswith=endpoint + "/").delete()
+
+
 def notifications_clear() -> None:
     from notifications.models import Notification
 
@@ -200,6 +244,18 @@ class FanoutResult:
     sent_seconds: float | None
     received: int
     failed: int
+    pushes: int = 0
+    pushed: int = 0
+    emails_seconds: float | None = None
+    pushes_seconds: float | None = None
+
+    @property
+    def emails_per_second(self) -> float | None:
+        return self.received / self.emails_seconds if self.emails_seconds else None
+
+    @property
+    def pushes_per_second(self) -> float | None:
+        return self.pushed / self.pushes_seconds if self.pushes_seconds else None
 
 
 def reminders_arrange(clients: int, minute: datetime) -> None:
@@ -227,7 +283,7 @@ def reminders_arrange(clients: int, minute: datetime) -> None:
         cursor.execute("ANALYZE accounts_clientprofile")
 
 
-def reminders_decide(now: datetime) -> tuple[int, int, float]:
+def reminders_decide(now: datetime) -> tuple[list, int, float]:
     """The read-only "who is due" step as the tick runs it: (reminders, queries, seconds)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -236,7 +292,7 @@ def reminders_decide(now: datetime) -> tuple[int, int, float]:
 
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
-        due = len(reminders.reminders_due(now=now))
+        due = reminders.reminders_due(now=now)
     return due, len(queries), time.perf_counter() - started
 
 
@@ -254,10 +310,27 @@ def outbox_counts(kinds: list[str]) -> tuple[int, int, int]:
     return figures["written"], figures["sent"], figures["failed"]
 
 
+def channel_done(kinds: list[str], channel: str) -> bool:
+    """Whether every row of these kinds on this channel is sent or failed."""
+    from notifications.models import Notification
+
+    return not Notification.objects.filter(
+        kind__in=kinds,
+        channel=channel,
+        status__in=[Notification.Status.PENDING, Notification.Status.SENDING],
+    ).exists()
+
+
 def wait_for_outbox(
-    kinds: list[str], expected: int, sink: SmtpSink, started: float, timeout: float
+    kinds: list[str],
+    expected: int,
+    sink: SmtpSink,
+    started: float,
+    timeout: float,
+    channel_times: dict[str, float] | None = None,
 ) -> tuple[float | None, float | None, int]:
-    """Poll until `expected` rows are written and all are sent or failed."""
+    """Poll until `expected` rows are written and all are sent or failed. With
+    `channel_times`, note when each channel's rows were all done."""
     written_at = sent_at = None
     failed = 0
     last_report = 0.0
@@ -266,7 +339,11 @@ def wait_for_outbox(
         now = time.monotonic()
         if written_at is None and written >= expected:
             written_at = now - started
-        if written_at is not None and sent + failed >= expected and sink.count >= sent:
+        if written_at is not None and channel_times is not None:
+            for channel in ("email", "push"):
+                if channel not in channel_times and channel_done(kinds, channel):
+                    channel_times[channel] = now - started
+        if written_at is not None and sent + failed >= expected:
             sent_at = now - started
             break
         if now - last_report > 10:
@@ -280,25 +357,39 @@ def wait_for_outbox(
     return written_at, sent_at, failed
 
 
-def reminders_fanout(clients: int, sink: SmtpSink) -> FanoutResult:
-    from notifications.models import Notification
+def reminders_fanout(clients: int, sink: SmtpSink, push: Any) -> FanoutResult:
+    from notifications.models import Notification, PushSubscription
     from outreach.tasks import reminders_tick
 
     notifications_clear()
     received_before = sink.count
+    pushed_before = len(push.received)
     minute = datetime.now(UTC).replace(second=0, microsecond=0)
     reminders_arrange(clients, minute)
-    due, queries, seconds = reminders_decide(datetime.now(UTC))
+    push_devices_arrange(clients, push.origin)
+    due_reminders, queries, seconds = reminders_decide(datetime.now(UTC))
+    due = len(due_reminders)
+    # Clients with a device get a push besides the email (they all want email here).
+    with_device = set(
+        PushSubscription.objects.filter(
+            user_id__in=[reminder.client_id for reminder in due_reminders]
+        ).values_list("user_id", flat=True)
+    )
+    pushes = sum(1 for reminder in due_reminders if reminder.client_id in with_device)
     print(
-        f"    {clients} clients: {due} reminders due; 'who is due' took {queries} queries, "
+        f"    {clients} clients: {due} reminders due ({pushes} of them also pushed); "
+        f"'who is due' took {queries} queries, "
         f"{seconds:.2f} s (in-process, read-only)",
         flush=True,
     )
     started = time.monotonic()
     reminders_tick.apply_async()
+    channel_times: dict[str, float] = {}
+    kinds = [Notification.Kind.REMINDER]
     written_at, sent_at, failed = wait_for_outbox(
-        [Notification.Kind.REMINDER], due, sink, started, REMINDER_TIMEOUT
+        kinds, due + pushes, sink, started, REMINDER_TIMEOUT, channel_times
     )
+
     # The next tick finds everything written: what every later minute of the day costs.
     _due_again, idle_queries, idle_seconds = reminders_decide(datetime.now(UTC))
     print(
@@ -315,6 +406,10 @@ def reminders_fanout(clients: int, sink: SmtpSink) -> FanoutResult:
         sent_seconds=sent_at,
         received=sink.count - received_before,
         failed=failed,
+        pushes=pushes,
+        pushed=len(push.received) - pushed_before,
+        emails_seconds=channel_times.get("email"),
+        pushes_seconds=channel_times.get("push"),
     )
 
 
@@ -399,6 +494,10 @@ def weekly_summaries(sink: SmtpSink, workers: Workers) -> SummaryResult:
 # --- the run ----------------------------------------------------------------------------
 
 
+def _rate(value: float | None) -> str:
+    return f"{value:.0f}/s" if value is not None else "-"
+
+
 def _seconds(value: float | None) -> str:
     return f"{value:.1f} s" if value is not None else "not within the time limit"
 
@@ -417,7 +516,12 @@ def run_jobs(env: dict[str, str], sizes: list[int] | None, concurrency: int | No
     sizes = sizes or sorted({min(2000, total_clients), total_clients})
     concurrency = concurrency or (os.cpu_count() or 1)
 
+    from notifications.push import vapid_keys_generate
+    from tests.push_service import PushService
+
     sink = SmtpSink()
+    push = PushService().start()
+    vapid_private, vapid_public = vapid_keys_generate()
     worker_env = dict(
         env,
         EMAIL_HOST="127.0.0.1",
@@ -425,6 +529,9 @@ def run_jobs(env: dict[str, str], sizes: list[int] | None, concurrency: int | No
         EMAIL_USE_TLS="0",
         EMAIL_TIMEOUT="30",
         SITE_URL="http://127.0.0.1:8000",
+        VAPID_PRIVATE_KEY=vapid_private,
+        VAPID_PUBLIC_KEY=vapid_public,
+        VAPID_SUBJECT="mailto:bench@kindwork.test",
     )
     Path(env["KINDWORK_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
     profiles_save()
@@ -441,12 +548,13 @@ def run_jobs(env: dict[str, str], sizes: list[int] | None, concurrency: int | No
         workers.wait_ready()
         print("  Reminder fan-out:", flush=True)
         for size in sizes:
-            result = reminders_fanout(size, sink)
+            result = reminders_fanout(size, sink, push)
             fanouts.append(result)
             print(
                 f"    {size} clients: {result.reminders} reminders written in "
                 f"{_seconds(result.written_seconds)}, all sent in {_seconds(result.sent_seconds)}"
                 f" ({result.received} received by the sink, {result.failed} failed); "
+                f"{result.pushed} of {result.pushes} pushes received by the push service; "
                 f"load {load_average()}",
                 flush=True,
             )
@@ -463,6 +571,8 @@ def run_jobs(env: dict[str, str], sizes: list[int] | None, concurrency: int | No
     finally:
         workers.stop()
         sink.stop()
+        push_devices_clear(push.origin)
+        push.stop()
         notifications_clear()
         profiles_restore()
         queue_purge()
@@ -481,6 +591,14 @@ def run_jobs(env: dict[str, str], sizes: list[int] | None, concurrency: int | No
             f"{'yes' if sent_ok else 'NO'}"
         )
         print(f"{name + ', who-is-due queries':<44} {r.decide_queries:>22}  independent of N")
+        print(
+            f"{name + ', emails/s':<44} {_rate(r.emails_per_second):>22}  "
+            f"({r.received} emails in {_seconds(r.emails_seconds)})"
+        )
+        print(
+            f"{name + ', pushes/s':<44} {_rate(r.pushes_per_second):>22}  "
+            f"({r.pushed} of {r.pushes} pushes in {_seconds(r.pushes_seconds)})"
+        )
     if summary is not None:
         ok = summary.sent_seconds is not None and summary.sent_seconds < 120
         peak = max(summary.peak_mb.values(), default=0.0)

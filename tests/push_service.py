@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import http_ece
-import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -126,21 +125,3 @@ class PushService:
         assert decoded["aud"] == self.origin
         assert decoded["exp"] > time.time()
         return decoded
-
-
-@pytest.fixture
-def vapid(settings) -> str:
-    """A VAPID pair of the test's own; returns the public key the browser subscribes with."""
-    from notifications.push import vapid_keys_generate
-
-    private, public = vapid_keys_generate()
-    settings.VAPID_PRIVATE_KEY, settings.VAPID_PUBLIC_KEY = private, public
-    settings.VAPID_SUBJECT = "mailto:push-test@kindwork.test"
-    return public
-
-
-@pytest.fixture
-def push_service() -> "PushService":
-    service = PushService().start()
-    yield service
-    service.stop()
