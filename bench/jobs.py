@@ -502,7 +502,13 @@ def _seconds(value: float | None) -> str:
     return f"{value:.1f} s" if value is not None else "not within the time limit"
 
 
-def run_jobs(env: dict[str, str], sizes: list[int] | None, concurrency: int | None = None) -> None:
+def run_jobs(
+    env: dict[str, str],
+    sizes: list[int] | None,
+    concurrency: int | None = None,
+    *,
+    summaries: bool = True,
+) -> None:
     from bench.run import apply_environment, load_average
 
     sink_env = dict(env)
@@ -558,16 +564,24 @@ def run_jobs(env: dict[str, str], sizes: list[int] | None, concurrency: int | No
                 f"load {load_average()}",
                 flush=True,
             )
-        print("  Weekly summaries:", flush=True)
-        summary = weekly_summaries(sink, workers)
-        print(
-            f"    {summary.summaries} summaries written in {_seconds(summary.written_seconds)}, "
-            f"all sent in {_seconds(summary.sent_seconds)} ({summary.received} received, "
-            f"{summary.failed} failed); worker peak RSS "
-            + ", ".join(f"{mb:.0f} MB" for mb in summary.peak_mb.values())
-            + f"; load {load_average()}",
-            flush=True,
-        )
+            print(
+                f"    emails {_rate(result.emails_per_second)} (all {result.received} in "
+                f"{_seconds(result.emails_seconds)}), pushes {_rate(result.pushes_per_second)} "
+                f"(all {result.pushed} in {_seconds(result.pushes_seconds)})",
+                flush=True,
+            )
+        if summaries:
+            print("  Weekly summaries:", flush=True)
+            summary = weekly_summaries(sink, workers)
+        if summary is not None:
+            print(
+                f"    {summary.summaries} summaries written in {_seconds(summary.written_seconds)}, "
+                f"all sent in {_seconds(summary.sent_seconds)} ({summary.received} received, "
+                f"{summary.failed} failed); worker peak RSS "
+                + ", ".join(f"{mb:.0f} MB" for mb in summary.peak_mb.values())
+                + f"; load {load_average()}",
+                flush=True,
+            )
     finally:
         workers.stop()
         sink.stop()
