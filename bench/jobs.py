@@ -176,18 +176,28 @@ def profiles_restore() -> None:
 PUSH_SHARE = 3  # one client in this many has subscribed a device
 
 
-def push_devices_arrange(clients: int, endpoint: str) -> int:
-    """Give every PUSH_SHARE-th of the first `clients` clients a device; how many got one."""
-    from accounts.models import User
+# The fan-out's mixes: (one client in this many has a device or 0 for none, email off).
+MODES = {"email only": (0, False), "push only": (1, True), "mixed": (PUSH_SHARE, False)}
+
+
+def push_devices_arrange(clients: int, endpoint: str, mode: str = "mixed") -> int:
+    """Give every n-th of the first `clients` clients a device (MODES); how many got one.
+    In "push only" those clients also turn email off, so they get pushes alone."""
+    from accounts.models import ClientProfile, User
     from notifications.models import PushSubscription
     from tests.push_service import Browser
 
     push_devices_clear(endpoint)
+    share, email_off = MODES[mode]
+    if not share:
+        return 0
     chosen = list(
         User.objects.filter(role="client", is_active=True)
         .order_by("id")
         .values_list("id", flat=True)[:clients]
-    )[::PUSH_SHARE]
+    )[::share]
+    if email_off:
+        ClientProfile.objects.filter(user_id__in=chosen).update(email_reminders=False)
     browser = Browser()  # one key pair for all: the encryption cost is per message anyway
     PushSubscription.objects.bulk_create(
         [
@@ -206,9 +216,12 @@ def push_devices_arrange(clients: int, endpoint: str) -> int:
 
 
 def push_devices_clear(endpoint: str) -> None:
+    from accounts.models import ClientProfile
     from notifications.models import PushSubscription
 
     PushSubscription.objects.filter(endpoint__startswith=endpoint + "/").delete()
+    # Only the push-only mix turns email off (the data set has it on for everyone).
+    ClientProfile.objects.filter(email_reminders=False).update(email_reminders=True)
 
 
 def notifications_clear() -> None:
@@ -236,6 +249,7 @@ def queue_purge() -> None:
 
 @dataclass
 class FanoutResult:
+    mode: str
     clients: int
     reminders: int
     decide_queries: int
@@ -251,11 +265,15 @@ class FanoutResult:
 
     @property
     def emails_per_second(self) -> float | None:
-        return self.received / self.emails_seconds if self.emails_seconds else None
+        if not (self.emails_seconds and self.received):
+            return None
+        return self.received / self.emails_seconds
 
     @property
     def pushes_per_second(self) -> float | None:
-        return self.pushed / self.pushes_seconds if self.pushes_seconds else None
+        if not (self.pushes_seconds and self.pushed):
+            return None
+        return self.pushed / self.pushes_seconds
 
 
 def reminders_arrange(clients: int, minute: datetime) -> None:
@@ -357,7 +375,7 @@ def wait_for_outbox(
     return written_at, sent_at, failed
 
 
-def reminders_fanout(clients: int, sink: SmtpSink, push: Any) -> FanoutResult:
+def reminders_fanout(clients: int, sink: SmtpSink, push: Any, mode: str = "mixed") -> FanoutResult:
     from notifications.models import Notification, PushSubscription
     from outreach.tasks import reminders_tick
 
@@ -366,18 +384,20 @@ def reminders_fanout(clients: int, sink: SmtpSink, push: Any) -> FanoutResult:
     pushed_before = len(push.received)
     minute = datetime.now(UTC).replace(second=0, microsecond=0)
     reminders_arrange(clients, minute)
-    push_devices_arrange(clients, push.origin)
+    push_devices_arrange(clients, push.origin, mode)
     due_reminders, queries, seconds = reminders_decide(datetime.now(UTC))
     due = len(due_reminders)
-    # Clients with a device get a push besides the email (they all want email here).
+    # Clients with a device get a push (and an email, unless they turned it off).
     with_device = set(
         PushSubscription.objects.filter(
             user_id__in=[reminder.client_id for reminder in due_reminders]
         ).values_list("user_id", flat=True)
     )
     pushes = sum(1 for reminder in due_reminders if reminder.client_id in with_device)
+    emails = due - pushes if MODES[mode][1] else due
     print(
-        f"    {clients} clients: {due} reminders due ({pushes} of them also pushed); "
+        f"    {clients} clients, {mode}: {due} reminders due, {emails} emails and "
+        f"{pushes} pushes; "
         f"'who is due' took {queries} queries, "
         f"{seconds:.2f} s (in-process, read-only)",
         flush=True,
@@ -387,7 +407,7 @@ def reminders_fanout(clients: int, sink: SmtpSink, push: Any) -> FanoutResult:
     channel_times: dict[str, float] = {}
     kinds = [Notification.Kind.REMINDER]
     written_at, sent_at, failed = wait_for_outbox(
-        kinds, due + pushes, sink, started, REMINDER_TIMEOUT, channel_times
+        kinds, emails + pushes, sink, started, REMINDER_TIMEOUT, channel_times
     )
 
     # The next tick finds everything written: what every later minute of the day costs.
@@ -398,6 +418,7 @@ def reminders_fanout(clients: int, sink: SmtpSink, push: Any) -> FanoutResult:
         flush=True,
     )
     return FanoutResult(
+        mode=mode,
         clients=clients,
         reminders=due,
         decide_queries=queries,
@@ -553,11 +574,14 @@ def run_jobs(
     try:
         workers.wait_ready()
         print("  Reminder fan-out:", flush=True)
-        for size in sizes:
-            result = reminders_fanout(size, sink, push)
+        # Each channel alone at the first size (emails/s, pushes/s), then the usual mix.
+        runs = [(sizes[0], "email only"), (sizes[0], "push only")]
+        runs += [(size, "mixed") for size in sizes]
+        for size, mode in runs:
+            result = reminders_fanout(size, sink, push, mode)
             fanouts.append(result)
             print(
-                f"    {size} clients: {result.reminders} reminders written in "
+                f"    {size} clients, {mode}: {result.reminders} reminders written in "
                 f"{_seconds(result.written_seconds)}, all sent in {_seconds(result.sent_seconds)}"
                 f" ({result.received} received by the sink, {result.failed} failed); "
                 f"{result.pushed} of {result.pushes} pushes received by the push service; "
@@ -574,8 +598,9 @@ def run_jobs(
             print("  Weekly summaries:", flush=True)
             summary = weekly_summaries(sink, workers)
         if summary is not None:
+            written = _seconds(summary.written_seconds)
             print(
-                f"    {summary.summaries} summaries written in {_seconds(summary.written_seconds)}, "
+                f"    {summary.summaries} summaries written in {written}, "
                 f"all sent in {_seconds(summary.sent_seconds)} ({summary.received} received, "
                 f"{summary.failed} failed); worker peak RSS "
                 + ", ".join(f"{mb:.0f} MB" for mb in summary.peak_mb.values())
@@ -593,7 +618,7 @@ def run_jobs(
 
     print(f"\n{'job':<44} {'figure':>22}  target            met")
     for r in fanouts:
-        name = f"reminders: {r.clients} clients ({r.reminders})"
+        name = f"reminders: {r.clients} clients, {r.mode} ({r.reminders})"
         written_ok = r.written_seconds is not None and r.written_seconds < 10
         sent_ok = r.sent_seconds is not None and r.sent_seconds < 60 and not r.failed
         print(
