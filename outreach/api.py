@@ -60,7 +60,9 @@ class PushSubscriptionViewSet(
     serializer_class = PushSubscriptionSerializer
     queryset = PushSubscription.objects.none()
     visible_to = push_subscriptions_visible_to
-    pagination_class = None
+
+    def refine_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.order_by("created_at", "id")
 
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         serializer = self.get_serializer(data=request.data)
