@@ -253,6 +253,10 @@ class ClientProfile(models.Model):
     # previous next session once its day has passed: the pre-session report starts there.
     next_session_on = models.DateField(null=True, blank=True)
     last_session_on = models.DateField(null=True, blank=True)
+    # Reminders, summaries and news by email. Notifications go to every device the
+    # client subscribed (notifications.PushSubscription); a client may turn email off
+    # only while at least one device is subscribed, so something always reaches them.
+    email_reminders = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=now)
 
     class Meta:

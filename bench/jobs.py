@@ -18,6 +18,11 @@ Reminder fan-out, for N clients whose reminder falls in the same minute:
    the outbox is polled: time until every reminder is written, and until every one
    is sent and received by the SMTP sink.
 
+Push: every third chosen client has subscribed a device (to a fake push service on
+loopback in this process, tests/push_service.py, which answers 201 as a real one does)
+and so gets one email and one push per reminder. The workers sign (VAPID) and encrypt
+(aes128gcm) every push for real; the figures give emails/s and pushes/s side by side.
+
 Weekly summaries: every client opted in; three ticks at instants of the last Monday
 that together make Monday 08:00 pass in every zone of the data set (bench.tasks)
 are published at once; time until all are written and sent, and the workers' peak
@@ -32,6 +37,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -181,6 +187,57 @@ def profiles_restore() -> None:
         )
 
 
+PUSH_SHARE = 3  # one client in this many has subscribed a device
+
+
+# The fan-out's mixes: (one client in this many has a device or 0 for none, email off).
+MODES = {"email only": (0, False), "push only": (1, True), "mixed": (PUSH_SHARE, False)}
+
+
+def push_devices_arrange(clients: int, endpoint: str, mode: str = "mixed") -> int:
+    """Give every n-th of the first `clients` clients a device (MODES); how many got one.
+    In "push only" those clients also turn email off, so they get pushes alone."""
+    from accounts.models import ClientProfile, User
+    from notifications.models import PushSubscription
+    from tests.push_service import Browser
+
+    push_devices_clear(endpoint)
+    share, email_off = MODES[mode]
+    if not share:
+        return 0
+    chosen = list(
+        User.objects.filter(role="client", is_active=True)
+        .order_by("id")
+        .values_list("id", flat=True)[:clients]
+    )[::share]
+    if email_off:
+        ClientProfile.objects.filter(user_id__in=chosen).update(email_reminders=False)
+    browser = Browser()  # one key pair for all: the encryption cost is per message anyway
+    PushSubscription.objects.bulk_create(
+        [
+            PushSubscription(
+                user_id=user_id,
+                endpoint=f"{endpoint}/push/{user_id}",
+                p256dh=browser.p256dh,
+                auth=browser.auth,
+                label="bench",
+            )
+            for user_id in chosen
+        ],
+        batch_size=1000,
+    )
+    return len(chosen)
+
+
+def push_devices_clear(endpoint: str) -> None:
+    from accounts.models import ClientProfile
+    from notifications.models import PushSubscription
+
+    PushSubscription.objects.filter(endpoint__startswith=endpoint + "/").delete()
+    # Only the push-only mix turns email off (the data set has it on for everyone).
+    ClientProfile.objects.filter(email_reminders=False).update(email_reminders=True)
+
+
 def notifications_clear() -> None:
     from notifications.models import Notification
 
@@ -206,6 +263,7 @@ def queue_purge() -> None:
 
 @dataclass
 class FanoutResult:
+    mode: str
     clients: int
     reminders: int
     decide_queries: int
@@ -219,6 +277,23 @@ class FanoutResult:
     @property
     def per_second(self) -> float:
         return self.received / self.sent_seconds if self.sent_seconds else 0.0
+
+    pushes: int = 0
+    pushed: int = 0
+    emails_seconds: float | None = None
+    pushes_seconds: float | None = None
+
+    @property
+    def emails_per_second(self) -> float | None:
+        if not (self.emails_seconds and self.received):
+            return None
+        return self.received / self.emails_seconds
+
+    @property
+    def pushes_per_second(self) -> float | None:
+        if not (self.pushes_seconds and self.pushed):
+            return None
+        return self.pushed / self.pushes_seconds
 
 
 def reminders_arrange(clients: int, minute: datetime) -> None:
@@ -246,7 +321,7 @@ def reminders_arrange(clients: int, minute: datetime) -> None:
         cursor.execute("ANALYZE accounts_clientprofile")
 
 
-def reminders_decide(now: datetime) -> tuple[int, int, float]:
+def reminders_decide(now: datetime) -> tuple[list, int, float]:
     """The read-only "who is due" step as the tick runs it: (reminders, queries, seconds)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -255,7 +330,7 @@ def reminders_decide(now: datetime) -> tuple[int, int, float]:
 
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
-        due = len(reminders.reminders_due(now=now))
+        due = reminders.reminders_due(now=now)
     return due, len(queries), time.perf_counter() - started
 
 
@@ -273,10 +348,27 @@ def outbox_counts(kinds: list[str]) -> tuple[int, int, int]:
     return figures["written"], figures["sent"], figures["failed"]
 
 
+def channel_done(kinds: list[str], channel: str) -> bool:
+    """Whether every row of these kinds on this channel is sent or failed."""
+    from notifications.models import Notification
+
+    return not Notification.objects.filter(
+        kind__in=kinds,
+        channel=channel,
+        status__in=[Notification.Status.PENDING, Notification.Status.SENDING],
+    ).exists()
+
+
 def wait_for_outbox(
-    kinds: list[str], expected: int, sink: SmtpSink, started: float, timeout: float
+    kinds: list[str],
+    expected: int,
+    sink: SmtpSink,
+    started: float,
+    timeout: float,
+    channel_times: dict[str, float] | None = None,
 ) -> tuple[float | None, float | None, int]:
-    """Poll until `expected` rows are written and all are sent or failed."""
+    """Poll until `expected` rows are written and all are sent or failed. With
+    `channel_times`, note when each channel's rows were all done."""
     written_at = sent_at = None
     failed = 0
     last_report = 0.0
@@ -285,7 +377,11 @@ def wait_for_outbox(
         now = time.monotonic()
         if written_at is None and written >= expected:
             written_at = now - started
-        if written_at is not None and sent + failed >= expected and sink.count >= sent:
+        if written_at is not None and channel_times is not None:
+            for channel in ("email", "push"):
+                if channel not in channel_times and channel_done(kinds, channel):
+                    channel_times[channel] = now - started
+        if written_at is not None and sent + failed >= expected:
             sent_at = now - started
             break
         if now - last_report > 10:
@@ -299,27 +395,44 @@ def wait_for_outbox(
     return written_at, sent_at, failed
 
 
-def reminders_fanout(clients: int, sink: SmtpSink, workers: "Workers") -> FanoutResult:
-    from notifications.models import Notification
+def reminders_fanout(
+    clients: int, sink: SmtpSink, push: Any, mode: str = "mixed", workers: "Workers | None" = None
+) -> FanoutResult:
+    from notifications.models import Notification, PushSubscription
     from outreach.tasks import reminders_tick
 
     notifications_clear()
     received_before = sink.count
+    pushed_before = len(push.received)
     minute = datetime.now(UTC).replace(second=0, microsecond=0)
     reminders_arrange(clients, minute)
-    due, queries, seconds = reminders_decide(datetime.now(UTC))
+    push_devices_arrange(clients, push.origin, mode)
+    due_reminders, queries, seconds = reminders_decide(datetime.now(UTC))
+    due = len(due_reminders)
+    # Clients with a device get a push (and an email, unless they turned it off).
+    with_device = set(
+        PushSubscription.objects.filter(
+            user_id__in=[reminder.client_id for reminder in due_reminders]
+        ).values_list("user_id", flat=True)
+    )
+    pushes = sum(1 for reminder in due_reminders if reminder.client_id in with_device)
+    emails = due - pushes if MODES[mode][1] else due
     print(
-        f"    {clients} clients: {due} reminders due; 'who is due' took {queries} queries, "
+        f"    {clients} clients, {mode}: {due} reminders due, {emails} emails and "
+        f"{pushes} pushes; "
+        f"'who is due' took {queries} queries, "
         f"{seconds:.2f} s (in-process, read-only)",
         flush=True,
     )
-    cpu_before = workers.cpu_seconds()
+    cpu_before = workers.cpu_seconds() if workers else 0.0
     started = time.monotonic()
     reminders_tick.apply_async()
+    channel_times: dict[str, float] = {}
+    kinds = [Notification.Kind.REMINDER]
     written_at, sent_at, failed = wait_for_outbox(
-        [Notification.Kind.REMINDER], due, sink, started, REMINDER_TIMEOUT
+        kinds, emails + pushes, sink, started, REMINDER_TIMEOUT, channel_times
     )
-    worker_cpu = workers.cpu_seconds() - cpu_before
+    worker_cpu = (workers.cpu_seconds() - cpu_before) if workers else 0.0
     # The next tick finds everything written: what every later minute of the day costs.
     _due_again, idle_queries, idle_seconds = reminders_decide(datetime.now(UTC))
     print(
@@ -328,6 +441,7 @@ def reminders_fanout(clients: int, sink: SmtpSink, workers: "Workers") -> Fanout
         flush=True,
     )
     return FanoutResult(
+        mode=mode,
         clients=clients,
         reminders=due,
         decide_queries=queries,
@@ -337,6 +451,10 @@ def reminders_fanout(clients: int, sink: SmtpSink, workers: "Workers") -> Fanout
         received=sink.count - received_before,
         failed=failed,
         worker_cpu_seconds=worker_cpu,
+        pushes=pushes,
+        pushed=len(push.received) - pushed_before,
+        emails_seconds=channel_times.get("email"),
+        pushes_seconds=channel_times.get("push"),
     )
 
 
@@ -463,11 +581,21 @@ def weekly_summaries(sink: SmtpSink, workers: Workers) -> SummaryResult:
 # --- the run ----------------------------------------------------------------------------
 
 
+def _rate(value: float | None) -> str:
+    return f"{value:.0f}/s" if value is not None else "-"
+
+
 def _seconds(value: float | None) -> str:
     return f"{value:.1f} s" if value is not None else "not within the time limit"
 
 
-def run_jobs(env: dict[str, str], sizes: list[int] | None, concurrency: int | None = None) -> None:
+def run_jobs(
+    env: dict[str, str],
+    sizes: list[int] | None,
+    concurrency: int | None = None,
+    *,
+    summaries: bool = True,
+) -> None:
     from bench.run import apply_environment, load_average
 
     sink_env = dict(env)
@@ -481,7 +609,12 @@ def run_jobs(env: dict[str, str], sizes: list[int] | None, concurrency: int | No
     sizes = sizes or sorted({min(2000, total_clients), total_clients})
     concurrency = concurrency or (os.cpu_count() or 1)
 
+    from notifications.push import vapid_keys_generate
+    from tests.push_service import PushService
+
     sink = SmtpSink()
+    push = PushService().start()
+    vapid_private, vapid_public = vapid_keys_generate()
     worker_env = dict(
         env,
         EMAIL_HOST="127.0.0.1",
@@ -489,6 +622,9 @@ def run_jobs(env: dict[str, str], sizes: list[int] | None, concurrency: int | No
         EMAIL_USE_TLS="0",
         EMAIL_TIMEOUT="30",
         SITE_URL="http://127.0.0.1:8000",
+        VAPID_PRIVATE_KEY=vapid_private,
+        VAPID_PUBLIC_KEY=vapid_public,
+        VAPID_SUBJECT="mailto:bench@kindwork.test",
     )
     Path(env["KINDWORK_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
     profiles_save()
@@ -512,36 +648,51 @@ def run_jobs(env: dict[str, str], sizes: list[int] | None, concurrency: int | No
     try:
         workers.wait_ready()
         print("  Reminder fan-out:", flush=True)
-        for size in sizes:
-            result = reminders_fanout(size, sink, workers)
+        # Each channel alone at the first size (emails/s, pushes/s), then the usual mix.
+        runs = [(sizes[0], "email only"), (sizes[0], "push only")]
+        runs += [(size, "mixed") for size in sizes]
+        for size, mode in runs:
+            result = reminders_fanout(size, sink, push, mode, workers)
             fanouts.append(result)
             print(
-                f"    {size} clients: {result.reminders} reminders written in "
+                f"    {size} clients, {mode}: {result.reminders} reminders written in "
                 f"{_seconds(result.written_seconds)}, all sent in {_seconds(result.sent_seconds)}"
                 f" ({result.received} received by the sink, {result.failed} failed); "
+                f"{result.pushed} of {result.pushes} pushes received by the push service; "
                 f"load {load_average()}",
                 flush=True,
             )
-        print("  Weekly summaries:", flush=True)
-        summary = weekly_summaries(sink, workers)
-        print(
-            f"    {summary.summaries} summaries written in {_seconds(summary.written_seconds)}, "
-            f"all sent in {_seconds(summary.sent_seconds)} ({summary.received} received, "
-            f"{summary.failed} failed); worker peak RSS "
-            + ", ".join(f"{mb:.0f} MB" for mb in summary.peak_mb.values())
-            + f"; load {load_average()}",
-            flush=True,
-        )
+            print(
+                f"    emails {_rate(result.emails_per_second)} (all {result.received} in "
+                f"{_seconds(result.emails_seconds)}), pushes {_rate(result.pushes_per_second)} "
+                f"(all {result.pushed} in {_seconds(result.pushes_seconds)})",
+                flush=True,
+            )
+        if summaries:
+            print("  Weekly summaries:", flush=True)
+            summary = weekly_summaries(sink, workers)
+        if summary is not None:
+            written = _seconds(summary.written_seconds)
+            print(
+                f"    {summary.summaries} summaries written in {written}, "
+                f"all sent in {_seconds(summary.sent_seconds)} ({summary.received} received, "
+                f"{summary.failed} failed); worker peak RSS "
+                + ", ".join(f"{mb:.0f} MB" for mb in summary.peak_mb.values())
+                + f"; load {load_average()}",
+                flush=True,
+            )
     finally:
         workers.stop()
         sink.stop()
+        push_devices_clear(push.origin)
+        push.stop()
         notifications_clear()
         profiles_restore()
         queue_purge()
 
     print(f"\n{'job':<44} {'figure':>22}  target            met")
     for r in fanouts:
-        name = f"reminders: {r.clients} clients ({r.reminders})"
+        name = f"reminders: {r.clients} clients, {r.mode} ({r.reminders})"
         written_ok = r.written_seconds is not None and r.written_seconds < 10
         sent_ok = r.sent_seconds is not None and r.sent_seconds < 60 and not r.failed
         print(
@@ -561,6 +712,14 @@ def run_jobs(env: dict[str, str], sizes: list[int] | None, concurrency: int | No
         if r.received:
             per_thousand = r.worker_cpu_seconds / r.received * 1000
             print(f"{name + ', worker CPU per 1,000':<44} {per_thousand:>20.1f} s")
+        print(
+            f"{name + ', emails/s':<44} {_rate(r.emails_per_second):>22}  "
+            f"({r.received} emails in {_seconds(r.emails_seconds)})"
+        )
+        print(
+            f"{name + ', pushes/s':<44} {_rate(r.pushes_per_second):>22}  "
+            f"({r.pushed} of {r.pushes} pushes in {_seconds(r.pushes_seconds)})"
+        )
     if summary is not None:
         ok = summary.sent_seconds is not None and summary.sent_seconds < 120
         peak = max(summary.peak_mb.values(), default=0.0)

@@ -709,6 +709,11 @@ def main(argv: list[str] | None = None) -> None:
         default=2 * (os.cpu_count() or 1),
         help="jobs: Celery prefork processes (sending waits on SMTP and the database)",
     )
+    parser.add_argument(
+        "--no-summaries",
+        action="store_true",
+        help="jobs: the reminder fan-out only (emails/s and pushes/s), not the weekly summaries",
+    )
     args = parser.parse_args(argv)
     options = Options(
         duration=args.duration,
@@ -724,7 +729,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.part in ("jobs", "all"):
         from bench import jobs
 
-        jobs.run_jobs(production_environment(), sizes=args.clients, concurrency=args.concurrency)
+        jobs.run_jobs(
+            production_environment(),
+            sizes=args.clients,
+            concurrency=args.concurrency,
+            summaries=not args.no_summaries,
+        )
 
 
 if __name__ == "__main__":

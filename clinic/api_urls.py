@@ -34,6 +34,9 @@ router.register(
     "measure-responses", measures_api.MeasureResponseViewSet, basename="measure-response"
 )
 router.register("risk-flags", measures_api.RiskFlagViewSet, basename="risk-flag")
+router.register(
+    "push-subscriptions", outreach_api.PushSubscriptionViewSet, basename="push-subscription"
+)
 
 v1 = [
     path("auth/token/", accounts_api.TokenCreateView.as_view(), name="token"),

@@ -8,6 +8,7 @@ the email variables; the README lists them all.
 
 import base64
 import hashlib
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -493,3 +494,45 @@ MEASURE_INSTRUMENT_DIRS = [
     BASE_DIR / "measures" / "instruments",
     *(Path(folder) for folder in envlist("MEASURE_INSTRUMENT_DIRS", "")),
 ]
+# Web Push (VAPID, RFC 8292): the key pair that signs our notifications, as base64url
+# strings (private: PKCS#8 DER; public: the uncompressed point browsers subscribe with),
+# and a contact for the push services. `python manage.py vapid_keys` prints a new pair.
+# Production refuses to start without them (notifications.checks); in development
+# bin/run writes a pair into the var folder on first run and it is read from there.
+VAPID_PRIVATE_KEY = os.getenv("VAPID_PRIVATE_KEY", "")
+VAPID_PUBLIC_KEY = os.getenv("VAPID_PUBLIC_KEY", "")
+VAPID_SUBJECT = os.getenv(
+    "VAPID_SUBJECT", "mailto:" + DEFAULT_FROM_EMAIL.rpartition("<")[2].strip(">")
+)
+VAPID_DEV_KEYS_FILE = VAR_DIR / "vapid.json"
+if DEBUG and not VAPID_PRIVATE_KEY and VAPID_DEV_KEYS_FILE.exists():
+    _vapid_pair = json.loads(VAPID_DEV_KEYS_FILE.read_text())
+    VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY = _vapid_pair["private"], _vapid_pair["public"]
+# Push services we send to (host or a parent domain). The browser chooses the endpoint
+# and the server POSTs to it, so it must be a real push service, never a free address.
+PUSH_SERVICE_HOSTS = envlist(
+    "PUSH_SERVICE_HOSTS",
+    "fcm.googleapis.com,push.services.mozilla.com,notify.windows.com,push.apple.com",
+)
+
+# Audio guides a clinician records for an exercise. Never a public URL: files are served
+# only through homework's audio view, to people who may see the exercise. By default on
+# the local disk under the var folder (not MEDIA, which nothing serves); in production an
+# S3-compatible store through django-storages: AUDIO_STORAGE_BACKEND=
+# storages.backends.s3.S3Storage with AUDIO_S3_BUCKET (and boto3 installed; credentials
+# and region from the usual AWS_* variables or the instance's role).
+AUDIO_MAX_BYTES = envint("AUDIO_MAX_BYTES", str(20 * 1024 * 1024))
+AUDIO_STORAGE_BACKEND = os.getenv(
+    "AUDIO_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+)
+if AUDIO_STORAGE_BACKEND == "django.core.files.storage.FileSystemStorage":
+    _audio_options = {"location": str(VAR_DIR / "audio"), "base_url": None}
+else:
+    _audio_options = {
+        "bucket_name": os.getenv("AUDIO_S3_BUCKET", ""),
+        "endpoint_url": os.getenv("AUDIO_S3_ENDPOINT_URL") or None,
+        "location": "exercise-audio",
+        "default_acl": "private",
+        "file_overwrite": False,
+    }
+STORAGES["audio"] = {"BACKEND": AUDIO_STORAGE_BACKEND, "OPTIONS": _audio_options}

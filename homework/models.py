@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.encryption import EncryptedJSONField, EncryptedTextField
+from homework.audio import audio_storage
 
 
 class Category(models.TextChoices):
@@ -80,6 +81,10 @@ class Exercise(models.Model):
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # A recording of the clinician guiding the practice, its steps as the transcript.
+    # Stored privately (homework.audio.audio_storage), served only by the audio view.
+    audio = models.FileField(storage=audio_storage, upload_to="exercise-audio/", blank=True)
+    audio_content_type = models.CharField(max_length=32, blank=True)
 
     objects = ExerciseQuerySet.as_manager()
 

@@ -58,6 +58,9 @@ class ExerciseSerializer(serializers.ModelSerializer):
         required=False,
         help_text="The client may practise and log it whenever they need, several times a day.",
     )
+    has_audio = serializers.SerializerMethodField(
+        help_text="Whether a recording is attached (GET /exercises/{id}/audio/ plays it)."
+    )
 
     class Meta:
         model = Exercise
@@ -76,12 +79,16 @@ class ExerciseSerializer(serializers.ModelSerializer):
             "archived_at",
             "created_at",
             "updated_at",
+            "has_audio",
         ]
         read_only_fields = ["id", "copied_from", "archived_at", "created_at", "updated_at"]
         extra_kwargs = {
             "title": {"max_length": 200},
             "summary": {"max_length": 2000},
         }
+
+    def get_has_audio(self, exercise: Exercise) -> bool:
+        return bool(exercise.audio)
 
     @extend_schema_field(serializers.ChoiceField(choices=["builtin", "clinic"]))
     def get_source(self, exercise: Exercise) -> str:

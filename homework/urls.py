@@ -1,6 +1,6 @@
 from django.urls import path
 
-from homework.views import app, assignments, clinician, exercises, portal
+from homework.views import app, assignments, audio, clinician, exercises, portal
 
 app_name = "homework"
 
@@ -16,6 +16,17 @@ urlpatterns = [
     ),
     path(
         "clinician/exercises/<int:exercise_id>/edit/", exercises.exercise_edit, name="exercise-edit"
+    ),
+    path("exercises/<int:exercise_id>/audio/", audio.exercise_audio, name="exercise-audio"),
+    path(
+        "clinician/exercises/<int:exercise_id>/audio/",
+        audio.exercise_audio_attach,
+        name="exercise-audio-attach",
+    ),
+    path(
+        "clinician/exercises/<int:exercise_id>/audio/remove/",
+        audio.exercise_audio_remove,
+        name="exercise-audio-remove",
     ),
     path(
         "clinician/exercises/<int:exercise_id>/archive/",

@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from notifications import services
-from notifications.models import Notification
+from notifications.models import Notification, PushSubscription
 
 
 @admin.register(Notification)
@@ -12,6 +12,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
     list_display = [
         "kind",
+        "channel",
         "to_email",
         "status",
         "attempts",
@@ -19,7 +20,7 @@ class NotificationAdmin(admin.ModelAdmin):
         "created_at",
         "sent_at",
     ]
-    list_filter = ["status", "kind"]
+    list_filter = ["status", "kind", "channel"]
     search_fields = ["to_email", "idempotency_key"]
     readonly_fields = [f.name for f in Notification._meta.fields]
     actions = ["retry_failed"]
@@ -41,3 +42,20 @@ class NotificationAdmin(admin.ModelAdmin):
             self.message_user(
                 request, f"{skipped} email(s) were not failed and were left alone.", messages.INFO
             )
+
+
+@admin.register(PushSubscription)
+class PushSubscriptionAdmin(admin.ModelAdmin):
+    """Devices that get notifications: who, which browser, when it last worked. The
+    endpoint and keys are the browser's secrets, so they are not shown."""
+
+    list_display = ["user", "label", "created_at", "last_success_at"]
+    fields = ["user", "label", "created_at", "last_success_at"]
+    readonly_fields = fields
+    search_fields = ["user__email"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -1,4 +1,4 @@
-"""The email outbox: one row per email, the delivery log at the same time."""
+"""The outbox: one row per message (an email or a push), the delivery log at the same time."""
 
 from django.conf import settings
 from django.db import models
@@ -16,6 +16,13 @@ class Notification(models.Model):
         MESSAGE = "message", "New message"
         URGENT_ATTENTION = "urgent_attention", "Urgent: a client needs attention"
         PRACTICE_HARD = "practice_hard", "A client asked you to look at a practice log"
+        FEEDBACK_REPLY = "feedback_reply", "Your clinician replied"
+        NEW_PRACTICE = "new_practice", "A new practice"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        # To every device the recipient subscribed, at send time.
+        PUSH = "push", "Notification on a device"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -24,6 +31,7 @@ class Notification(models.Model):
         FAILED = "failed", "Failed"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
     # A user when there is one; an invitation goes to an address with no account yet.
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -34,7 +42,8 @@ class Notification(models.Model):
     )
     to_email = models.EmailField()
     # e.g. "reminder:<assignment id>:<local date>": two beats or a retry cannot double it.
-    idempotency_key = models.CharField(max_length=200, unique=True)
+    # Unique per channel: the same reminder is one email and one push at most.
+    idempotency_key = models.CharField(max_length=200)
     # Non-clinical template context only (ids, dates, counts). Never reflections or scores.
     context = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -49,6 +58,11 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key", "channel"], name="notification_key_per_channel"
+            ),
+        ]
         indexes = [
             models.Index(
                 fields=["status", "created_at"],
@@ -63,3 +77,26 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.to_email} ({self.status})"
+
+
+class PushSubscription(models.Model):
+    """One browser on one device that accepted notifications (the W3C Push API's
+    subscription). Deleted when the push service says it is gone (404/410)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    # The push service's URL for this browser: a capability, so never logged.
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    # "Firefox on Android", shown to the client so they can tell their devices apart.
+    label = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Push subscription {self.pk} ({self.label or 'a device'})"

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import requests
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.mail.backends.base import BaseEmailBackend
@@ -33,7 +34,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from notifications.mime import OutboxMessage
-from notifications.models import Notification
+from notifications.models import Notification, PushSubscription
+from notifications.push import PushMessage, push_send
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +50,23 @@ DeliverAt = Callable[[int | None, datetime], datetime]
 
 
 @dataclass(frozen=True)
+class PushText:
+    """What a kind's push says, the same for everyone: no name, no figure, no text of
+    theirs. `url_key` names the built context's absolute URL the notification opens."""
+
+    title: str
+    body: str
+    url_key: str
+
+
+@dataclass(frozen=True)
 class KindSpec:
     template_prefix: str
     build_context: ContextBuilder | None = None
     headers: HeadersBuilder | None = None
     build_contexts: BatchContextBuilder | None = None
     deliver_at: DeliverAt | None = None
+    push: PushText | None = None
 
 
 _KINDS: dict[str, KindSpec] = {}
@@ -85,6 +98,10 @@ class PermanentSendError(Exception):
     """The message can never be delivered as it is (bad address, withdrawn invitation)."""
 
 
+class PushDeliveryError(Exception):
+    """What the push service answered (status and reason), never the message."""
+
+
 def register_kind(
     kind: str,
     *,
@@ -93,6 +110,7 @@ def register_kind(
     build_contexts: BatchContextBuilder | None = None,
     headers: HeadersBuilder | None = None,
     deliver_at: DeliverAt | None = None,
+    push: PushText | None = None,
 ) -> None:
     """Tell the outbox how to render one kind: templates and an optional context builder.
 
@@ -102,7 +120,29 @@ def register_kind(
     It is preferred to `build_context` when a kind has both. `deliver_at` delays a
     new row of the kind (quiet hours).
     """
-    _KINDS[kind] = KindSpec(template_prefix, build_context, headers, build_contexts, deliver_at)
+    _KINDS[kind] = KindSpec(
+        template_prefix, build_context, headers, build_contexts, deliver_at, push
+    )
+
+
+def recipient_channels(*, email_wanted: dict[int, bool]) -> dict[int, list[str]]:
+    """The channels each recipient is reached on, from whether they want email: push when
+    they subscribed a device, email when they want it or have no device (so turning email
+    off never leaves them with nothing). One query for the lot."""
+    with_devices = set(
+        PushSubscription.objects.filter(user_id__in=list(email_wanted))
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    channels: dict[int, list[str]] = {}
+    for recipient_id, wants_email in email_wanted.items():
+        chosen = []
+        if wants_email or recipient_id not in with_devices:
+            chosen.append(Notification.Channel.EMAIL)
+        if recipient_id in with_devices:
+            chosen.append(Notification.Channel.PUSH)
+        channels[recipient_id] = chosen
+    return channels
 
 
 def notification_create(
@@ -112,9 +152,11 @@ def notification_create(
     idempotency_key: str,
     recipient_id: int | None = None,
     context: dict | None = None,
+    channel: str = Notification.Channel.EMAIL,
     now: datetime | None = None,
 ) -> tuple[Notification, bool]:
-    """Write one outbox row (or return the existing one for the key) and enqueue it after commit.
+    """Write one outbox row (or return the existing one for the key and channel) and
+    enqueue it after commit.
 
     Returns (notification, created). Must not be given clinical content in `context`.
     """
@@ -123,6 +165,7 @@ def notification_create(
     due = spec.deliver_at(recipient_id, now) if spec and spec.deliver_at else now
     notification, created = Notification.objects.get_or_create(
         idempotency_key=idempotency_key,
+        channel=channel,
         defaults={
             "kind": kind,
             "to_email": to_email,
@@ -210,6 +253,8 @@ def notifications_send(
     report = SendReport()
     started = time.monotonic()
     mailer: BaseEmailBackend | None = None
+    # One connection pool for the batch's pushes, as one SMTP connection for its emails.
+    push_session = requests.Session()
     try:
         for position in range(0, len(ids), CLAIM_SIZE):
             if budget_seconds is not None and time.monotonic() - started > budget_seconds:
@@ -221,10 +266,17 @@ def notifications_send(
             contexts = _contexts_build(claimed)
             if mailer is None:
                 mailer = mailers.default
+            devices = _devices_of(claimed)
             sent: list[int] = []
             try:
                 for index, notification in enumerate(claimed):
                     built = contexts[notification.pk]
+                    if notification.channel == Notification.Channel.PUSH:
+                        outcome = _push_one(
+                            notification, built, devices, session=push_session, now=now
+                        )
+                        getattr(report, outcome).append(notification.pk)
+                        continue
                     try:
                         outcome = _send_one(notification, built, mailer, now=now)
                     except _ConnectionFailed:
@@ -245,6 +297,7 @@ def notifications_send(
     finally:
         if mailer is not None:
             _close_quietly(mailer)
+        push_session.close()
     return report
 
 
@@ -341,6 +394,101 @@ def _send_one(
     return "sent"  # recorded with the rest of its claim by _sent_record
 
 
+def _devices_of(claimed: list[Notification]) -> dict[int, list[PushSubscription]]:
+    """The subscribed devices of a claim's push recipients, in one query."""
+    recipient_ids = {
+        row.recipient_id for row in claimed if row.channel == Notification.Channel.PUSH
+    }
+    devices: dict[int, list[PushSubscription]] = defaultdict(list)
+    if recipient_ids:
+        for device in PushSubscription.objects.filter(user_id__in=recipient_ids):
+            devices[device.user_id].append(device)
+    return devices
+
+
+def _push_one(
+    notification: Notification,
+    built: dict | Exception,
+    devices: dict[int, list[PushSubscription]],
+    *,
+    session: requests.Session,
+    now: datetime | None,
+) -> str:
+    """Push one claimed row to each of its recipient's devices; "sent", "failed" or
+    "retry_later", recorded here.
+
+    A device the push service no longer knows (404/410) is forgotten. When a device
+    fails for a while (429, 5xx, unreachable) the row is retried later for the devices
+    not reached yet: the ones reached are remembered in the row, so none gets it twice.
+    """
+    attempts = notification.attempts + 1
+    if isinstance(built, _BuilderFailed):
+        return _record_failure(notification, attempts, built.error, permanent=False, now=now)
+    try:
+        if isinstance(built, Exception):
+            raise built
+        message = _push_message_build(notification, built)
+    except Exception as error:
+        permanent = isinstance(error, (PermanentSendError, ValueError))
+        return _record_failure(notification, attempts, error, permanent=permanent, now=now)
+    reached = set(notification.context.get("pushed_to", []))
+    targets = [d for d in devices.get(notification.recipient_id, []) if d.pk not in reached]
+    if not targets and not reached:
+        error = PermanentSendError("No device is subscribed to notifications.")
+        return _record_failure(notification, attempts, error, permanent=True, now=now)
+    transient: list[str] = []
+    refused: list[str] = []
+    for device in targets:
+        outcome = push_send(
+            endpoint=device.endpoint,
+            p256dh=device.p256dh,
+            auth=device.auth,
+            message=message,
+            session=session,
+        )
+        if outcome.delivered:
+            reached.add(device.pk)
+            PushSubscription.objects.filter(pk=device.pk).update(last_success_at=timezone.now())
+        elif outcome.gone:
+            PushSubscription.objects.filter(pk=device.pk).delete()
+            refused.append(f"{outcome.status or ''} {outcome.reason}, device forgotten".strip())
+        elif outcome.transient:
+            transient.append(f"{outcome.status or 'unreachable'} {outcome.reason}".strip())
+        else:
+            refused.append(f"{outcome.status} {outcome.reason}".strip())
+    if reached != set(notification.context.get("pushed_to", [])):
+        notification.context["pushed_to"] = sorted(reached)
+        Notification.objects.filter(pk=notification.pk).update(context=notification.context)
+    if transient:
+        error = PushDeliveryError("; ".join(transient))
+        return _record_failure(notification, attempts, error, permanent=False, now=now)
+    if reached:
+        _sent_record(ids=[notification.pk])
+        return "sent"
+    reason = "; ".join(refused)
+    error = PushDeliveryError(reason)
+    return _record_failure(notification, attempts, error, permanent=True, now=now)
+
+
+def _push_message_build(notification: Notification, built: dict) -> PushMessage:
+    spec = _KINDS[notification.kind]
+    if spec.push is None:
+        raise PermanentSendError(f"Kind {notification.kind!r} has no notification text")
+    context = {**notification.context, **built}
+    url = context.get(spec.push.url_key) or settings.SITE_URL + "/"
+    return PushMessage(title=spec.push.title, body=spec.push.body, url=url)
+
+
+def notification_push_message(notification: Notification) -> PushMessage:
+    """One push row's message (tests, admin), or raise what keeps it from going out."""
+    built = _kind_contexts(notification.kind, [notification])[notification.pk]
+    if isinstance(built, _BuilderFailed):
+        raise built.error
+    if isinstance(built, Exception):
+        raise built
+    return _push_message_build(notification, built)
+
+
 def _is_permanent(error: Exception) -> bool:
     """SMTP's own rule: a 5xx reply about this message is final, anything else may pass later.
 
@@ -406,8 +554,8 @@ def notification_error_describe(error: Exception) -> str:
         description = f"SMTPRecipientsRefused: {replies}"
     elif isinstance(error, smtplib.SMTPResponseException):
         description = f"{type(error).__name__}: {error.smtp_code} {_reply_text(error.smtp_error)}"
-    elif isinstance(error, PermanentSendError):
-        description = f"PermanentSendError: {error}"
+    elif isinstance(error, (PermanentSendError, PushDeliveryError)):
+        description = f"{type(error).__name__}: {error}"
     elif isinstance(error, OSError):
         # Socket errors: "[Errno 111] Connection refused", "timed out", ...
         description = f"{type(error).__name__}: {error}"

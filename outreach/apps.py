@@ -7,3 +7,6 @@ class OutreachConfig(AppConfig):
 
     def ready(self) -> None:
         from outreach import emails  # noqa: F401  (registers reminder and summary emails)
+        from outreach.news import news_listen
+
+        news_listen()

@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import ClientProfile, Role, User
 from homework.models import Feedback
 from notifications.models import Notification
-from notifications.services import PermanentSendError, register_kind
+from notifications.services import PermanentSendError, PushText, register_kind
 from outreach.questionnaire_reminders import (
     is_measure_reminder,
     measure_reminder_item,
@@ -244,24 +244,75 @@ def unsubscribe_headers(notification: Notification, context: dict) -> dict:
     }
 
 
+def _news_context(notification: Notification) -> dict:
+    """A reply or a new plan: the recipient must still be an active client. The email and
+    the notification say only that something is waiting, and link to where it is."""
+    client = _recipient(notification, Role.CLIENT)
+    replied = notification.kind == Notification.Kind.FEEDBACK_REPLY
+    page = "homework:history" if replied else "homework:today"
+    return {
+        "open_url": settings.SITE_URL + reverse(page),
+        "preferences_url": preferences_url(user_id=client.pk, scope=SCOPE_REMINDERS),
+    }
+
+
+# What every notification says: the same words for everyone, nothing of theirs.
+PRACTICE_PUSH = PushText(
+    title="Time for your practice",
+    body="Open it when you have a quiet moment.",
+    url_key="today_url",
+)
+QUESTIONNAIRE_PUSH = PushText(
+    title="A short questionnaire is waiting",
+    body="Open it when you have a few minutes.",
+    url_key="today_url",
+)
+WEEKLY_PUSH = PushText(
+    title="Your week in practice", body="Your weekly summary is ready.", url_key="week_url"
+)
+FEEDBACK_PUSH = PushText(
+    title="Your clinician left you a reply", body="Open it when you are ready.", url_key="open_url"
+)
+NEW_PRACTICE_PUSH = PushText(
+    title="You have a new practice", body="Have a look when you have a moment.", url_key="open_url"
+)
+
+register_kind(
+    Notification.Kind.FEEDBACK_REPLY,
+    template_prefix="emails/feedback_reply",
+    build_context=_news_context,
+    headers=unsubscribe_headers,
+    push=FEEDBACK_PUSH,
+)
+register_kind(
+    Notification.Kind.NEW_PRACTICE,
+    template_prefix="emails/new_practice",
+    build_context=_news_context,
+    headers=unsubscribe_headers,
+    push=NEW_PRACTICE_PUSH,
+)
+
 # The practice kind keeps its name and email: rows already in the outbox send as before.
 register_kind(
     Notification.Kind.REMINDER,
     template_prefix="emails/reminder",
     build_contexts=_reminder_contexts,
     headers=unsubscribe_headers,
+    push=PRACTICE_PUSH,
 )
 register_kind(
     Notification.Kind.QUESTIONNAIRE_REMINDER,
     template_prefix="emails/questionnaire_reminder",
     build_contexts=_reminder_contexts,
     headers=unsubscribe_headers,
+    push=QUESTIONNAIRE_PUSH,
 )
 register_kind(
     Notification.Kind.WEEKLY_CLIENT,
     template_prefix="emails/weekly_client",
     build_contexts=_weekly_client_contexts,
     headers=unsubscribe_headers,
+    push=WEEKLY_PUSH,
 )
 register_kind(
     Notification.Kind.WEEKLY_CLINICIAN,

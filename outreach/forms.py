@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 
 from accounts.models import ClientProfile
-from outreach.services import MAX_PAUSE
+from outreach.services import CHANNEL_CHOICES, MAX_PAUSE
 
 KEEP = ""
 RESUME = "resume"
@@ -103,3 +103,39 @@ class ClinicianSummaryPreferencesForm(forms.Form):
     def __init__(self, *args, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+
+
+class ReminderChannelForm(forms.Form):
+    """How this device reminds the client. The hidden fields carry this browser's push
+    subscription, filled in by static/js/push.js; without it only email can be chosen."""
+
+    channel = forms.ChoiceField(
+        label="How should we remind you on this device?",
+        choices=CHANNEL_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose email, a notification, or both."},
+    )
+    endpoint = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
+    p256dh = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+    auth = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+    label = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def service_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        subscription = None
+        if data["endpoint"] and data["p256dh"] and data["auth"]:
+            subscription = {
+                "endpoint": data["endpoint"],
+                "p256dh": data["p256dh"],
+                "auth": data["auth"],
+                "label": data["label"],
+            }
+        return {
+            "channel": data["channel"],
+            "subscription": subscription,
+            "endpoint": data["endpoint"],
+        }

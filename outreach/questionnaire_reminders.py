@@ -34,6 +34,7 @@ from measures.selectors import occurrence_on
 from notifications.models import Notification
 from notifications.services import notifications_enqueue
 from outreach.reminders import effective_reminder_time, reminder_due_at, zone_for
+from outreach.services import channels_for, notifications_for_channels
 
 logger = logging.getLogger(__name__)
 
@@ -133,9 +134,11 @@ def measure_reminders_create_due(*, now: datetime | None = None) -> list[int]:
     if not due:
         return []
     batch = uuid.uuid4().hex
+    channels = channels_for(user_ids=list({reminder.client_id for reminder in due}))
     with transaction.atomic():
-        Notification.objects.bulk_create(
-            [
+        rows = notifications_for_channels(
+            channels=channels,
+            rows=[
                 Notification(
                     kind=Notification.Kind.QUESTIONNAIRE_REMINDER,
                     recipient_id=reminder.client_id,
@@ -153,8 +156,8 @@ def measure_reminders_create_due(*, now: datetime | None = None) -> list[int]:
                 )
                 for reminder in due
             ],
-            ignore_conflicts=True,
         )
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
         ids = list(
             Notification.objects.filter(
                 idempotency_key__in=[r.key for r in due], context__batch=batch

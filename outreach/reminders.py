@@ -60,6 +60,7 @@ from homework.models import Assignment, AssignmentEvent, AssignmentStatus, Compl
 from homework.selectors.practice import STATUS_ACTIONS, schedule_for
 from notifications.models import Notification
 from notifications.services import notifications_enqueue
+from outreach.services import channels_for, notifications_for_channels
 
 logger = logging.getLogger(__name__)
 
@@ -446,8 +447,10 @@ def _notifications_write(*, due: list[DueReminder], now: datetime) -> list[int]:
     each new row is enqueued by exactly the run that created it.
     """
     batch = uuid.uuid4().hex
-    Notification.objects.bulk_create(
-        [
+    channels = channels_for(user_ids=list({reminder.client_id for reminder in due}))
+    rows = notifications_for_channels(
+        channels=channels,
+        rows=[
             Notification(
                 kind=Notification.Kind.REMINDER,
                 recipient_id=reminder.client_id,
@@ -464,9 +467,8 @@ def _notifications_write(*, due: list[DueReminder], now: datetime) -> list[int]:
             )
             for reminder in due
         ],
-        batch_size=500,
-        ignore_conflicts=True,
     )
+    Notification.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
     return list(
         Notification.objects.filter(
             idempotency_key__in=[reminder.key for reminder in due], context__batch=batch

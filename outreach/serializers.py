@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from accounts.models import ClientProfile
 from core.api import ClockTimeField
+from notifications.models import PushSubscription
 from outreach import services as preferences
 
 
@@ -27,6 +28,15 @@ class PreferencesSerializer(serializers.ModelSerializer):
         help_text="Pause reminders for this many days from now (instead of paused_until).",
     )
 
+    email_reminders = serializers.BooleanField(
+        required=False,
+        help_text="Reminders, summaries and news by email. With no device subscribed to "
+        "notifications, email is used whatever this says, so nothing is lost.",
+    )
+    push_devices = serializers.SerializerMethodField(
+        help_text="How many of the client's devices get notifications."
+    )
+
     class Meta:
         model = ClientProfile
         fields = [
@@ -36,4 +46,27 @@ class PreferencesSerializer(serializers.ModelSerializer):
             "paused_until",
             "pause_days",
             "weekly_summary",
+            "email_reminders",
+            "push_devices",
         ]
+
+    def get_push_devices(self, profile: ClientProfile) -> int:
+        return profile.user.push_subscriptions.count()
+
+
+class PushKeysSerializer(serializers.Serializer):
+    p256dh = serializers.CharField(max_length=200, help_text="The browser's P-256 key, base64url.")
+    auth = serializers.CharField(max_length=100, help_text="The browser's auth secret, base64url.")
+
+
+class PushSubscriptionSerializer(serializers.ModelSerializer):
+    """A browser's push subscription, as PushSubscription.toJSON() gives it, plus a label."""
+
+    keys = PushKeysSerializer(write_only=True)
+    endpoint = serializers.CharField(max_length=1000, write_only=True)
+    label = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+    class Meta:
+        model = PushSubscription
+        fields = ["id", "endpoint", "keys", "label", "created_at", "last_success_at"]
+        read_only_fields = ["id", "created_at", "last_success_at"]

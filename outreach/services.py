@@ -5,15 +5,22 @@ preferences without logging in. It is a signed, expiring token naming the user
 and the email it came from (`scope`), and it grants that one action only.
 """
 
+import base64
+import binascii
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ClientProfile, Role, User
+from notifications.models import Notification, PushSubscription
+from notifications.services import recipient_channels
 
 # The longest pause a client may choose at once; reminders resume on their own after it.
 MAX_PAUSE = timedelta(days=90)
@@ -42,6 +49,7 @@ def client_preferences_update(
     paused_until: datetime | None = UNCHANGED,
     pause_days: int | None = None,
     weekly_summary: bool = UNCHANGED,
+    email_reminders: bool = UNCHANGED,
     now: datetime | None = None,
 ) -> ClientProfile:
     """Change a client's reminder preferences; arguments left out stay as they are.
@@ -98,6 +106,12 @@ def client_preferences_update(
         else:
             changes["weekly_summary"] = weekly_summary
 
+    if email_reminders is not UNCHANGED:
+        if not isinstance(email_reminders, bool):
+            errors["email_reminders"] = "Choose whether to get reminders by email."
+        else:
+            changes["email_reminders"] = email_reminders
+
     if errors:
         raise ValidationError(errors)
     if changes:
@@ -105,6 +119,161 @@ def client_preferences_update(
             setattr(profile, name, value)
         profile.save(update_fields=list(changes))
     return profile
+
+
+def channels_for(*, user_ids: list[int]) -> dict[int, list[str]]:
+    """The channels each user is reminded on: email unless a client turned it off (and has a
+    device), a notification on each subscribed device. Two queries for the lot; quiet
+    hours and pause are applied before this, to every channel alike."""
+    email_wanted = dict.fromkeys(user_ids, True)
+    email_wanted.update(
+        ClientProfile.objects.filter(user_id__in=user_ids).values_list("user_id", "email_reminders")
+    )
+    return recipient_channels(email_wanted=email_wanted)
+
+
+def notifications_for_channels(
+    *, rows: list[Notification], channels: dict[int, list[str]]
+) -> list[Notification]:
+    """Unsaved outbox rows, one per channel each recipient is reached on (same key)."""
+    fanned: list[Notification] = []
+    for row in rows:
+        for channel in channels.get(row.recipient_id, [Notification.Channel.EMAIL]):
+            fanned.append(
+                Notification(
+                    kind=row.kind,
+                    channel=channel,
+                    recipient_id=row.recipient_id,
+                    to_email=row.to_email,
+                    idempotency_key=row.idempotency_key,
+                    context=dict(row.context),
+                    created_at=row.created_at,
+                    next_attempt_at=row.next_attempt_at,
+                )
+            )
+    return fanned
+
+
+# --- Channels: email, a notification on each subscribed device, or both ---
+
+CHANNEL_EMAIL = "email"
+CHANNEL_PUSH = "push"
+CHANNEL_BOTH = "both"
+CHANNEL_CHOICES = (
+    (CHANNEL_EMAIL, "Email"),
+    (CHANNEL_PUSH, "A notification on this device"),
+    (CHANNEL_BOTH, "Both"),
+)
+
+
+def _b64url(text: str) -> bytes | None:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError, TypeError):
+        return None
+
+
+def _push_host_allowed(host: str) -> bool:
+    """Only the browsers' push services: we POST to this URL, so a free choice of it
+    would let anyone make the server call any address (SSRF)."""
+    host = host.lower().rstrip(".")
+    return any(
+        host == allowed or host.endswith("." + allowed) for allowed in settings.PUSH_SERVICE_HOSTS
+    )
+
+
+def push_subscription_save(
+    *,
+    user: User,
+    endpoint: str,
+    p256dh: str,
+    auth: str,
+    label: str = "",
+    now: datetime | None = None,
+) -> PushSubscription:
+    """Keep this browser's subscription for the client. A browser is one endpoint: if
+    someone else had subscribed it (a shared phone), it now belongs to whoever
+    subscribed last, so nobody's notifications reach a device they left.
+
+    Raises ValidationError by field, writing nothing, when anything is unusable.
+    """
+    errors: dict[str, str] = {}
+    if not user.is_client:
+        raise ValidationError("Only clients get notifications.")
+    endpoint = (endpoint or "").strip()
+    parts = urlsplit(endpoint) if len(endpoint) <= 1000 else None
+    if parts is None or parts.scheme != "https" or not parts.hostname:
+        errors["endpoint"] = "This browser gave a subscription address we cannot use."
+    elif not _push_host_allowed(parts.hostname):
+        errors["endpoint"] = "This browser's push service is not one we can send to."
+    point = _b64url(p256dh or "")
+    if point is None or len(point) != 65 or point[0] != 4:
+        errors["p256dh"] = "This browser gave an encryption key we cannot use."
+    secret = _b64url(auth or "")
+    if secret is None or len(secret) != 16:
+        errors["auth"] = "This browser gave an authentication secret we cannot use."
+    label = " ".join((label or "").split())[:100]
+    if errors:
+        raise ValidationError(errors)
+    subscription, _ = PushSubscription.objects.update_or_create(
+        endpoint=endpoint,
+        defaults={"user": user, "p256dh": p256dh, "auth": auth, "label": label},
+        create_defaults={
+            "user": user,
+            "p256dh": p256dh,
+            "auth": auth,
+            "label": label,
+            "created_at": now or timezone.now(),
+        },
+    )
+    return subscription
+
+
+def push_subscriptions_delete(
+    *, user: User, subscription_id: int | None = None, endpoint: str | None = None
+) -> int:
+    """Forget one of the user's own devices (by id or by endpoint); how many were removed."""
+    devices = PushSubscription.objects.filter(user=user)
+    if subscription_id is not None:
+        devices = devices.filter(pk=subscription_id)
+    elif endpoint:
+        devices = devices.filter(endpoint=endpoint)
+    else:
+        return 0
+    deleted, _ = devices.delete()
+    return deleted
+
+
+def reminder_channels_set(
+    *,
+    profile: ClientProfile,
+    channel: str,
+    subscription: dict[str, str] | None = None,
+    endpoint: str = "",
+) -> None:
+    """Choose how this device reminds the client: by email, a notification, or both.
+
+    A notification needs this browser's subscription (made by the page's script). Email
+    is one address for all devices: "notification only" turns it off, but it comes
+    back on its own while no device is subscribed (see `channels_for`).
+    """
+    if channel not in {value for value, _ in CHANNEL_CHOICES}:
+        raise ValidationError({"channel": "Choose email, a notification, or both."})
+    with transaction.atomic():
+        if channel == CHANNEL_EMAIL:
+            if endpoint:
+                push_subscriptions_delete(user=profile.user, endpoint=endpoint)
+        else:
+            if not subscription:
+                raise ValidationError(
+                    {
+                        "channel": "This browser could not turn notifications on. They need "
+                        "JavaScript and a browser that allows them; email still works."
+                    }
+                )
+            push_subscription_save(user=profile.user, **subscription)
+        profile.email_reminders = channel != CHANNEL_PUSH
+        profile.save(update_fields=["email_reminders"])
 
 
 def client_reminders_are_paused(*, profile: ClientProfile, now: datetime | None = None) -> bool:

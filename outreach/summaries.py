@@ -42,6 +42,7 @@ from homework.selectors.progress import caseload_for_clinician
 from notifications.models import Notification
 from notifications.services import notifications_enqueue
 from outreach.reminders import CHUNK_SIZE, EVERY_CLIENT, Shard, local_instant, zone_for
+from outreach.services import channels_for, notifications_for_channels
 
 logger = logging.getLogger(__name__)
 
@@ -421,8 +422,10 @@ def _recipient_chunks(
 def _summaries_write(*, due: list[DueSummary], now: datetime) -> list[int]:
     """Insert rows, ignoring keys a concurrent run wrote; return the ids this run created."""
     batch = uuid.uuid4().hex
-    Notification.objects.bulk_create(
-        [
+    channels = channels_for(user_ids=list({summary.user_id for summary in due}))
+    rows = notifications_for_channels(
+        channels=channels,
+        rows=[
             Notification(
                 kind=summary.kind,
                 recipient_id=summary.user_id,
@@ -434,9 +437,8 @@ def _summaries_write(*, due: list[DueSummary], now: datetime) -> list[int]:
             )
             for summary in due
         ],
-        batch_size=500,
-        ignore_conflicts=True,
     )
+    Notification.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
     return list(
         Notification.objects.filter(
             idempotency_key__in=[summary.key for summary in due], context__batch=batch

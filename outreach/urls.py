@@ -6,6 +6,12 @@ app_name = "outreach"
 
 urlpatterns = [
     path("portal/reminders/", views.preferences, name="reminder-preferences"),
+    path("portal/reminders/channels/", views.channels, name="reminder-channels"),
+    path(
+        "portal/reminders/devices/<int:device_id>/remove/",
+        views.device_remove,
+        name="push-device-remove",
+    ),
     path(
         "reminders/settings/<str:token>/",
         views.preferences_signed,

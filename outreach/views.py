@@ -13,6 +13,7 @@ is no object in the address to refuse; any date is taken to mean the week that c
 
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import caseload_reader_required, client_required
 from accounts.models import User
@@ -34,8 +35,15 @@ from outreach.calendar import (
     calendar_feed_url,
     practice_calendar,
 )
-from outreach.forms import ClinicianSummaryPreferencesForm, ReminderPreferencesForm
+from outreach.forms import (
+    ClinicianSummaryPreferencesForm,
+    ReminderChannelForm,
+    ReminderPreferencesForm,
+)
 from outreach.services import (
+    CHANNEL_BOTH,
+    CHANNEL_EMAIL,
+    CHANNEL_PUSH,
     PreferencesLinkError,
     client_preferences_update,
     client_reminders_are_paused,
@@ -43,6 +51,8 @@ from outreach.services import (
     clinician_weekly_summary_wanted,
     preferences_one_click_unsubscribe,
     preferences_token_read,
+    push_subscriptions_delete,
+    reminder_channels_set,
 )
 from outreach.summaries import caseload_week, client_week
 
@@ -76,6 +86,20 @@ def _status(user: User) -> dict:
     }
 
 
+def _channels(user: User, form: ReminderChannelForm | None = None) -> dict:
+    """The "how we remind you" part of the Reminders page: the form and the devices."""
+    devices = list(user.push_subscriptions.order_by("created_at", "id"))
+    profile = user.client_profile
+    initial = CHANNEL_EMAIL
+    if devices:
+        initial = CHANNEL_BOTH if profile.email_reminders else CHANNEL_PUSH
+    return {
+        "channel_form": form or ReminderChannelForm(initial={"channel": initial}),
+        "devices": devices,
+        "vapid_public_key": settings.VAPID_PUBLIC_KEY,
+    }
+
+
 @client_required
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest) -> HttpResponse:
@@ -86,9 +110,48 @@ def preferences(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/reminders.html",
-        {"form": form, **_status(request.user)},
+        {"form": form, **_status(request.user), **_channels(request.user)},
         status=400 if request.method == "POST" else 200,
     )
+
+
+@client_required
+@require_POST
+def channels(request: HttpRequest) -> HttpResponse:
+    """Save how this device reminds the client; the page's script adds the subscription."""
+    form = ReminderChannelForm(request.POST)
+    profile = request.user.client_profile
+    if form.is_valid():
+        try:
+            reminder_channels_set(profile=profile, **form.service_arguments())
+        except ValidationError as error:
+            # The subscription's fields are hidden (the script fills them): what is wrong
+            # with them is said where the person chose, next to the choice.
+            for errors in error.message_dict.values():
+                form.add_error("channel", errors)
+        else:
+            messages.success(request, "How we remind you is saved.")
+            return redirect("outreach:reminder-preferences")
+    return render(
+        request,
+        "portal/reminders.html",
+        {
+            "form": ReminderPreferencesForm(profile=profile, now=timezone.now()),
+            **_status(request.user),
+            **_channels(request.user, form),
+        },
+        status=400,
+    )
+
+
+@client_required
+@require_POST
+def device_remove(request: HttpRequest, device_id: int) -> HttpResponse:
+    """Stop notifications on one of the client's own devices; anyone else's is not found."""
+    if not push_subscriptions_delete(user=request.user, subscription_id=device_id):
+        raise Http404
+    messages.success(request, "That device will get no more notifications.")
+    return redirect("outreach:reminder-preferences")
 
 
 # The token in the path is the credential: a forged cross-site POST would need it,

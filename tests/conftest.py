@@ -13,6 +13,7 @@ from django.test import Client
 
 from accounts.mfa import mfa_required
 from accounts.models import ClientProfile, Clinic, Role, User
+from tests.push_service import PushService
 
 PASSWORD = "a-long-test-password-9"
 
@@ -135,3 +136,24 @@ def _eager_celery(settings):
     app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager = False
+
+
+# --- A fake Web Push service on loopback and a VAPID pair, for any test that pushes.
+
+
+@pytest.fixture
+def vapid(settings) -> str:
+    """A VAPID pair of the test's own; returns the public key the browser subscribes with."""
+    from notifications.push import vapid_keys_generate
+
+    private, public = vapid_keys_generate()
+    settings.VAPID_PRIVATE_KEY, settings.VAPID_PUBLIC_KEY = private, public
+    settings.VAPID_SUBJECT = "mailto:push-test@kindwork.test"
+    return public
+
+
+@pytest.fixture
+def push_service() -> PushService:
+    service = PushService().start()
+    yield service
+    service.stop()

@@ -2,9 +2,13 @@
 
 import django_filters
 from django.db.models import QuerySet
+from django.http import HttpResponseBase
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -14,6 +18,7 @@ from homework.models import Category, Exercise
 from homework.selectors.exercises import exercises_visible_to
 from homework.serializers import ExerciseSerializer
 from homework.services import exercises as services
+from homework.views.audio import audio_response
 
 SOURCE_CHOICES = [("builtin", "Built-in library"), ("clinic", "This clinic's own")]
 YES_NO = [("true", "Yes"), ("false", "No")]
@@ -35,6 +40,10 @@ class ExerciseFilter(StrictFilterSet):
 
     def filter_archived(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(archived_at__isnull=value != "true")
+
+
+class AudioUploadSerializer(serializers.Serializer):
+    audio = serializers.FileField(help_text="MP3, M4A, OGG or WAV; see AUDIO_MAX_BYTES.")
 
 
 @extend_schema_view(
@@ -113,6 +122,42 @@ class ExerciseViewSet(
             exercise=self.get_object(), clinic=user.clinic, created_by=user
         )
         return Response(self.get_serializer(copy).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        methods=["GET"],
+        request=None,
+        responses={
+            (200, "audio/*"): OpenApiTypes.BINARY,
+            (206, "audio/*"): OpenApiTypes.BINARY,
+        },
+        description="The recording, whole or the byte range a Range header asks for (206).",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request={"multipart/form-data": AudioUploadSerializer},
+        responses={201: ExerciseSerializer},
+        description="Attach or replace the recording (MP3, M4A, OGG or WAV, checked by content).",
+    )
+    @extend_schema(methods=["DELETE"], request=None, responses={204: None})
+    @action(
+        detail=True,
+        methods=["get", "post", "delete"],
+        parser_classes=[MultiPartParser],
+    )
+    def audio(self, request: Request, pk: str) -> HttpResponseBase:
+        """A clinic exercise's audio guide: anyone who may see the exercise plays it; the
+        clinic's clinicians attach and remove it."""
+        exercise = self.get_object()
+        if request.method == "GET":
+            return audio_response(request, exercise)
+        if request.method == "DELETE":
+            if not services.exercise_audio_remove(exercise=exercise):
+                raise NotFound("This exercise has no recording.")
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        upload = AudioUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        services.exercise_audio_attach(exercise=exercise, upload=upload.validated_data["audio"])
+        return Response(self.get_serializer(exercise).data, status=status.HTTP_201_CREATED)
 
 
 def _prompts(prompts: list[dict], *, previous: list[dict]) -> list[dict]:

@@ -18,6 +18,7 @@ from django.utils.dateformat import format as date_format
 
 from accounts.access import clients_visible_to
 from accounts.models import Role, User
+from homework.events import event_fire
 from homework.models import (
     Assignment,
     AssignmentEvent,
@@ -189,6 +190,7 @@ def assignment_create(
         },
         created_at=now,
     )
+    event_fire(event="assignment_created", assignment_id=assignment.pk, client_id=client.pk)
     return assignment
 
 

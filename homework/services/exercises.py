@@ -8,6 +8,7 @@ archived exercise can be restored.
 
 import json
 import re
+import uuid
 from collections.abc import Iterable, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
@@ -16,12 +17,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import Clinic, User
+from homework.audio import audio_kind
 from homework.models import Exercise, Rating
 
 LIBRARY_PATH = Path(__file__).resolve().parent.parent / "library" / "exercises.json"
@@ -467,3 +471,60 @@ def exercise_restore(*, exercise: Exercise) -> bool:
     if updated:
         exercise.archived_at = None
     return bool(updated)
+
+
+# --- Audio guides ---
+
+AUDIO_HEAD_BYTES = 16
+
+
+def exercise_audio_attach(*, exercise: Exercise, upload: UploadedFile) -> Exercise:
+    """Attach (or replace) a clinic exercise's recording.
+
+    The file's real type comes from its first bytes, never its name or the browser's
+    word: MP3, M4A, OGG or WAV. Raises ValidationError (field "audio") and stores nothing
+    when the file is not one of those or is larger than settings.AUDIO_MAX_BYTES. The
+    stored name is made here, so nothing the uploader chose reaches the disk.
+    """
+    if exercise.is_builtin:
+        raise BuiltinExerciseError()
+    size = upload.size or 0
+    if size == 0:
+        raise ValidationError({"audio": "The file is empty. Choose a recording to attach."})
+    if size > settings.AUDIO_MAX_BYTES:
+        limit = max(settings.AUDIO_MAX_BYTES // (1024 * 1024), 1)
+        raise ValidationError({"audio": f"Recordings can be at most {limit} MB."})
+    upload.seek(0)
+    kind = audio_kind(upload.read(AUDIO_HEAD_BYTES))
+    upload.seek(0)
+    if kind is None:
+        raise ValidationError(
+            {"audio": "This file is not a recording we can play. Use MP3, M4A, OGG or WAV."}
+        )
+    content_type, extension = kind
+    previous = exercise.audio.name if exercise.audio else ""
+    exercise.audio.save(f"{uuid.uuid4().hex}.{extension}", upload, save=False)
+    exercise.audio_content_type = content_type
+    try:
+        exercise.save(update_fields=["audio", "audio_content_type", "updated_at"])
+    except Exception:
+        # Nothing half-stored: the row did not change, so the new file goes too.
+        exercise.audio.storage.delete(exercise.audio.name)
+        raise
+    if previous:
+        exercise.audio.storage.delete(previous)
+    return exercise
+
+
+def exercise_audio_remove(*, exercise: Exercise) -> bool:
+    """Take a clinic exercise's recording away; False when it had none."""
+    if exercise.is_builtin:
+        raise BuiltinExerciseError()
+    if not exercise.audio:
+        return False
+    name, storage = exercise.audio.name, exercise.audio.storage
+    exercise.audio = ""
+    exercise.audio_content_type = ""
+    exercise.save(update_fields=["audio", "audio_content_type", "updated_at"])
+    storage.delete(name)
+    return True

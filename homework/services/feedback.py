@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.access import clients_visible_to
 from accounts.models import ClientProfile, Role, User
+from homework.events import event_fire
 from homework.models import Completion, Feedback
 from notifications.models import Notification
 from notifications.services import notification_create
@@ -62,7 +63,8 @@ def feedback_create(
         message = Feedback.objects.create(
             completion=completion, clinician=clinician, text=text, created_at=now
         )
-        _notify(message, recipient=completion.client, now=now)
+        # The client hears of it on the channels they chose (outreach's news).
+        event_fire(event="feedback_created", feedback_id=message.pk, client_id=completion.client_id)
     return message
 
 

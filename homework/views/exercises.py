@@ -1,5 +1,6 @@
 """The exercise library for clinicians: browse, preview, copy, write, edit, archive."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +17,10 @@ from homework.selectors.exercises import (
     exercise_library_for,
 )
 from homework.services import exercises as services
+
+
+def audio_max_mb() -> int:
+    return max(settings.AUDIO_MAX_BYTES // (1024 * 1024), 1)
 
 
 def _editable_exercise(request: HttpRequest, exercise_id: int) -> Exercise:
@@ -66,6 +71,7 @@ def exercise_detail(request: HttpRequest, exercise_id: int) -> HttpResponse:
             "assignment_count": exercise_assignment_count(exercise=exercise, clinic_id=clinic_id),
             "copies": list(exercise_copies_for(exercise=exercise, clinic_id=clinic_id)),
             "clients": list(clients_visible_to(request.user).order_by("full_name", "email")),
+            "audio_max_mb": audio_max_mb(),
         },
     )
 

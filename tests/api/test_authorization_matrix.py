@@ -256,6 +256,18 @@ MATRIX: dict[str, Row] = {
         )
         for name, status in (("archive", 200), ("restore", 200), ("copy", 201))
     },
+    # The exercise has no recording here: whoever may see it is told so (404), like
+    # anyone who may not. An upload must be multipart (415 for the empty JSON body).
+    "api:v1:exercise-audio": Row(
+        {
+            "GET": readers(404),
+            "POST": clinicians(415) | {"stranger_clinician": 404},
+            "PUT": clinicians(405),
+            "PATCH": clinicians(405),
+            "DELETE": clinicians(404),
+        },
+        target="exercise",
+    ),
     # --- The caseload: clinicians only; a colleague's client is not found.
     "api:v1:client-list": Row(
         {
@@ -467,6 +479,17 @@ MATRIX: dict[str, Row] = {
         {m: clinicians(200, supervisor=200) if m == "GET" else clinicians(405) for m in METHODS}
     ),
     "api:v1:exports": Row({m: clinicians(400 if m == "POST" else 405) for m in METHODS}),
+    # --- A client's own devices for notifications: nobody else's, whoever asks.
+    "api:v1:push-subscription-list": Row(
+        {m: clients({"GET": 200, "POST": 400}.get(m, 405)) for m in METHODS}
+    ),
+    "api:v1:push-subscription-detail": Row(
+        {
+            **{m: clients(405) for m in ("GET", "POST", "PUT", "PATCH")},
+            "DELETE": own_object(client=204, clinician=403),
+        },
+        target="push_subscription",
+    ),
     # --- The OpenAPI schema and its docs are public: they describe, never contain, data.
     "api:schema": Row({m: everyone(200 if m == "GET" else 405) for m in METHODS}),
     "api:docs": Row({m: everyone(200 if m == "GET" else 405) for m in METHODS}),
@@ -583,7 +606,20 @@ TARGETS = {
     "measure_assignment": lambda api: _measure_assignment(api).pk,
     "measure_response": lambda api: _measure_response(api).pk,
     "risk_flag": lambda api: _risk_flag(api).pk,
+    "push_subscription": lambda api: _push_subscription(api).pk,
 }
+
+
+def _push_subscription(api):
+    """A device of world.client's."""
+    from notifications.models import PushSubscription
+
+    return PushSubscription.objects.create(
+        user=api.world.client,
+        endpoint="https://fcm.googleapis.com/fcm/send/matrix",
+        p256dh="B" + "A" * 86,
+        auth="A" * 22,
+    )
 
 
 def _measure_assignment(api):

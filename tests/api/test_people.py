@@ -61,6 +61,8 @@ def test_it_reads_and_changes_reminder_preferences(api) -> None:
         "quiet_hours_end": None,
         "paused_until": None,
         "weekly_summary": True,
+        "email_reminders": True,
+        "push_devices": 0,
     }
 
     response = browser.patch(

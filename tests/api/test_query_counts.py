@@ -31,6 +31,21 @@ from tests.factories import (
 )
 
 
+def add_push_devices(api: ApiWorld, count: int) -> None:
+    from notifications.models import PushSubscription
+
+    start = PushSubscription.objects.count()
+    PushSubscription.objects.bulk_create(
+        PushSubscription(
+            user=api.world.client,
+            endpoint=f"https://fcm.googleapis.com/fcm/send/device-{start + n}",
+            p256dh="B" + "A" * 86,
+            auth="A" * 22,
+        )
+        for n in range(count)
+    )
+
+
 def add_exercises(api: ApiWorld, count: int) -> None:
     for n in range(count):
         exercise = make_exercise(api.world.clinic, title=f"Exercise {n}")
@@ -179,6 +194,7 @@ CASES = [
         add_caseload_and_history,
         kwargs=lambda api: {"pk": api.world.client.pk},
     ),
+    Case("api:v1:push-subscription-list", "client", add_push_devices),
 ]
 
 

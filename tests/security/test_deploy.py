@@ -14,6 +14,15 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "kindwork.example.org",
     "EMAIL_HOST": "smtp.kindwork.example.org",
     "FIELD_ENCRYPTION_KEYS": "YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=",
+    # A pair made for this test only (`manage.py vapid_keys`); it signs nothing real.
+    "VAPID_PRIVATE_KEY": (
+        "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg27GeZulclnd-M9_YD35oDC"
+        "yChaE5KheVP9nHNrnyLtahRANCAAQCEKYvrugu1JfSCRrdozioOra9TQTh4F7QAzyhC0oS"
+        "y1WD4IwqXyzH3RFHFPG2Ve9hMCQzn_eB1yTAKrsXRmQz"
+    ),
+    "VAPID_PUBLIC_KEY": (
+        "BAIQpi-u6C7Ul9IJGt2jOKg6tr1NBOHgXtADPKELShLLVYPgjCpfLMfdEUcU8bZV72EwJDOf94HXJMAquxdGZDM"
+    ),
 }
 
 
@@ -38,6 +47,12 @@ def test_it_passes_the_deploy_check_at_warning_level():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_vapid_pair():
+    result = run_manage("check", extra_env={"VAPID_PRIVATE_KEY": "", "VAPID_PUBLIC_KEY": ""})
+    assert result.returncode != 0
+    assert "notifications.E001" in result.stdout + result.stderr
 
 
 def test_it_fails_the_deploy_check_when_a_safeguard_is_switched_off():
