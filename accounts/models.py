@@ -155,12 +155,19 @@ class ClientProfile(models.Model):
     reminders_paused_until = models.DateTimeField(null=True, blank=True)
     weekly_summary = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=now)
+    # Set when the clinician ends their work with the client (discharge); cleared when
+    # they reopen it. The record stays; only new practice, plans and reminders stop.
+    discharged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["user__email"]
 
     def __str__(self) -> str:
         return f"Client profile of {self.user}"
+
+    @property
+    def is_discharged(self) -> bool:
+        return self.discharged_at is not None
 
     def clean(self) -> None:
         if (self.quiet_hours_start is None) != (self.quiet_hours_end is None):

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.access import client_closed_reason
 from accounts.models import User
 from homework.models import AssignmentStatus
 from homework.schedule import local_date
@@ -40,6 +41,9 @@ def measure_assignment_create(
 ) -> MeasureAssignment:
     """Ask a client to answer a questionnaire once (every_weeks=None) or every N weeks."""
     _on_caseload(clinician, client)
+    reason = client_closed_reason(client)
+    if reason is not None:
+        raise ValidationError(reason, code="client_closed")
     errors: dict[str, list[str]] = {}
     try:
         found = instrument_get(instrument)

@@ -370,10 +370,20 @@ class CaseloadRow:
     distress_recent: float | None
     distress_earlier: float | None
     reasons: list[str] = field(default_factory=list)
+    discharged: bool = False
 
     @property
     def needs_attention(self) -> bool:
         return bool(self.reasons)
+
+    @property
+    def is_active(self) -> bool:
+        """False for a deactivated account: marked on the caseload, never "needs attention"."""
+        return self.client.is_active
+
+    @property
+    def is_open(self) -> bool:
+        return self.is_active and not self.discharged
 
     @property
     def days_since_practice(self) -> int | None:
@@ -396,6 +406,7 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
     latest_log = Completion.objects.filter(client_id=OuterRef("pk")).order_by("-local_date")
     clients = list(
         clients_visible_to(clinician)
+        .select_related("client_profile")
         .annotate(last_practice=Subquery(latest_log.values("local_date")[:1]))
         .order_by("full_name", "email", "id")
     )
@@ -484,10 +495,15 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
         recent = _mean(latest[:TREND_LOGS]) if len(latest) >= 2 * TREND_LOGS else None
         earlier = _mean(latest[TREND_LOGS:]) if len(latest) >= 2 * TREND_LOGS else None
 
+        profile = getattr(client, "client_profile", None)
+        discharged = profile is not None and profile.discharged_at is not None
         reasons = []
-        if idle_days is not None and idle_days >= ATTENTION_IDLE_DAYS:
+        # Nobody can act on a closed record, so it never asks for attention.
+        closed = discharged or not client.is_active
+        if not closed and idle_days is not None and idle_days >= ATTENTION_IDLE_DAYS:
             reasons.append(f"No practice logged for {idle_days} days")
-        if recent is not None and earlier is not None and recent - earlier >= TREND_RISE:
+        rising = recent is not None and earlier is not None and recent - earlier >= TREND_RISE
+        if not closed and rising:
             reasons.append(
                 f"Distress after practice rising (average {recent:.1f}, was {earlier:.1f})"
             )
@@ -511,6 +527,7 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
                 distress_recent=recent,
                 distress_earlier=earlier,
                 reasons=reasons,
+                discharged=discharged,
             )
         )
     return sorted(rows, key=lambda row: not row.needs_attention)

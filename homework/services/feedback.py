@@ -5,7 +5,7 @@ from datetime import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from accounts.access import clients_visible_to
+from accounts.access import client_closed_reason, clients_visible_to
 from accounts.models import Role, User
 from homework.models import Completion, Feedback
 
@@ -20,6 +20,9 @@ def feedback_create(
         clients_visible_to(clinician).filter(pk=completion.client_id).exists()
     ):
         raise PermissionDenied("Only the client's clinician can reply to this log.")
+    reason = client_closed_reason(completion.client)
+    if reason is not None:
+        raise ValidationError({"text": reason})
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": "Write a few words before sending."})
