@@ -59,6 +59,10 @@ class LoginView(auth_views.LoginView):
     def get_default_redirect_url(self) -> str:
         return home_url_for(self.request.user)
 
+    def get_context_data(self, **kwargs) -> dict:
+        # Django's LoginView names the site after the request's host; we are Kindwork.
+        return {**super().get_context_data(**kwargs), "site_name": settings.SITE_NAME}
+
 
 class LogoutView(auth_views.LogoutView):
     next_page = reverse_lazy("accounts:login")

@@ -222,7 +222,8 @@ elif os.getenv("EMAIL_FILE_PATH"):
         }
     }
 else:
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    # Printed decoded, so a link in a development email can be opened as printed.
+    MAILERS = {"default": {"BACKEND": "core.mail.DecodedConsoleBackend"}}
 
 # Celery. Redis when REDIS_URL is set; otherwise a filesystem transport that
 # needs no server (one machine only). Tasks carry ids only, as JSON.
