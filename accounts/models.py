@@ -32,6 +32,8 @@ class Clinic(models.Model):
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     created_at = models.DateTimeField(default=now)
+    # A clinic is closed, never deleted: its accounts are deactivated, its records kept.
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
