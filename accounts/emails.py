@@ -18,7 +18,7 @@ def _invitation_context(notification: Notification) -> dict:
     from accounts.services import InvitationError, invitation_issue_token
 
     invitation = (
-        Invitation.objects.select_related("clinic")
+        Invitation.objects.select_related("clinic", "clinician", "invited_by")
         .filter(pk=notification.context.get("invitation_id"))
         .first()
     )
@@ -32,8 +32,14 @@ def _invitation_context(notification: Notification) -> dict:
         token = invitation_issue_token(invitation=invitation)
     except InvitationError as error:
         raise PermanentSendError(str(error)) from error
+    # A client is invited to work with one clinician: name them, so the email is
+    # recognisable as coming from someone they know. No clinical content: a name only.
+    inviter = invitation.clinician or invitation.invited_by
     return {
         "clinic_name": invitation.clinic.name,
+        "invitee_name": invitation.full_name,
+        "clinician_name": inviter.get_full_name() if inviter is not None else "",
+        "is_client": invitation.role == "client",
         "role": invitation.get_role_display().lower(),
         "accept_path": reverse("accounts:invitation-accept", args=[token]),
         "expires_at": invitation.expires_at,

@@ -96,6 +96,15 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Our 404 page even with DEBUG on (core/middleware.py); DEBUG_URL_LIST=1 for Django's list.
+DEBUG_URL_LIST = envbool("DEBUG_URL_LIST", "False")
+if DEBUG and not DEBUG_URL_LIST:
+    # After the session, user and messages, so the page shows the person's own header.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+        "core.middleware.NotFoundPageMiddleware",
+    )
+
 ROOT_URLCONF = "clinic.urls"
 WSGI_APPLICATION = "clinic.wsgi.application"
 
@@ -463,7 +472,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"quiet_requests": {"()": "core.logging.QuietRequestsFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["quiet_requests"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

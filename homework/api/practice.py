@@ -140,7 +140,7 @@ class CompletionViewSet(
             ratings=data.get("ratings", {}),
             answers=data.get("answers", {}),
             reflection=data.get("reflection", ""),
-            reflection_shared=data.get("reflection_shared", True),
+            reflection_shared=data.get("reflection_shared", False),
         )
         body = CompletionSerializer(completion, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED)

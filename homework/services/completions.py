@@ -147,7 +147,7 @@ def completion_log(
     ratings: dict[str, int | None] | None = None,
     answers: dict[str, str] | None = None,
     reflection: str = "",
-    reflection_shared: bool = True,
+    reflection_shared: bool = False,
     now: datetime | None = None,
 ) -> Completion:
     """Log today's practice of a plan, or correct today's log if there is one."""

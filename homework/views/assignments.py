@@ -120,6 +120,9 @@ def _status_action(
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, done)
+    # The client page's buttons say where they came from, so the clinician stays there.
+    if request.POST.get("return_to") == "client":
+        return redirect(f"{_client_page(assignment.client)}#plan-{assignment.pk}")
     return redirect("homework:assignment-edit", assignment_id=assignment.pk)
 
 
