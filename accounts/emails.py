@@ -64,6 +64,32 @@ register_kind(
     template_prefix="emails/invitation",
     build_context=_invitation_context,
 )
+
+
+def _clinician_changed_context(notification: Notification) -> dict:
+    from accounts.models import Handover
+
+    handover = (
+        Handover.objects.select_related("client", "to_clinician", "client__clinic")
+        .filter(pk=notification.context.get("handover_id"), accepted_at__isnull=False)
+        .first()
+    )
+    if handover is None or not handover.client.is_active:
+        raise PermanentSendError("The handover or the account is gone.")
+    # Names only: who the client works with now. Nothing about their practice.
+    return {
+        "client_name": handover.client.full_name,
+        "clinician_name": handover.to_clinician.get_full_name(),
+        "clinic_name": handover.client.clinic.name if handover.client.clinic else "",
+        "home_path": reverse("accounts:home"),
+    }
+
+
+register_kind(
+    Notification.Kind.CLINICIAN_CHANGED,
+    template_prefix="emails/clinician_changed",
+    build_context=_clinician_changed_context,
+)
 register_kind(
     Notification.Kind.PASSWORD_RESET,
     template_prefix="emails/password_reset",

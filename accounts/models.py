@@ -238,3 +238,38 @@ class Invitation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == "pending"
+
+
+class Handover(models.Model):
+    """A clinician offers a client to a colleague of the same clinic, who accepts.
+
+    Pending until accepted or cancelled; the client moves only on acceptance. An admin
+    can still move a client directly (accounts.services.client_reassign).
+    """
+
+    client = models.ForeignKey(User, on_delete=models.CASCADE, related_name="handovers")
+    from_clinician = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    to_clinician = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="handovers_offered"
+    )
+    created_at = models.DateTimeField(default=now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # At most one open offer per client.
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=models.Q(accepted_at__isnull=True, cancelled_at__isnull=True),
+                name="handover_one_open_per_client",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Handover of {self.client} to {self.to_clinician}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.cancelled_at is None

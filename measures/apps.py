@@ -6,4 +6,8 @@ class MeasuresConfig(AppConfig):
     verbose_name = "Questionnaires"
 
     def ready(self) -> None:
+        from homework.services.caseload import register_discharge_hook
         from measures import panels  # noqa: F401  (adds its panels to homework's pages)
+        from measures.services import measure_assignments_end_for_client
+
+        register_discharge_hook(measure_assignments_end_for_client)

@@ -123,3 +123,10 @@ def measure_response_submit(
     except IntegrityError:
         # A second submit raced the first past the check above; the unique constraint held.
         raise already from None
+
+
+def measure_assignments_end_for_client(*, client: User, clinician: User, now: datetime) -> None:
+    """On discharge: stop every questionnaire schedule of the client; answers stay."""
+    MeasureAssignment.objects.filter(client_id=client.pk, status=AssignmentStatus.ACTIVE).update(
+        status=AssignmentStatus.ENDED, updated_at=now
+    )

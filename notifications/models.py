@@ -13,6 +13,7 @@ class Notification(models.Model):
         QUESTIONNAIRE_REMINDER = "questionnaire_reminder", "Questionnaire reminder"
         WEEKLY_CLIENT = "weekly_client", "Weekly summary (client)"
         WEEKLY_CLINICIAN = "weekly_clinician", "Weekly summary (clinician)"
+        CLINICIAN_CHANGED = "clinician_changed", "Your clinician now"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -24,7 +24,7 @@ Definitions (shown to people in the templates too):
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from statistics import fmean
@@ -531,3 +531,51 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
             )
         )
     return sorted(rows, key=lambda row: not row.needs_attention)
+
+
+# Filters of the caseload, by their key in the URL: (label, keep this row?). Urgent
+# flags, groups and programs join here as entries when they exist.
+CASELOAD_FILTERS: dict[str, tuple[str, Callable[[CaseloadRow], bool]]] = {
+    "attention": ("Needing attention", lambda row: row.needs_attention),
+    "open": ("Current clients", lambda row: row.is_open),
+    "inactive": ("Deactivated accounts", lambda row: not row.is_active),
+    "discharged": ("Discharged", lambda row: row.discharged),
+}
+
+# Orders of the caseload, by their key in the URL: (label, sort key). Clients with no
+# figure for a column come last either way.
+CASELOAD_SORTS: dict[str, tuple[str, Callable[[CaseloadRow], object]]] = {
+    "name": ("Name, A to Z", lambda row: (row.client.get_full_name().casefold(), row.client.pk)),
+    "-name": ("Name, Z to A", lambda row: (row.client.get_full_name().casefold(), row.client.pk)),
+    "active_plans": ("Fewest active plans", lambda row: row.active_assignments),
+    "-active_plans": ("Most active plans", lambda row: row.active_assignments),
+    "adherence_7": ("Last 7 days, lowest first", lambda row: row.adherence_7.ratio),
+    "-adherence_7": ("Last 7 days, highest first", lambda row: row.adherence_7.ratio),
+    "adherence_28": ("Last 28 days, lowest first", lambda row: row.adherence_28.ratio),
+    "-adherence_28": ("Last 28 days, highest first", lambda row: row.adherence_28.ratio),
+    "last_practice": ("Last practice, longest ago first", lambda row: row.last_practice),
+    "-last_practice": ("Last practice, most recent first", lambda row: row.last_practice),
+}
+
+
+def caseload_query(
+    rows: list[CaseloadRow], *, search: str = "", status: str = "", sort: str = ""
+) -> list[CaseloadRow]:
+    """The caseload's rows searched, filtered and sorted: plain Python over rows already
+    read, so the page costs the same queries whatever is asked."""
+    needle = search.strip().casefold()
+    if needle:
+        rows = [
+            row
+            for row in rows
+            if needle in row.client.full_name.casefold() or needle in row.client.email.casefold()
+        ]
+    if status:
+        keep = CASELOAD_FILTERS[status][1]
+        rows = [row for row in rows if keep(row)]
+    if sort:
+        key = CASELOAD_SORTS[sort][1]
+        present = [row for row in rows if key(row) is not None]
+        missing = [row for row in rows if key(row) is None]
+        rows = sorted(present, key=key, reverse=sort.startswith("-")) + missing
+    return rows
