@@ -78,7 +78,7 @@ class HandoverForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def handover_offer(request: HttpRequest, client_id: int) -> HttpResponse:
     client = client_for_user_or_404(request.user, client_id)
-    form = HandoverForm(request.POST or None, clinician=request.user)
+    form = HandoverForm(request.POST if request.method == "POST" else None, clinician=request.user)
     if request.method == "POST":
         if form.is_valid():
             try:
