@@ -197,6 +197,7 @@ def account_settings(request: HttpRequest) -> HttpResponse:
     form = AccountSettingsForm(
         form_data(request), initial={"full_name": user.full_name, "timezone": user.timezone}
     )
+    form.fields["timezone"].suggest(user.timezone, user.clinic.timezone if user.clinic else "")
     if request.method == "POST" and form.is_valid():
         services.user_update_settings(
             user=user,
