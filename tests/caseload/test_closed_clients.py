@@ -132,3 +132,16 @@ def test_the_questionnaire_page_refuses_a_closed_client_with_a_message(world, cl
     )
     assert response.status_code == 400
     assert not MeasureAssignment.objects.exists()
+
+
+def test_the_assign_page_says_why_before_the_form(world, closed) -> None:
+    browser = world.login(world.clinician)
+    response = browser.get(
+        reverse("homework:assignment-create", args=[world.client.pk]), follow=True
+    )
+    text = response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse(
+        "homework:client-detail", args=[world.client.pk]
+    )
+    assert "deactivated" in text if closed == "deactivated" else "discharged" in text
+    assert "Assign an exercise</a>" not in text
