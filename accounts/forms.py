@@ -147,9 +147,6 @@ class InvitationAcceptForm(SetPasswordMixin, forms.Form):
         self.fields["full_name"].initial = invitation.full_name
         self.fields["timezone"].initial = invitation.clinic.timezone
         self.fields["timezone"].suggest(invitation.clinic.timezone)
-        if not self.is_bound:
-            # Someone accepting an invitation is most likely where their browser is.
-            self.fields["timezone"].widget.attrs["data-timezone-default"] = ""
         self.fields["password1"].help_text = "At least 10 characters, not a common password."
         self.fields["password2"].help_text = ""
 

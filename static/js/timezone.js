@@ -20,8 +20,8 @@
     option.value = detected;
     option.textContent = existing.textContent;
     group.appendChild(option);
+    // Offered first, never chosen for the person: the clinic's zone stays selected
+    // until they pick, so a device set to the wrong zone changes nothing by itself.
     select.insertBefore(group, select.firstChild);
-    // A form shown for the first time (nothing chosen yet by the person) starts from it.
-    if (select.hasAttribute("data-timezone-default")) select.value = detected;
   });
 })();

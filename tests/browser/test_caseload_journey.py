@@ -75,3 +75,15 @@ def test_a_client_on_a_phone_has_a_compact_menu_that_opens(live_server, world, n
     page.get_by_role("link", name="Reminders").click()
     page.wait_for_url("**/portal/reminders/")
     audit(page)
+
+
+def test_the_time_zone_picker_offers_the_devices_zone_first(live_server, world, new_context, audit):
+    page = new_context(PHONE, timezone_id="Asia/Tokyo").new_page()
+    log_in(page, world.client)
+    page.goto("/accounts/settings/")
+    detected = page.locator('optgroup[label="Detected on this device"] option')
+    assert detected.count() == 1
+    assert detected.get_attribute("value") == "Asia/Tokyo"
+    # Offered, not chosen: the person's own zone stays selected until they pick.
+    assert page.get_by_label("Your time zone").input_value() == "Europe/London"
+    audit(page)
