@@ -110,6 +110,29 @@ def clients_visible_to(user: User) -> QuerySet[User]:
     return clients.filter(pk=user.pk)
 
 
+CLIENT_DEACTIVATED = (
+    "This client's account is deactivated, so nothing new can be given to them. "
+    "An admin of your clinic can reactivate it."
+)
+CLIENT_DISCHARGED = (
+    "Work with this client has ended (discharged). Reopen their record to give them anything new."
+)
+
+
+def client_closed_reason(client: User) -> str | None:
+    """Why nothing new may be written for this client, or None when they are open.
+
+    The one rule for every write (plans, questionnaires, feedback, practice logs), from
+    the portal and the API alike: a deactivated account or a discharged client.
+    """
+    if not client.is_active:
+        return CLIENT_DEACTIVATED
+    profile = getattr(client, "client_profile", None)
+    if profile is not None and profile.discharged_at is not None:
+        return CLIENT_DISCHARGED
+    return None
+
+
 def client_for_user_or_404(user: User, client_id: int) -> User:
     client = clients_visible_to(user).select_related("client_profile").filter(pk=client_id).first()
     if client is None:

@@ -7,8 +7,9 @@ see every clinic; a staff member with a clinic sees only that clinic.
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import AdminForm
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME, AdminForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
@@ -20,6 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from knox.models import AuthToken
 
 from accounts import services
 from accounts.access import scoped_to_clinic
@@ -32,6 +34,44 @@ from accounts.forms import (
     form_data,
 )
 from accounts.models import ClientProfile, Clinic, CrisisContact, Invitation, Role, User
+
+admin.site.site_header = f"{settings.SITE_NAME} administration"
+admin.site.site_title = f"{settings.SITE_NAME} administration"
+admin.site.index_title = "Clinics, people and records"
+
+# Groups are not used (a role decides what a person may do), and API tokens are ended
+# with "log out everywhere": neither list helps an admin, so neither is shown.
+for _unused_model in (Group, AuthToken):
+    if admin.site.is_registered(_unused_model):
+        admin.site.unregister(_unused_model)
+
+
+def _confirm_action(
+    request: HttpRequest,
+    model_admin: admin.ModelAdmin,
+    queryset: QuerySet,
+    *,
+    action: str,
+    title: str,
+    explanation: str,
+    button: str,
+) -> TemplateResponse:
+    """An intermediate "are you sure?" page for an admin action, posted back with confirm."""
+    return TemplateResponse(
+        request,
+        "admin/accounts/confirm_action.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": title,
+            "subtitle": None,
+            "opts": model_admin.opts,
+            "explanation": explanation,
+            "button": button,
+            "objects": list(queryset),
+            "action": action,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        },
+    )
 
 
 def _invite_clinician_url(clinic: Clinic | None = None) -> str:
@@ -66,9 +106,56 @@ class ClinicAdmin(ClinicScopedAdmin):
     clinic_lookup = "pk"
     form = ClinicAdminForm
     inlines = [CrisisContactInline]
-    list_display = ["name", "timezone", "clinicians", "clients", "created_at", "invite"]
+    list_display = [
+        "name",
+        "timezone",
+        "clinicians",
+        "clients",
+        "created_at",
+        "closed_at",
+        "invite",
+    ]
     search_fields = ["name"]
     list_filter = ["timezone"]
+    readonly_fields = ["closed_at"]
+    actions = ["close"]
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # A clinic holds clinical records that must be kept: it is closed, not deleted.
+        return False
+
+    def has_close_permission(self, request: HttpRequest) -> bool:
+        # The installation's administrators close clinics, not a clinic's own admin.
+        return request.user.is_superuser
+
+    @admin.action(
+        description="Close selected clinics (deactivates every account, keeps data)…",
+        permissions=["close"],
+    )
+    def close(self, request: HttpRequest, queryset: QuerySet[Clinic]) -> HttpResponse | None:
+        if request.POST.get("confirm") != "yes":
+            return _confirm_action(
+                request,
+                self,
+                queryset,
+                action="close",
+                title="Close clinics",
+                explanation=(
+                    "Every account of these clinics is deactivated and logged out, and their "
+                    "open invitations are withdrawn. Clients' records, practice and "
+                    "questionnaires are kept, and can still be exported here. Accounts can "
+                    "be reactivated one by one later."
+                ),
+                button="Yes, close",
+            )
+        deactivated = sum(services.clinic_close(clinic=clinic) for clinic in queryset)
+        self.message_user(
+            request,
+            f"{queryset.count()} clinic(s) closed; {deactivated} account(s) deactivated. "
+            "Their records are kept.",
+            messages.SUCCESS,
+        )
+        return None
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Clinic]:
         # Counted in the one list query, so the page costs the same for any number of clinics.
@@ -191,7 +278,15 @@ class UserAdmin(ClinicScopedAdmin, DjangoUserAdmin):
     ]
     readonly_fields = ["last_login", "date_joined"]
     filter_horizontal = ["supervises"]
-    actions = ["deactivate"]
+    actions = ["deactivate", "reactivate"]
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # People leave through erasure (audit's "Erase" action), which keeps the audit
+        # trail; a plain delete would fail on or destroy their records.
+        return False
+
+    def has_erase_permission(self, request: HttpRequest) -> bool:
+        return super().has_delete_permission(request)
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
@@ -225,8 +320,21 @@ class UserAdmin(ClinicScopedAdmin, DjangoUserAdmin):
             _save_profile_through_service(profile, changed.get(id(profile), []))
         return None
 
-    @admin.action(description="Deactivate selected accounts (logs them out everywhere)")
-    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+    @admin.action(description="Deactivate selected accounts (logs them out everywhere)…")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+        if request.POST.get("confirm") != "yes":
+            return _confirm_action(
+                request,
+                self,
+                queryset.filter(is_active=True),
+                action="deactivate",
+                title="Deactivate accounts",
+                explanation=(
+                    "These people are logged out everywhere and cannot log in until "
+                    "reactivated. Nothing they wrote is deleted; “Reactivate” undoes this."
+                ),
+                button="Yes, deactivate",
+            )
         count = 0
         for user in queryset.filter(is_active=True):
             if user.pk == request.user.pk:
@@ -234,7 +342,19 @@ class UserAdmin(ClinicScopedAdmin, DjangoUserAdmin):
                 continue
             services.user_deactivate(user=user)
             count += 1
-        self.message_user(request, f"{count} account(s) deactivated.", messages.SUCCESS)
+        self.message_user(
+            request,
+            f"{count} account(s) deactivated. Choose “Reactivate” to undo.",
+            messages.SUCCESS,
+        )
+        return None
+
+    @admin.action(description="Reactivate selected accounts")
+    def reactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        users = list(queryset.filter(is_active=False))
+        for user in users:
+            services.user_reactivate(user=user)
+        self.message_user(request, f"{len(users)} account(s) reactivated.", messages.SUCCESS)
 
 
 @admin.register(ClientProfile)

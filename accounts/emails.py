@@ -18,7 +18,7 @@ def _invitation_context(notification: Notification) -> dict:
     from accounts.services import InvitationError, invitation_issue_token
 
     invitation = (
-        Invitation.objects.select_related("clinic")
+        Invitation.objects.select_related("clinic", "clinician", "invited_by")
         .filter(pk=notification.context.get("invitation_id"))
         .first()
     )
@@ -32,8 +32,14 @@ def _invitation_context(notification: Notification) -> dict:
         token = invitation_issue_token(invitation=invitation)
     except InvitationError as error:
         raise PermanentSendError(str(error)) from error
+    # A client is invited to work with one clinician: name them, so the email is
+    # recognisable as coming from someone they know. No clinical content: a name only.
+    inviter = invitation.clinician or invitation.invited_by
     return {
         "clinic_name": invitation.clinic.brand_name,
+        "invitee_name": invitation.full_name,
+        "clinician_name": inviter.get_full_name() if inviter is not None else "",
+        "is_client": invitation.role == "client",
         "role": invitation.get_role_display().lower(),
         "accept_path": reverse("accounts:invitation-accept", args=[token]),
         "expires_at": invitation.expires_at,
@@ -57,6 +63,32 @@ register_kind(
     Notification.Kind.INVITATION,
     template_prefix="emails/invitation",
     build_context=_invitation_context,
+)
+
+
+def _clinician_changed_context(notification: Notification) -> dict:
+    from accounts.models import Handover
+
+    handover = (
+        Handover.objects.select_related("client", "to_clinician", "client__clinic")
+        .filter(pk=notification.context.get("handover_id"), accepted_at__isnull=False)
+        .first()
+    )
+    if handover is None or not handover.client.is_active:
+        raise PermanentSendError("The handover or the account is gone.")
+    # Names only: who the client works with now. Nothing about their practice.
+    return {
+        "client_name": handover.client.full_name,
+        "clinician_name": handover.to_clinician.get_full_name(),
+        "clinic_name": handover.client.clinic.name if handover.client.clinic else "",
+        "home_path": reverse("accounts:home"),
+    }
+
+
+register_kind(
+    Notification.Kind.CLINICIAN_CHANGED,
+    template_prefix="emails/clinician_changed",
+    build_context=_clinician_changed_context,
 )
 register_kind(
     Notification.Kind.PASSWORD_RESET,

@@ -13,6 +13,7 @@ from accounts.branding import LOGO_MAX_BYTES, logo_normalised
 from accounts.mfa import mfa_enrolled, mfa_verify
 from accounts.models import ClientProfile, Clinic, Invitation, Role, User, available_timezones
 from accounts.services import clinician_check
+from accounts.timezones import timezone_groups, timezone_label
 
 
 def form_data(request: HttpRequest) -> QueryDict | None:
@@ -21,19 +22,70 @@ def form_data(request: HttpRequest) -> QueryDict | None:
 
 
 def timezone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in sorted(available_timezones())]
+    """Every canonical zone, labelled (kept for callers that want a flat list)."""
+    return [
+        (name, timezone_label(name)) for _region, group in timezone_groups() for name, _ in group
+    ]
+
+
+class TimezoneSelect(forms.Select):
+    """A select with the suggested zones first; static/js/timezone.js adds the browser's."""
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        super().__init__(attrs={"data-timezone-picker": "", **(attrs or {})})
+
+    def optgroups(self, name: str, value: list, attrs: dict | None = None) -> list:
+        # The person's current zone is always an option, first, even an alias the list
+        # leaves out: otherwise the browser would select another and a save would move them.
+        current = next((v for v in value if v), "")
+        listed = (
+            {option for _group, options in self.choices for option, _label in options}
+            if current
+            else set()
+        )
+        if current and current not in listed and current in available_timezones():
+            self.choices = [
+                ("Your current zone", [(current, timezone_label(current))]),
+                *self.choices,
+            ]
+        return super().optgroups(name, value, attrs)
 
 
 class TimezoneField(forms.ChoiceField):
-    """An IANA time zone chosen from the list zoneinfo knows."""
+    """An IANA time zone. The picker lists canonical zones by region, the clinic's (or the
+    person's own) first; any name zoneinfo knows is accepted, so an older alias stored
+    before stays valid."""
 
-    def __init__(self, **kwargs) -> None:
+    widget = TimezoneSelect
+
+    def __init__(self, *, suggested: tuple[str, ...] = (), **kwargs) -> None:
         kwargs.setdefault("label", "Time zone")
+        kwargs.setdefault(
+            "help_text",
+            "Start typing a city to find it. The offset shown is today's, summer time included.",
+        )
         kwargs.setdefault(
             "error_messages",
             {"invalid_choice": "“%(value)s” is not a known time zone. Choose one from the list."},
         )
-        super().__init__(choices=timezone_choices, **kwargs)
+        self.suggested = suggested
+        super().__init__(choices=self._choices_now, **kwargs)
+
+    def _choices_now(self) -> list:
+        return timezone_groups(first=(*self.suggested, *self._current()))
+
+    def _current(self) -> tuple[str, ...]:
+        # A stored alias (e.g. "US/Eastern") is shown first so editing keeps it.
+        initial = self.initial if isinstance(self.initial, str) else ""
+        return (initial,) if initial else ()
+
+    def suggest(self, *names: str) -> None:
+        """Put these zones first (a clinic's zone, the person's own)."""
+        self.suggested = tuple(name for name in names if name in available_timezones())
+        self.choices = self._choices_now
+
+    def valid_value(self, value: str) -> bool:
+        return value in available_timezones()
 
 
 def _email_taken(email: str, *, exclude_pk: int | None = None) -> bool:
@@ -95,6 +147,7 @@ class InvitationAcceptForm(SetPasswordMixin, forms.Form):
         self.invitation = invitation
         self.fields["full_name"].initial = invitation.full_name
         self.fields["timezone"].initial = invitation.clinic.timezone
+        self.fields["timezone"].suggest(invitation.clinic.timezone)
         self.fields["password1"].help_text = "At least 10 characters, not a common password."
         self.fields["password2"].help_text = ""
 

@@ -66,6 +66,8 @@ class Clinic(models.Model):
         help_text="Shown to clients on the Help now page and whenever an answer raises a "
         "safety alert. Left empty, clients see: " + DEFAULT_CRISIS_TEXT,
     )
+    # A clinic is closed, never deleted: its accounts are deactivated, its records kept.
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -258,12 +260,19 @@ class ClientProfile(models.Model):
     # only while at least one device is subscribed, so something always reaches them.
     email_reminders = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=now)
+    # Set when the clinician ends their work with the client (discharge); cleared when
+    # they reopen it. The record stays; only new practice, plans and reminders stop.
+    discharged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["user__email"]
 
     def __str__(self) -> str:
         return f"Client profile of {self.user}"
+
+    @property
+    def is_discharged(self) -> bool:
+        return self.discharged_at is not None
 
     def clean(self) -> None:
         if (self.quiet_hours_start is None) != (self.quiet_hours_end is None):
@@ -332,3 +341,38 @@ class Invitation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == "pending"
+
+
+class Handover(models.Model):
+    """A clinician offers a client to a colleague of the same clinic, who accepts.
+
+    Pending until accepted or cancelled; the client moves only on acceptance. An admin
+    can still move a client directly (accounts.services.client_reassign).
+    """
+
+    client = models.ForeignKey(User, on_delete=models.CASCADE, related_name="handovers")
+    from_clinician = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    to_clinician = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="handovers_offered"
+    )
+    created_at = models.DateTimeField(default=now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # At most one open offer per client.
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=models.Q(accepted_at__isnull=True, cancelled_at__isnull=True),
+                name="handover_one_open_per_client",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Handover of {self.client} to {self.to_clinician}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.cancelled_at is None

@@ -248,6 +248,29 @@ def user_deactivate(*, user: User, now: datetime | None = None) -> None:
     tokens_end_for_user(user=user)
 
 
+def user_reactivate(*, user: User) -> None:
+    """Undo a deactivation: the person can log in again (no session comes back)."""
+    User.objects.filter(pk=user.pk).update(is_active=True)
+    user.is_active = True
+
+
+def clinic_close(*, clinic: Clinic, now: datetime | None = None) -> int:
+    """Close a clinic: every account deactivated, open invitations revoked, data kept.
+
+    Returns how many accounts were deactivated. Deleting a clinic would delete (or be
+    blocked by) the clinical records a clinic must keep, so it is never offered.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        Clinic.objects.filter(pk=clinic.pk, closed_at__isnull=True).update(closed_at=now)
+        clinic.closed_at = clinic.closed_at or now
+        _open_invitations().filter(clinic=clinic).update(revoked_at=now)
+        users = list(User.objects.filter(clinic=clinic, is_active=True))
+    for user in users:
+        user_deactivate(user=user, now=now)
+    return len(users)
+
+
 def user_logout_everywhere(*, user: User) -> tuple[int, int]:
     """End every session and API token of the account: (sessions, tokens) ended."""
     return sessions_end_for_user(user=user), tokens_end_for_user(user=user)

@@ -61,6 +61,10 @@ class LoginView(auth_views.LoginView):
     def get_default_redirect_url(self) -> str:
         return home_url_for(self.request.user)
 
+    def get_context_data(self, **kwargs) -> dict:
+        # Django's LoginView names the site after the request's host; we are Kindwork.
+        return {**super().get_context_data(**kwargs), "site_name": settings.SITE_NAME}
+
 
 class LogoutView(auth_views.LogoutView):
     next_page = reverse_lazy("accounts:login")
@@ -195,6 +199,7 @@ def account_settings(request: HttpRequest) -> HttpResponse:
     form = AccountSettingsForm(
         form_data(request), initial={"full_name": user.full_name, "timezone": user.timezone}
     )
+    form.fields["timezone"].suggest(user.timezone, user.clinic.timezone if user.clinic else "")
     if request.method == "POST" and form.is_valid():
         services.user_update_settings(
             user=user,

@@ -69,7 +69,7 @@ class ErasableUserAdmin(UserAdmin):
     actions = [*UserAdmin.actions, "erase"]
 
     @admin.action(
-        description="Erase selected clients (deletes their clinical data)…", permissions=["delete"]
+        description="Erase selected clients (deletes their clinical data)…", permissions=["erase"]
     )
     def erase(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
         clients = list(scoped_to_clinic(request.user, queryset, "clinic").filter(role=Role.CLIENT))

@@ -18,6 +18,9 @@ class AuditAction(models.TextChoices):
     VIEW = "view", "Viewed"
     EXPORT = "export", "Exported"
     ERASE = "erase", "Erased (right to erasure)"
+    DISCHARGE = "discharge", "Discharged"
+    REOPEN = "reopen", "Reopened"
+    HANDOVER = "handover", "Handed over"
 
 
 class AppendOnlyError(Exception):

@@ -4,7 +4,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.access import client_required
-from audit.selectors import RECORD_VIEWS_SHOWN, record_views_for_client
+from accounts.models import User
+from audit.models import AuditAction
+from audit.selectors import RECORD_VIEW_DAYS_SHOWN, record_view_days_for_client
 
 # What each kind of record is called on the client's page.
 RECORD_NAMES = {
@@ -21,17 +23,30 @@ RECORD_NAMES = {
 
 @client_required
 def record_views(request: HttpRequest) -> HttpResponse:
-    """Who viewed my record: every clinician's or admin's look, with when."""
-    events = list(record_views_for_client(client=request.user)[:RECORD_VIEWS_SHOWN])
+    """Who viewed my record: each person's looks on each day, with the times and what."""
+    days = record_view_days_for_client(client=request.user)
+    people = User.objects.in_bulk({day.actor_id for day in days if day.actor_id is not None})
     zone = request.user.zone
-    rows = [
-        {
-            "when": event.created_at.astimezone(zone),
-            "who": event.actor.get_full_name() if event.actor else "Someone no longer here",
-            "role": event.actor_role,
-            "what": RECORD_NAMES.get(event.object_type, "Your record"),
-            "action": event.get_action_display(),
-        }
-        for event in events
-    ]
-    return render(request, "audit/record_views.html", {"rows": rows, "shown": RECORD_VIEWS_SHOWN})
+    labels = dict(AuditAction.choices)
+    rows = []
+    for day in days:
+        actor = people.get(day.actor_id) if day.actor_id is not None else None
+        what = [
+            f"{RECORD_NAMES.get(object_type, 'Your record')} · {labels.get(action, action).lower()}"
+            + (f" ({count} times)" if count > 1 else "")
+            for (object_type, action), count in sorted(day.kinds.items())
+        ]
+        rows.append(
+            {
+                "day": day.day,
+                "first": day.first.astimezone(zone),
+                "last": day.last.astimezone(zone),
+                "count": day.count,
+                "who": actor.get_full_name() if actor else "Someone no longer here",
+                "role": day.actor_role,
+                "what": what,
+            }
+        )
+    return render(
+        request, "audit/record_views.html", {"rows": rows, "shown": RECORD_VIEW_DAYS_SHOWN}
+    )

@@ -65,9 +65,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
-    "axes",
+    "accounts.third_party_apps.AuthenticatorAppsConfig",
+    "accounts.third_party_apps.RecoveryCodesConfig",
+    "accounts.third_party_apps.LoginLockoutsConfig",
     "core",
     "notifications",
     "accounts",
@@ -100,6 +100,15 @@ MIDDLEWARE = [
     # Last, as django-axes asks: turns a lockout flagged during login into its response.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Our 404 page even with DEBUG on (core/middleware.py); DEBUG_URL_LIST=1 for Django's list.
+DEBUG_URL_LIST = envbool("DEBUG_URL_LIST", "False")
+if DEBUG and not DEBUG_URL_LIST:
+    # After the session, user and messages, so the page shows the person's own header.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+        "core.middleware.NotFoundPageMiddleware",
+    )
 
 ROOT_URLCONF = "clinic.urls"
 WSGI_APPLICATION = "clinic.wsgi.application"
@@ -231,7 +240,8 @@ elif os.getenv("EMAIL_FILE_PATH"):
         }
     }
 else:
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    # Printed decoded, so a link in a development email can be opened as printed.
+    MAILERS = {"default": {"BACKEND": "core.mail.DecodedConsoleBackend"}}
 
 # Celery. Redis when REDIS_URL is set; otherwise a filesystem transport that
 # needs no server (one machine only). Tasks carry ids only, as JSON.
@@ -476,7 +486,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"quiet_requests": {"()": "core.logging.QuietRequestsFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["quiet_requests"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -1,9 +1,18 @@
 from django.conf import settings
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from clinic import health
 from records.admin import clinic_overview_view
+
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    # Browsers ask for /favicon.ico whatever the page says; send them to the real one.
+    # Resolved per request: the static manifest may not exist when URLs are imported.
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
 
 urlpatterns = [
     # Before the admin's own URLs, whose catch-all would answer 404 for it.
@@ -14,6 +23,7 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", favicon),
     path("api/", include("clinic.api_urls")),
     path("", include("accounts.urls")),
     path("", include("audit.urls")),

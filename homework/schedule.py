@@ -277,11 +277,13 @@ def adherence_to_date(
     """Adherence from window_start up to and including today, for "the last N days".
 
     Today is still in progress, so it counts only once practised: until then the
-    window ends yesterday, and a morning look at the dashboard is not a miss.
+    window ends yesterday, and a morning look at the dashboard is not a miss. A plan
+    that starts today counts today, practised or not: otherwise its first day reads
+    "nothing planned" beside "1 active plan".
     """
     if window_start > today:
         return NO_PLAN
-    if today in done_dates:
+    if today in done_dates or schedule.start_date == today:
         return adherence(schedule, window_start, today, done_dates)
     return adherence(schedule, window_start, today - timedelta(days=1), done_dates)
 

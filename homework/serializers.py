@@ -463,6 +463,8 @@ class CaseloadClientSerializer(serializers.Serializer):
     distress_earlier = serializers.FloatField(allow_null=True)
     needs_attention = serializers.BooleanField()
     reasons = serializers.ListField(child=serializers.CharField())
+    is_active = serializers.BooleanField(help_text="False when the account is deactivated.")
+    discharged = serializers.BooleanField(help_text="True once the clinician ended the work.")
 
 
 class ProgressWeekSerializer(serializers.Serializer):

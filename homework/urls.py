@@ -1,6 +1,6 @@
 from django.urls import path
 
-from homework.views import app, assignments, audio, clinician, exercises, portal
+from homework.views import app, assignments, audio, caseload, clinician, exercises, portal
 
 app_name = "homework"
 
@@ -98,4 +98,27 @@ urlpatterns = [
     # --- The installable app (at the site root, so the worker's scope covers /portal/) ---
     path("manifest.webmanifest", app.manifest, name="manifest"),
     path("sw.js", app.service_worker, name="service-worker"),
+    # --- Discharge, reopen and handover (clinician) ---
+    path(
+        "clinician/clients/<int:client_id>/discharge/",
+        caseload.client_discharge,
+        name="client-discharge",
+    ),
+    path("clinician/clients/<int:client_id>/reopen/", caseload.client_reopen, name="client-reopen"),
+    path(
+        "clinician/clients/<int:client_id>/handover/",
+        caseload.handover_offer,
+        name="handover-offer",
+    ),
+    path(
+        "clinician/handovers/<int:handover_id>/accept/",
+        caseload.handover_accept,
+        name="handover-accept",
+    ),
+    path(
+        "clinician/handovers/<int:handover_id>/cancel/",
+        caseload.handover_cancel,
+        name="handover-cancel",
+    ),
+    # --- end discharge, reopen and handover ---
 ]

@@ -6,8 +6,12 @@ class MeasuresConfig(AppConfig):
     verbose_name = "Questionnaires"
 
     def ready(self) -> None:
+        from homework.services.caseload import register_discharge_hook
         from measures import (  # noqa: F401  (register panels, attention reasons, email kinds)
             attention,
             emails,
             panels,
         )
+        from measures.services import measure_assignments_end_for_client
+
+        register_discharge_hook(measure_assignments_end_for_client)

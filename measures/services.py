@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.access import client_closed_reason
 from accounts.models import User
 from audit.models import AuditAction
 from audit.services import audit_record
@@ -44,6 +45,9 @@ def measure_assignment_create(
 ) -> MeasureAssignment:
     """Ask a client to answer a questionnaire once (every_weeks=None) or every N weeks."""
     _on_caseload(clinician, client)
+    reason = client_closed_reason(client)
+    if reason is not None:
+        raise ValidationError(reason, code="client_closed")
     errors: dict[str, list[str]] = {}
     try:
         found = instrument_get(instrument)
@@ -177,3 +181,10 @@ def risk_flag_acknowledge(
         audit_record(actor=clinician, action=AuditAction.CHANGE, target=flag, client=flag.client_id)
     flag.refresh_from_db()
     return flag
+
+
+def measure_assignments_end_for_client(*, client: User, clinician: User, now: datetime) -> None:
+    """On discharge: stop every questionnaire schedule of the client; answers stay."""
+    MeasureAssignment.objects.filter(client_id=client.pk, status=AssignmentStatus.ACTIVE).update(
+        status=AssignmentStatus.ENDED, updated_at=now
+    )

@@ -18,6 +18,7 @@ class Notification(models.Model):
         PRACTICE_HARD = "practice_hard", "A client asked you to look at a practice log"
         FEEDBACK_REPLY = "feedback_reply", "Your clinician replied"
         NEW_PRACTICE = "new_practice", "A new practice"
+        CLINICIAN_CHANGED = "clinician_changed", "Your clinician now"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"

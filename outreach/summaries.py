@@ -394,14 +394,23 @@ def _recipient_chunks(
         client_id=OuterRef("pk"), start_date__lte=sunday, created_at__lt=now
     ).filter(Q(end_date__isnull=True) | Q(end_date__gte=monday))
     has_clients = ClientProfile.objects.filter(
-        clinician_id=OuterRef("pk"), user__is_active=True, user__role=Role.CLIENT
+        clinician_id=OuterRef("pk"),
+        user__is_active=True,
+        user__role=Role.CLIENT,
+        discharged_at__isnull=True,
     )
     queryset = (
         shard.filter(User.objects.all(), "id")
         .filter(is_active=True, weekly_summary_email=True, timezone__in=list(zones))
         .filter(
             (
-                Q(role=Role.CLIENT, client_profile__weekly_summary=True, date_joined__lt=now)
+                Q(
+                    role=Role.CLIENT,
+                    client_profile__weekly_summary=True,
+                    # A discharged client's work has ended: no more summaries.
+                    client_profile__discharged_at__isnull=True,
+                    date_joined__lt=now,
+                )
                 & Exists(had_plan)
             )
             | (Q(role=Role.CLINICIAN) & Exists(has_clients))

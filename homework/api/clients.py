@@ -4,10 +4,10 @@ The figures come from homework.selectors.progress, the same as the dashboard's.
 """
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,8 +17,16 @@ from accounts.models import User
 from accounts.permissions import CaseloadReads, IsClient, IsClinician
 from audit.services import audit_record_view
 from core.api import CallerScopedMixin
+from homework.forms.caseload import CaseloadQueryForm
 from homework.selectors.practice import notes_for_client
-from homework.selectors.progress import CaseloadRow, caseload_for_clinician, client_progress
+from homework.selectors.progress import (
+    CASELOAD_FILTERS,
+    CASELOAD_SORTS,
+    CaseloadRow,
+    caseload_for_clinician,
+    caseload_query,
+    client_progress,
+)
 from homework.serializers import (
     CaseloadClientSerializer,
     ClientNoteSerializer,
@@ -27,9 +35,34 @@ from homework.serializers import (
 )
 from homework.services.clients import next_session_set, note_create
 
+# The list's parameters: the dashboard's form under the API's usual names.
+CASELOAD_PARAMETERS = {"search": "q", "status": "status", "ordering": "sort"}
+PAGE_PARAMETERS = {"page", "page_size"}
+
 
 @extend_schema_view(
-    list=extend_schema(summary="The caller's caseload, clients needing attention first"),
+    list=extend_schema(
+        summary="The caller's caseload: searched, filtered and sorted; needing attention first",
+        parameters=[
+            OpenApiParameter(
+                "search",
+                str,
+                description="Part of a client's name or email (up to 100 characters).",
+            ),
+            OpenApiParameter(
+                "status",
+                str,
+                enum=list(CASELOAD_FILTERS),
+                description="Only clients needing attention, current, deactivated or discharged.",
+            ),
+            OpenApiParameter(
+                "ordering",
+                str,
+                enum=list(CASELOAD_SORTS),
+                description="Sort by a column; a leading '-' reverses it. Missing figures last.",
+            ),
+        ],
+    ),
     retrieve=extend_schema(summary="One client with their adherence figures"),
 )
 @extend_schema(tags=["clients"])
@@ -45,7 +78,34 @@ class ClientViewSet(CallerScopedMixin, viewsets.GenericViewSet):
         return queryset.order_by("full_name", "email", "id")
 
     def list(self, request: Request) -> Response:
-        rows = caseload_for_clinician(clinician=request.user)
+        unknown = sorted(set(request.query_params) - set(CASELOAD_PARAMETERS) - PAGE_PARAMETERS)
+        if unknown:
+            raise ValidationError({name: ["Unknown parameter."] for name in unknown})
+        data = {
+            form_name: request.query_params[name]
+            for name, form_name in CASELOAD_PARAMETERS.items()
+            if name in request.query_params
+        }
+        empty = [
+            name
+            for name, form_name in CASELOAD_PARAMETERS.items()
+            if name in request.query_params and not data[form_name].strip()
+        ]
+        if empty:
+            # As StrictFilterSet: an empty value is a mistake, not "no filter".
+            raise ValidationError(
+                {name: ["Give a value, or leave this parameter out."] for name in empty}
+            )
+        query = CaseloadQueryForm(data)
+        if not query.is_valid():
+            names = {form_name: name for name, form_name in CASELOAD_PARAMETERS.items()}
+            raise ValidationError({names[field]: errors for field, errors in query.errors.items()})
+        rows = caseload_query(
+            caseload_for_clinician(clinician=request.user),
+            search=query.cleaned_data["q"],
+            status=query.cleaned_data["status"],
+            sort=query.cleaned_data["sort"],
+        )
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 

@@ -160,7 +160,7 @@ class CompletionViewSet(
             ratings=data.get("ratings", {}),
             answers=data.get("answers", {}),
             reflection=data.get("reflection", ""),
-            reflection_shared=data.get("reflection_shared", True),
+            reflection_shared=data.get("reflection_shared", False),
             practised_on=data.get("practised_on"),
             client_uuid=data.get("client_uuid"),
             stirred_up=data.get("stirred_up", False),

@@ -56,10 +56,13 @@ class CompletionForm(forms.Form):
     reflection_shared = forms.BooleanField(
         label="Share my reflection and answers with my clinician",
         required=False,
-        initial=True,
+        # Unticked: what a client writes is private until they choose to share it. A
+        # reflection can hold things not yet ready to say; sharing by default would make
+        # a moment's inattention a disclosure, and that cannot be undone once read.
+        initial=False,
         help_text=(
             "Your clinician always sees that you practised, the minutes and your ratings. "
-            "Untick this to keep what you wrote private."
+            "What you write stays private unless you tick this."
         ),
     )
     # The log being corrected, so a form opened yesterday cannot rewrite yesterday's log.

@@ -24,7 +24,7 @@ Definitions (shown to people in the templates too):
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from statistics import fmean
@@ -376,10 +376,20 @@ class CaseloadRow:
     reasons: list[str] = field(default_factory=list)
     # A reason another app marked urgent (a risk flag): the row goes above all others.
     urgent: bool = False
+    discharged: bool = False
 
     @property
     def needs_attention(self) -> bool:
         return bool(self.reasons)
+
+    @property
+    def is_active(self) -> bool:
+        """False for a deactivated account: marked on the caseload, never "needs attention"."""
+        return self.client.is_active
+
+    @property
+    def is_open(self) -> bool:
+        return self.is_active and not self.discharged
 
     @property
     def days_since_practice(self) -> int | None:
@@ -503,10 +513,16 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
         earlier = _mean(latest[TREND_LOGS:]) if len(latest) >= 2 * TREND_LOGS else None
 
         extra = added.get(client.pk, [])
+        profile = getattr(client, "client_profile", None)
+        discharged = profile is not None and profile.discharged_at is not None
+        # An urgent reason (a risk flag) is shown whatever the record's state: safety first.
         reasons = [reason.text for reason in extra if reason.urgent]
-        if idle_days is not None and idle_days >= ATTENTION_IDLE_DAYS:
+        # Nobody can act on a closed record, so it never asks for attention otherwise.
+        closed = discharged or not client.is_active
+        if not closed and idle_days is not None and idle_days >= ATTENTION_IDLE_DAYS:
             reasons.append(f"No practice logged for {idle_days} days")
-        if recent is not None and earlier is not None and recent - earlier >= TREND_RISE:
+        rising = recent is not None and earlier is not None and recent - earlier >= TREND_RISE
+        if not closed and rising:
             reasons.append(
                 f"Distress after practice rising (average {recent:.1f}, was {earlier:.1f})"
             )
@@ -537,6 +553,56 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
                 distress_earlier=earlier,
                 reasons=reasons,
                 urgent=any(reason.urgent for reason in extra),
+                discharged=discharged,
             )
         )
     return sorted(rows, key=lambda row: (not row.urgent, not row.needs_attention))
+
+
+# Filters of the caseload, by their key in the URL: (label, keep this row?). Urgent
+# flags, groups and programs join here as entries when they exist.
+CASELOAD_FILTERS: dict[str, tuple[str, Callable[[CaseloadRow], bool]]] = {
+    "urgent": ("Urgent flags", lambda row: row.urgent),
+    "attention": ("Needing attention", lambda row: row.needs_attention),
+    "open": ("Current clients", lambda row: row.is_open),
+    "inactive": ("Deactivated accounts", lambda row: not row.is_active),
+    "discharged": ("Discharged", lambda row: row.discharged),
+}
+
+# Orders of the caseload, by their key in the URL: (label, sort key). Clients with no
+# figure for a column come last either way.
+CASELOAD_SORTS: dict[str, tuple[str, Callable[[CaseloadRow], object]]] = {
+    "name": ("Name, A to Z", lambda row: (row.client.get_full_name().casefold(), row.client.pk)),
+    "-name": ("Name, Z to A", lambda row: (row.client.get_full_name().casefold(), row.client.pk)),
+    "active_plans": ("Fewest active plans", lambda row: row.active_assignments),
+    "-active_plans": ("Most active plans", lambda row: row.active_assignments),
+    "adherence_7": ("Last 7 days, lowest first", lambda row: row.adherence_7.ratio),
+    "-adherence_7": ("Last 7 days, highest first", lambda row: row.adherence_7.ratio),
+    "adherence_28": ("Last 28 days, lowest first", lambda row: row.adherence_28.ratio),
+    "-adherence_28": ("Last 28 days, highest first", lambda row: row.adherence_28.ratio),
+    "last_practice": ("Last practice, longest ago first", lambda row: row.last_practice),
+    "-last_practice": ("Last practice, most recent first", lambda row: row.last_practice),
+}
+
+
+def caseload_query(
+    rows: list[CaseloadRow], *, search: str = "", status: str = "", sort: str = ""
+) -> list[CaseloadRow]:
+    """The caseload's rows searched, filtered and sorted: plain Python over rows already
+    read, so the page costs the same queries whatever is asked."""
+    needle = search.strip().casefold()
+    if needle:
+        rows = [
+            row
+            for row in rows
+            if needle in row.client.full_name.casefold() or needle in row.client.email.casefold()
+        ]
+    if status:
+        keep = CASELOAD_FILTERS[status][1]
+        rows = [row for row in rows if keep(row)]
+    if sort:
+        key = CASELOAD_SORTS[sort][1]
+        present = [row for row in rows if key(row) is not None]
+        missing = [row for row in rows if key(row) is None]
+        rows = sorted(present, key=key, reverse=sort.startswith("-")) + missing
+    return rows

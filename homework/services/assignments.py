@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
-from accounts.access import clients_visible_to
+from accounts.access import client_closed_reason, clients_visible_to
 from accounts.models import Role, User
 from homework.events import event_fire
 from homework.models import (
@@ -103,6 +103,13 @@ def _check_clinician_and_client(*, clinician: User, client: User) -> None:
         raise ValidationError({"client": "This client is not on your caseload."})
 
 
+def _check_client_open(client: User) -> None:
+    # Pausing or ending an existing plan stays possible: it only takes away.
+    reason = client_closed_reason(client)
+    if reason is not None:
+        raise ValidationError({"client": reason})
+
+
 def _exercise_errors(*, exercise: Exercise | None, clinician: User) -> dict[str, list[str]]:
     # Another clinic's exercise gets the same answer as one that does not exist.
     if exercise is None or exercise.clinic_id not in (None, clinician.clinic_id):
@@ -140,6 +147,7 @@ def assignment_create(
     """Give a client an exercise. Raises ValidationError (field messages), writing nothing."""
     now = now or timezone.now()
     _check_clinician_and_client(clinician=clinician, client=client)
+    _check_client_open(client)
     note = (note or "").strip()
     errors = _exercise_errors(exercise=exercise, clinician=clinician)
     errors.update(
@@ -246,6 +254,7 @@ def assignment_update(
     now = now or timezone.now()
     current = _locked(assignment)
     _check_clinician_and_client(clinician=actor, client=current.client)
+    _check_client_open(current.client)
     if current.status == AssignmentStatus.ENDED:
         raise ValidationError(
             "This assignment has ended and cannot be changed. Assign the exercise again instead."
@@ -319,6 +328,8 @@ def _change_status(
     now = now or timezone.now()
     current = _locked(assignment)
     _check_clinician_and_client(clinician=actor, client=current.client)
+    if to == AssignmentStatus.ACTIVE:
+        _check_client_open(current.client)
     if current.status not in allowed_from:
         raise ValidationError({"status": refusal})
     changes: dict[str, dict[str, Any]] = {"status": {"from": current.status, "to": to}}

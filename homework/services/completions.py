@@ -188,7 +188,7 @@ def completion_log(
     ratings: dict[str, int | None] | None = None,
     answers: dict[str, str] | None = None,
     reflection: str = "",
-    reflection_shared: bool = True,
+    reflection_shared: bool = False,
     practised_on: date | None = None,
     client_uuid: UUID | None = None,
     stirred_up: bool = False,

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.access import clients_visible_to
+from accounts.access import client_closed_reason, clients_visible_to
 from accounts.models import ClientProfile, Role, User
 from homework.events import event_fire
 from homework.models import Completion, Feedback
@@ -57,6 +57,9 @@ def feedback_create(
         clients_visible_to(clinician).filter(pk=completion.client_id).exists()
     ):
         raise PermissionDenied("Only the client's clinician can reply to this log.")
+    reason = client_closed_reason(completion.client)
+    if reason is not None:
+        raise ValidationError({"text": reason})
     text = message_text_clean(text)
     now = now or timezone.now()
     with transaction.atomic():

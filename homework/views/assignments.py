@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.access import client_for_user_or_404, clinician_required
+from accounts.access import client_closed_reason, client_for_user_or_404, clinician_required
 from accounts.models import User
 from homework.forms.assignments import AssignmentCreateForm, AssignmentForm
 from homework.forms.exercises import apply_validation_error
@@ -37,6 +37,11 @@ def _client_page(client: User) -> str:
 @clinician_required
 def assignment_create(request: HttpRequest, client_id: int) -> HttpResponse:
     client = client_for_user_or_404(request.user, client_id)
+    closed = client_closed_reason(client)
+    if closed is not None and request.method == "GET":
+        # Say so before the clinician fills in a form that would be refused.
+        messages.error(request, closed)
+        return redirect(_client_page(client))
     exercises = list(
         exercises_visible_to(request.user).active().order_by("category", "title", "id")
     )
@@ -120,6 +125,9 @@ def _status_action(
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, done)
+    # The client page's buttons say where they came from, so the clinician stays there.
+    if request.POST.get("return_to") == "client":
+        return redirect(f"{_client_page(assignment.client)}#plan-{assignment.pk}")
     return redirect("homework:assignment-edit", assignment_id=assignment.pk)
 
 

@@ -28,10 +28,12 @@ from accounts.access import (
 from accounts.models import User
 from audit.services import audit_record_view, audit_record_views
 from homework import charts
+from homework.forms.caseload import CaseloadQueryForm
 from homework.forms.clients import NextSessionForm, NoteForm
 from homework.forms.completions import FeedbackForm
 from homework.models import Completion, Feedback
 from homework.panels import panels_render
+from homework.selectors.caseload import handovers_open_for
 from homework.selectors.practice import (
     completion_for_user_or_404,
     inbox_for_clinician,
@@ -39,13 +41,14 @@ from homework.selectors.practice import (
     notes_for_client,
     reflection_visible_to,
 )
-from homework.selectors.progress import caseload_for_clinician, client_progress
+from homework.selectors.progress import caseload_for_clinician, caseload_query, client_progress
 from homework.services.clients import next_session_set, note_create
 from homework.services.feedback import client_replies_mark_read, feedback_create
 
 TIMELINE_PAGE_SIZE = 20
 NOTES_SHOWN = 50
 INBOX_PAGE_SIZE = 50
+CASELOAD_PAGE_SIZE = 50
 _PK_MARK = "0000PK0000"
 
 
@@ -72,20 +75,46 @@ def _reply_fields(completion_id: int) -> SafeString:
 
 @caseload_reader_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """The caseload: searched, filtered, sorted and paged over rows computed together."""
     rows = caseload_for_clinician(clinician=request.user)
     if request.user.is_supervisor:
         # A clinician's own list is their work; a supervisor reading someone else's
         # caseload is a look at each client on it, and the clients can see it.
         audit_record_views(request=request, target=User, client_ids=[r.client.pk for r in rows])
+    query = CaseloadQueryForm(request.GET)
+    status = 200
+    shown = rows
+    if query.is_valid():
+        shown = caseload_query(
+            rows,
+            search=query.cleaned_data["q"],
+            status=query.cleaned_data["status"],
+            sort=query.cleaned_data["sort"],
+        )
+    else:
+        status = 400
+    page = Paginator(shown, CASELOAD_PAGE_SIZE).get_page(request.GET.get("page"))
+    offered_to_me, offered_by_me = handovers_open_for(clinician=request.user)
+    # The page links keep the search, filter and order.
+    kept = request.GET.copy()
+    kept.pop("page", None)
     return render(
         request,
         "clinician/dashboard.html",
         {
-            "rows": rows,
+            "rows": page.object_list,
+            "page": page,
+            "page_query": kept.urlencode(),
+            "query": query,
+            "total": len(rows),
+            "matching": len(shown),
             "attention_count": sum(1 for row in rows if row.needs_attention),
+            "offered_to_me": offered_to_me,
+            "offered_by_me": offered_by_me,
             "inbox_count": inbox_for_clinician(clinician=request.user).count(),
             "can_write": may_write_caseload(request.user),
         },
+        status=status,
     )
 
 

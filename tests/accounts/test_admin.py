@@ -368,7 +368,7 @@ def test_it_deactivates_with_the_action_and_ends_the_sessions_at_once(world):
     assert client_browser.get(reverse("homework:today")).status_code == 200
     assert _session_count(world.client) == 1
     response = world.login(world.admin).post(
-        USERS, {"action": "deactivate", "_selected_action": [world.client.pk]}
+        USERS, {"action": "deactivate", "_selected_action": [world.client.pk], "confirm": "yes"}
     )
     assert response.status_code == 302
     world.client.refresh_from_db()
@@ -418,7 +418,9 @@ def test_it_withdraws_a_deactivated_clinicians_open_invitations(world, invitatio
 def test_it_does_not_let_an_admin_deactivate_themself(world):
     browser = world.login(world.admin)
     response = browser.post(
-        USERS, {"action": "deactivate", "_selected_action": [world.admin.pk]}, follow=True
+        USERS,
+        {"action": "deactivate", "_selected_action": [world.admin.pk], "confirm": "yes"},
+        follow=True,
     )
     assert b"You cannot deactivate yourself." in response.content
     world.admin.refresh_from_db()

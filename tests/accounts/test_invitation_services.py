@@ -52,7 +52,24 @@ def test_it_queues_the_email_without_the_token_or_clinical_content(world, send_o
     message = mail.outbox[-1]
     assert message.to == ["new.client@example.test"]
     assert "Harbour Clinic" in message.body
-    assert "Dana" not in message.body  # no names of the people involved
+
+
+def test_the_email_names_the_clinician_says_what_kindwork_is_and_greets_by_name(world, send_outbox):
+    with send_outbox():
+        _create(world, full_name="Nico New")
+    message = mail.outbox[-1]
+    html = message.alternatives[0].content
+    for text in (message.body, html):
+        assert "Hello Nico New," in text
+        assert "Dana Clinician at Harbour Clinic has invited you to Kindwork" in text
+        assert "practice you agreed on between sessions" in text
+        assert "because Dana Clinician added your address" in text
+
+
+def test_the_email_greets_plainly_when_the_name_is_not_known(world, send_outbox):
+    with send_outbox():
+        _create(world)
+    assert mail.outbox[-1].body.startswith("Hello,\n")
 
 
 def test_it_accepts_an_open_invitation(invitation, world):

@@ -16,7 +16,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.api.conftest import USER_KEYS
-from tests.factories import make_measure, make_measure_response
+from tests.factories import local_today, make_measure, make_measure_response
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -658,3 +658,85 @@ def test_it_answers_every_caller_as_the_matrix_says(api, route: str, method: str
         if route != "api:docs" and response.status_code >= 400:
             assert "json" in response["Content-Type"], (key, response.content[:200])
     assert answers == row.methods[method]
+
+
+# --- A discharged client: the same routes, and every new write for them is refused ----
+
+# (route, caller, path kwargs from the ApiWorld, body): each a write that succeeds for an
+# open client and must answer 400 with a message once world.client is discharged.
+DISCHARGED_WRITES = [
+    (
+        "api:v1:assignment-list",
+        "clinician",
+        lambda api: {},
+        lambda api: {
+            "client": api.world.client.pk,
+            "exercise": api.builtin.pk,
+            "schedule_kind": "daily",
+            "start_date": local_today(api.world.client).isoformat(),
+        },
+    ),
+    (
+        "api:v1:assignment-resume",
+        "clinician",
+        lambda api: {"pk": api.paused_assignment.pk},
+        lambda api: {},
+    ),
+    (
+        "api:v1:completion-list",
+        "client",
+        lambda api: {},
+        lambda api: {"assignment": api.paused_assignment.pk, "minutes": 5},
+    ),
+    (
+        "api:v1:completion-feedback",
+        "clinician",
+        lambda api: {"pk": api.completion.pk},
+        lambda api: {"text": "Well done."},
+    ),
+    (
+        "api:v1:measure-assignment-list",
+        "clinician",
+        lambda api: {},
+        lambda api: {
+            "client": api.world.client.pk,
+            "instrument": "SCS-SF",
+            "start_date": local_today(api.world.client).isoformat(),
+        },
+    ),
+]
+
+
+def _discharge(api) -> None:
+    from homework.services.caseload import client_discharge
+
+    client_discharge(clinician=api.world.clinician, client=api.world.client)
+
+
+@pytest.mark.parametrize(
+    "route, caller, kwargs, body", DISCHARGED_WRITES, ids=[row[0] for row in DISCHARGED_WRITES]
+)
+def test_a_discharged_clients_writes_are_refused(api, route, caller, kwargs, body) -> None:
+    from audit.models import AuditEvent
+
+    _discharge(api)
+    events = AuditEvent.objects.count()
+    response = api.as_user(caller).post(
+        reverse(route, kwargs=kwargs(api)), body(api), format="json"
+    )
+    assert response.status_code == 400, response.content[:300]
+    assert "json" in response["Content-Type"]
+    assert "discharged" in response.content.decode() or "ended" in response.content.decode()
+    assert AuditEvent.objects.count() == events
+
+
+def test_a_discharged_client_still_reads_and_exports_their_own_record(api) -> None:
+    _discharge(api)
+    client = api.as_user("client")
+    for route in ("api:v1:me", "api:v1:today", "api:v1:completion-list", "api:v1:me-progress"):
+        assert client.get(reverse(route)).status_code == 200, route
+    exported = client.post(reverse("api:v1:me-export"), {"format": "json"}, format="json")
+    assert exported.status_code == 200
+    listed = api.as_user("clinician").get(reverse("api:v1:client-list")).json()["results"]
+    row = next(row for row in listed if row["id"] == api.world.client.pk)
+    assert row["discharged"] is True and row["needs_attention"] is False

@@ -229,6 +229,9 @@ def test_it_lets_a_client_practise_and_log_with_the_keyboard_alone(
     tab_to(page, "Your reflection")
     page.keyboard.type("My shoulders dropped a little by the end.")
     tab_to(page, "Share my reflection")
+    # Private by default: the client ticks it to share.
+    assert not page.get_by_label("Share my reflection and answers with my clinician").is_checked()
+    page.keyboard.press("Space")
     assert page.get_by_label("Share my reflection and answers with my clinician").is_checked()
     tab_to(page, "Save my log")
     audit(page)

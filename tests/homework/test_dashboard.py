@@ -32,8 +32,8 @@ def test_it_shows_the_caseload_with_adherence_and_last_practice(world):
     row = next(r for r in response.context["rows"] if r.client == world.client)
     assert row.adherence_7.percent == 100
     assert row.adherence_28.percent == 25  # 7 of 28 days
-    assert "<td>100%</td>" in page
-    assert "<td>25%</td>" in page
+    assert ">100%</td>" in page
+    assert ">25%</td>" in page
     assert "(today)" in page
     assert reverse("accounts:invitations") in page
 

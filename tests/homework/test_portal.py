@@ -214,11 +214,12 @@ def test_it_offers_only_the_ratings_and_prompts_the_exercise_asks_for(world, ass
     assert '<label for="id_answer_1">Which phrase did you use?</label>' in page
 
 
-def test_it_shares_by_default_and_says_what_the_clinician_always_sees(world, assignment):
+def test_it_keeps_private_by_default_and_says_what_the_clinician_always_sees(world, assignment):
     response = world.login(world.client).get(reverse("homework:log", args=[assignment.pk]))
     form = response.context["form"]
-    assert form["reflection_shared"].value() is True
-    assert re.search(
+    assert form["reflection_shared"].value() is False
+    assert re.search(r'<input type="checkbox" name="reflection_shared"[^>]*>', html(response))
+    assert not re.search(
         r'<input type="checkbox" name="reflection_shared"[^>]* checked>', html(response)
     )
     assert "always sees that you practised, the minutes and your ratings" in html(response)

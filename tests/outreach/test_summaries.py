@@ -141,6 +141,20 @@ def test_it_honours_the_clients_opt_out(zones_world):
     assert f"weekly_client:{world.other_client.pk}:2026-05-04" not in summary_keys()
 
 
+def test_a_discharged_client_gets_no_summary_and_leaves_the_clinicians(zones_world):
+    world = zones_world
+    ClientProfile.objects.filter(user=world.other_client).update(
+        discharged_at=utc(2026, 5, 9, 0, 0)
+    )
+    weekly_summaries_create_due(now=utc(2026, 5, 11, 15, 0))
+    assert f"weekly_client:{world.other_client.pk}:2026-05-04" not in summary_keys()
+    # Both of the clinician's clients discharged: no caseload summary either.
+    ClientProfile.objects.filter(user=world.client).update(discharged_at=utc(2026, 5, 9, 0, 0))
+    Notification.objects.all().delete()
+    weekly_summaries_create_due(now=utc(2026, 5, 11, 15, 0))
+    assert summary_keys(Kind.WEEKLY_CLINICIAN) == []
+
+
 def test_it_honours_the_clinicians_opt_out(zones_world):
     world = zones_world
     clinician_weekly_summary_set(user=world.clinician, enabled=False)

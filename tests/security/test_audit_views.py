@@ -113,7 +113,9 @@ def test_it_shows_the_clinicians_look_on_the_clients_privacy_page(world, logs):
     world.login(world.clinician).get(reverse("homework:client-detail", args=[world.client.pk]))
     api_as(world.clinician).get(f"/api/v1/completions/{logs[0].pk}/")
     page = world.login(world.client).get(reverse("audit:record-views")).content.decode()
-    assert page.count("Dana Clinician") == 2
+    # Two looks on one day by one person: one row naming both.
+    assert page.count("Dana Clinician") == 1
+    assert "2 views" in page
     assert "A practice you logged" in page and "Your record" in page
     other = world.login(world.other_client).get(reverse("audit:record-views")).content.decode()
     assert "Dana Clinician" not in other
@@ -137,3 +139,31 @@ def test_it_records_the_api_reads_of_questionnaire_answers(world):
         == 404
     )
     assert len(views()) == 2
+
+
+def test_it_groups_repeated_views_by_viewer_and_day_and_keeps_every_event(world, logs):
+    from datetime import timedelta
+
+    from audit.models import AuditEvent
+
+    browser = world.login(world.clinician)
+    for _ in range(14):
+        browser.get(reverse("homework:client-detail", args=[world.client.pk]))
+    world.login(world.admin).get(reverse("homework:client-detail", args=[world.client.pk]))
+    events = AuditEvent.objects.filter(client_id=world.client.pk, action="view")
+    assert events.count() == 14  # the admin has no client page; the trail keeps all 14
+    # One more view two days ago: a row of its own for that day.
+    earlier = events.order_by("id").first()
+    AuditEvent.objects.create(
+        created_at=earlier.created_at - timedelta(days=2),
+        actor=world.clinician,
+        actor_role=earlier.actor_role,
+        action=earlier.action,
+        object_type=earlier.object_type,
+        object_id=earlier.object_id,
+        client_id=world.client.pk,
+    )
+    page = world.login(world.client).get(reverse("audit:record-views")).content.decode()
+    assert page.count("Dana Clinician") == 2
+    assert "14 views" in page
+    assert "(14 times)" in page
