@@ -12,6 +12,7 @@ from django.http import HttpRequest, QueryDict
 from accounts.mfa import mfa_enrolled, mfa_verify
 from accounts.models import ClientProfile, Clinic, Invitation, Role, User, available_timezones
 from accounts.services import clinician_check
+from core.forms import CheckedForm, CheckedFormMixin, CheckedModelForm
 
 
 def form_data(request: HttpRequest) -> QueryDict | None:
@@ -42,7 +43,7 @@ def _email_taken(email: str, *, exclude_pk: int | None = None) -> bool:
 EMAIL_TAKEN = "An account with this email address already exists."
 
 
-class EmailAuthenticationForm(AuthenticationForm):
+class EmailAuthenticationForm(CheckedFormMixin, AuthenticationForm):
     username = forms.EmailField(
         label="Email address",
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
@@ -56,13 +57,13 @@ class EmailAuthenticationForm(AuthenticationForm):
     }
 
 
-class PasswordResetRequestForm(forms.Form):
+class PasswordResetRequestForm(CheckedForm):
     email = forms.EmailField(
         label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
 
 
-class InviteClientForm(forms.Form):
+class InviteClientForm(CheckedForm):
     email = forms.EmailField(label="Client's email address")
     full_name = forms.CharField(
         label="Client's name (optional)",
@@ -78,7 +79,7 @@ class InviteClientForm(forms.Form):
         return email
 
 
-class InvitationAcceptForm(SetPasswordMixin, forms.Form):
+class InvitationAcceptForm(SetPasswordMixin, CheckedForm):
     error_messages = {"password_mismatch": "The two passwords do not match."}
     full_name = forms.CharField(label="Your name", max_length=200, required=False)
     timezone = TimezoneField(
@@ -106,7 +107,7 @@ class InvitationAcceptForm(SetPasswordMixin, forms.Form):
         return data
 
 
-class AccountSettingsForm(forms.Form):
+class AccountSettingsForm(CheckedForm):
     full_name = forms.CharField(label="Your name", max_length=200, required=False)
     timezone = TimezoneField(
         label="Your time zone",
@@ -117,7 +118,7 @@ class AccountSettingsForm(forms.Form):
 # --- Two-step verification and re-authentication -----------------------------
 
 
-class MFACodeForm(forms.Form):
+class MFACodeForm(CheckedForm):
     code = forms.CharField(
         label="Code",
         max_length=40,
@@ -128,7 +129,7 @@ class MFACodeForm(forms.Form):
     )
 
 
-class MFAEnrolForm(forms.Form):
+class MFAEnrolForm(CheckedForm):
     code = forms.CharField(
         label="Code from your app",
         max_length=12,
@@ -137,7 +138,7 @@ class MFAEnrolForm(forms.Form):
     )
 
 
-class ReauthForm(forms.Form):
+class ReauthForm(CheckedForm):
     """Proof that the person at the keyboard is the account holder: password or a fresh code."""
 
     password = forms.CharField(
@@ -169,7 +170,7 @@ class ReauthForm(forms.Form):
         raise forms.ValidationError("That did not match. Check it and try again.")
 
 
-class EmailChangeForm(forms.Form):
+class EmailChangeForm(CheckedForm):
     email = forms.EmailField(
         label="New email address",
         max_length=254,
@@ -191,7 +192,7 @@ class EmailChangeForm(forms.Form):
 # --- Admin forms -------------------------------------------------------------
 
 
-class ClinicAdminForm(forms.ModelForm):
+class ClinicAdminForm(CheckedModelForm):
     timezone = TimezoneField(
         initial="UTC", help_text="The clinic's home zone; invitees start from it."
     )
@@ -201,7 +202,7 @@ class ClinicAdminForm(forms.ModelForm):
         fields = ["name", "timezone"]
 
 
-class InvitationAdminForm(forms.Form):
+class InvitationAdminForm(CheckedForm):
     """Invite a clinician (or a client on a clinician's behalf). Saved through the service."""
 
     clinic = forms.ModelChoiceField(queryset=Clinic.objects.none())
@@ -246,7 +247,7 @@ def _check_role_and_clinic(form: forms.ModelForm, data: dict) -> None:
         form.add_error("clinic", "A clinician or a client must belong to a clinic.")
 
 
-class UserAdminCreationForm(AdminUserCreationForm):
+class UserAdminCreationForm(CheckedFormMixin, AdminUserCreationForm):
     """Create an account directly. Inviting (so the person sets their own password) is usual."""
 
     timezone = TimezoneField(initial="UTC")
@@ -293,7 +294,7 @@ class UserAdminCreationForm(AdminUserCreationForm):
         return user
 
 
-class UserAdminChangeForm(UserChangeForm):
+class UserAdminChangeForm(CheckedFormMixin, UserChangeForm):
     timezone = TimezoneField()
 
     class Meta:
@@ -328,7 +329,7 @@ class UserAdminChangeForm(UserChangeForm):
         return data
 
 
-class ClientProfileAdminForm(forms.ModelForm):
+class ClientProfileAdminForm(CheckedModelForm):
     """A client's profile; the clinician list holds only active clinicians of their clinic."""
 
     class Meta:

@@ -19,3 +19,7 @@ urlpatterns = [
 # The benchmarks' framework floor (bench/floor.py): only when KINDWORK_BENCH_FLOOR=1.
 if settings.BENCH_FLOOR:
     urlpatterns.insert(0, path("bench/floor/", include("bench.floor")))
+
+# JSON under /api/, the site's pages elsewhere (core/errors.py).
+handler400 = "core.errors.bad_request"
+handler500 = "core.errors.server_error"

@@ -4,6 +4,8 @@ from accounts.access import clients_visible_to
 from accounts.models import User
 from core.api import (
     ScopedPrimaryKeyRelatedField,
+    StrictModelSerializer,
+    StrictSerializer,
 )
 from homework.serializers import RatingChangeSerializer
 from measures.models import MeasureAssignment, MeasureResponse
@@ -16,7 +18,7 @@ from measures.services import (
 )
 
 
-class ScoreSerializer(serializers.Serializer):
+class ScoreSerializer(StrictSerializer):
     key = serializers.CharField()
     label = serializers.CharField()
     value = serializers.FloatField()
@@ -25,7 +27,7 @@ class ScoreSerializer(serializers.Serializer):
     higher_is_harder = serializers.BooleanField()
 
 
-class ScoresSerializer(serializers.Serializer):
+class ScoresSerializer(StrictSerializer):
     total = ScoreSerializer(
         help_text="The headline: mean of all items after reversal, with its band."
     )
@@ -33,7 +35,7 @@ class ScoresSerializer(serializers.Serializer):
     subscales = ScoreSerializer(many=True, help_text="Less reliable on a short form: secondary.")
 
 
-class MeasureResponseSerializer(serializers.Serializer):
+class MeasureResponseSerializer(StrictSerializer):
     id = serializers.IntegerField()
     client = serializers.IntegerField(source="client_id")
     instrument = serializers.CharField()
@@ -66,7 +68,7 @@ class MeasureResponseSerializer(serializers.Serializer):
         }
 
 
-class MeasureAssignmentSerializer(serializers.ModelSerializer):
+class MeasureAssignmentSerializer(StrictModelSerializer):
     client = serializers.IntegerField(source="client_id", read_only=True)
     clinician = serializers.IntegerField(source="clinician_id", read_only=True)
     frequency = serializers.SerializerMethodField()
@@ -90,7 +92,7 @@ class MeasureAssignmentSerializer(serializers.ModelSerializer):
         return describe_frequency(measure)
 
 
-class MeasureAssignmentCreateSerializer(serializers.Serializer):
+class MeasureAssignmentCreateSerializer(StrictSerializer):
     client = ScopedPrimaryKeyRelatedField(
         visible_to=clients_visible_to, model=User, help_text="A client on your caseload."
     )
@@ -105,14 +107,14 @@ class MeasureAssignmentCreateSerializer(serializers.Serializer):
     start_date = serializers.DateField(help_text="The first date, in the client's time zone.")
 
 
-class MeasureAnswerSerializer(serializers.Serializer):
+class MeasureAnswerSerializer(StrictSerializer):
     answers = serializers.DictField(
         child=serializers.JSONField(),
         help_text='Every item by number, e.g. {"1": 3, "2": 5, ...}, each on the scale.',
     )
 
 
-class MeasureStatusSerializer(serializers.Serializer):
+class MeasureStatusSerializer(StrictSerializer):
     id = serializers.IntegerField()
     instrument = serializers.CharField()
     instrument_name = serializers.CharField()
@@ -125,12 +127,12 @@ class MeasureStatusSerializer(serializers.Serializer):
     next_date = serializers.DateField(allow_null=True)
 
 
-class InstrumentItemSerializer(serializers.Serializer):
+class InstrumentItemSerializer(StrictSerializer):
     n = serializers.IntegerField()
     text = serializers.CharField()
 
 
-class InstrumentSerializer(serializers.Serializer):
+class InstrumentSerializer(StrictSerializer):
     code = serializers.CharField()
     name = serializers.CharField()
     version = serializers.CharField()
@@ -148,7 +150,7 @@ class PairChangeSerializer(RatingChangeSerializer):
     description = serializers.CharField()
 
 
-class ExerciseInsightSerializer(serializers.Serializer):
+class ExerciseInsightSerializer(StrictSerializer):
     exercise_id = serializers.IntegerField()
     title = serializers.CharField()
     practices = serializers.IntegerField()
@@ -159,19 +161,19 @@ class ExerciseInsightSerializer(serializers.Serializer):
     pairs = PairChangeSerializer(many=True)
 
 
-class ClientInsightsSerializer(serializers.Serializer):
+class ClientInsightsSerializer(StrictSerializer):
     client = serializers.IntegerField()
     exercises = ExerciseInsightSerializer(many=True)
 
 
-class CaseloadInsightsSerializer(serializers.Serializer):
+class CaseloadInsightsSerializer(StrictSerializer):
     min_practices = serializers.IntegerField()
     small_sample = serializers.IntegerField()
     across_caseload = ExerciseInsightSerializer(many=True)
     clients = ClientInsightsSerializer(many=True)
 
 
-class OwnInsightsSerializer(serializers.Serializer):
+class OwnInsightsSerializer(StrictSerializer):
     min_practices = serializers.IntegerField()
     small_sample = serializers.IntegerField()
     exercises = ExerciseInsightSerializer(many=True)

@@ -7,6 +7,7 @@ messages and refuses fields the exercise does not have instead of ignoring them.
 
 from django import forms
 
+from core.forms import CheckedForm
 from homework.models import Completion, Exercise, Rating
 from homework.services.completions import (
     MAX_ANSWER_CHARS,
@@ -29,7 +30,7 @@ SCALE = [(str(n), str(n)) for n in range(11)]
 SKIP = ("", "Skip")
 
 
-class CompletionForm(forms.Form):
+class CompletionForm(CheckedForm):
     minutes = forms.IntegerField(
         label="Minutes practised",
         min_value=0,
@@ -146,7 +147,7 @@ class CompletionForm(forms.Form):
         }
 
 
-class FeedbackForm(forms.Form):
+class FeedbackForm(CheckedForm):
     text = forms.CharField(
         label="Your feedback",
         max_length=MAX_FEEDBACK_CHARS,
