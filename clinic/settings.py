@@ -121,6 +121,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every log line of the request, and every task it enqueues, carries its id.
     "core.request_id.RequestIdMiddleware",
+    "core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -534,6 +535,12 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
+
+# /metrics answers a scraper that sends "Authorization: Bearer <METRICS_TOKEN>" (or a staff
+# login). Unset: staff only.
+METRICS_TOKEN = os.getenv("METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 24:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 24 characters long.")
 
 LOG_LEVEL = os.getenv("LOG_LEVEL", "INFO").strip().upper()
 if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
 HEADER = "X-Request-ID"
@@ -34,13 +35,19 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = current_request_id.set(request_id_from(request.headers.get(HEADER)))
-        try:
-            response = self.get_response(request)
-            response[HEADER] = current_request_id.get()
-            return response
-        finally:
-            current_request_id.reset(token)
+        # Not reset on the way out: Django logs the response's status after every
+        # middleware has returned. It is cleared when the request has finished.
+        current_request_id.set(request_id_from(request.headers.get(HEADER)))
+        response = self.get_response(request)
+        response[HEADER] = current_request_id.get()
+        return response
+
+
+def _request_finished(**_kwargs: Any) -> None:
+    current_request_id.set("-")
+
+
+request_finished.connect(_request_finished, dispatch_uid="kindwork-request-id-finished")
 
 
 class RequestIdFilter(logging.Filter):
