@@ -190,7 +190,10 @@ if DATABASE_URL:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
-    elif _server_side_binding:
+    else:
+        # A database that does not answer fails a request in seconds (a 503), not minutes.
+        DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and _server_side_binding:
         # Server-side parameters let psycopg prepare a statement after it has run
         # prepare_threshold times on a connection, so PostgreSQL stops re-planning the
         # same few queries on every request (docs/benchmarks.md). PostgreSQL only; not

@@ -5,8 +5,11 @@ that meets a 400 from the request machinery or an unexpected 500 should still ge
 `{"detail": ...}` like every other API error.
 """
 
+import sys
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
@@ -42,8 +45,27 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 @requires_csrf_token
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Called while Django handles the exception, from whichever layer raised it (a view,
+    # the session or auth middleware): a database that cannot be reached right now
+    # (restarting, failing over) is a 503 to retry, not a bug. Connection health checks
+    # (CONN_HEALTH_CHECKS) open a fresh connection on the next request once it is back.
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return database_unavailable_response(request)
     if is_api(request):
         return JsonResponse(
             {"detail": "Something went wrong on our side. Please try again later."}, status=500
         )
     return html_server_error(request)
+
+
+def database_unavailable_response(request: HttpRequest) -> HttpResponse:
+    """The database is restarting or unreachable: a quick 503 the caller may retry."""
+    if is_api(request):
+        response: HttpResponse = JsonResponse(
+            {"detail": "The service is briefly unavailable. Please try again in a minute."},
+            status=503,
+        )
+    else:
+        response = HttpResponse(loader.get_template("503.html").render({}), status=503)
+    response["Retry-After"] = "30"
+    return response
