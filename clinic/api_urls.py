@@ -77,5 +77,5 @@ urlpatterns = [
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", docs_view, name="docs"),
     # Last: any other URL under /api/ answers a JSON 404.
-    re_path(r"^(?P<path>.*)$", not_found, name="not-found"),
+    re_path(r"^(?P<path>(?s:.*))$", not_found, name="not-found"),
 ]

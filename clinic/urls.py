@@ -25,4 +25,6 @@ if settings.BENCH_FLOOR:
 
 # JSON under /api/, the site's pages elsewhere (core/errors.py).
 handler400 = "core.errors.bad_request"
+handler403 = "core.errors.permission_denied"
+handler404 = "core.errors.not_found"
 handler500 = "core.errors.server_error"

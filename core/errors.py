@@ -13,6 +13,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
+from django.views.defaults import page_not_found as html_page_not_found
+from django.views.defaults import permission_denied as html_permission_denied
 from django.views.defaults import server_error as html_server_error
 
 
@@ -69,3 +71,21 @@ def database_unavailable_response(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(loader.get_template("503.html").render({}), status=503)
     response["Retry-After"] = "30"
     return response
+
+
+@requires_csrf_token
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A path no pattern matches (under /api/ the catch-all route answers most of them, but
+    not, say, one with a line break in it)."""
+    if is_api(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return html_page_not_found(request, exception)
+
+
+@requires_csrf_token
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return JsonResponse(
+            {"detail": "You do not have permission to perform this action."}, status=403
+        )
+    return html_permission_denied(request, exception)

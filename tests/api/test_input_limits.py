@@ -206,3 +206,12 @@ def test_an_unexpected_error_under_api_answers_json(api: ApiWorld, monkeypatch):
 def test_a_today_for_a_client_far_in_the_range_still_works(api: ApiWorld):
     assert local_today(api.world.client)  # the world is a normal one; see test_calendar for feeds
     assert Client().get("/api/v1/nope/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/assignments/%C2%B9D%0A%C2%B6%08/", "/api/%0A/", "/api/v1/x%0Ay/"]
+)
+def test_any_unknown_path_under_api_answers_json(api: ApiWorld, path):
+    response = api.as_user("clinician").patch(path, data={}, format="json")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
