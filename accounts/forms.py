@@ -14,6 +14,7 @@ from accounts.mfa import mfa_enrolled, mfa_verify
 from accounts.models import ClientProfile, Clinic, Invitation, Role, User, available_timezones
 from accounts.services import clinician_check
 from accounts.timezones import timezone_groups, timezone_label
+from core.forms import CheckedForm, CheckedFormMixin, CheckedModelForm
 
 
 def form_data(request: HttpRequest) -> QueryDict | None:
@@ -95,7 +96,7 @@ def _email_taken(email: str, *, exclude_pk: int | None = None) -> bool:
 EMAIL_TAKEN = "An account with this email address already exists."
 
 
-class EmailAuthenticationForm(AuthenticationForm):
+class EmailAuthenticationForm(CheckedFormMixin, AuthenticationForm):
     username = forms.EmailField(
         label="Email address",
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
@@ -109,13 +110,13 @@ class EmailAuthenticationForm(AuthenticationForm):
     }
 
 
-class PasswordResetRequestForm(forms.Form):
+class PasswordResetRequestForm(CheckedForm):
     email = forms.EmailField(
         label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
 
 
-class InviteClientForm(forms.Form):
+class InviteClientForm(CheckedForm):
     email = forms.EmailField(label="Client's email address")
     full_name = forms.CharField(
         label="Client's name (optional)",
@@ -131,7 +132,7 @@ class InviteClientForm(forms.Form):
         return email
 
 
-class InvitationAcceptForm(SetPasswordMixin, forms.Form):
+class InvitationAcceptForm(SetPasswordMixin, CheckedForm):
     error_messages = {"password_mismatch": "The two passwords do not match."}
     full_name = forms.CharField(label="Your name", max_length=200, required=False)
     timezone = TimezoneField(
@@ -160,7 +161,7 @@ class InvitationAcceptForm(SetPasswordMixin, forms.Form):
         return data
 
 
-class AccountSettingsForm(forms.Form):
+class AccountSettingsForm(CheckedForm):
     full_name = forms.CharField(label="Your name", max_length=200, required=False)
     timezone = TimezoneField(
         label="Your time zone",
@@ -171,7 +172,7 @@ class AccountSettingsForm(forms.Form):
 # --- Two-step verification and re-authentication -----------------------------
 
 
-class MFACodeForm(forms.Form):
+class MFACodeForm(CheckedForm):
     code = forms.CharField(
         label="Code",
         max_length=40,
@@ -182,7 +183,7 @@ class MFACodeForm(forms.Form):
     )
 
 
-class MFAEnrolForm(forms.Form):
+class MFAEnrolForm(CheckedForm):
     code = forms.CharField(
         label="Code from your app",
         max_length=12,
@@ -191,7 +192,7 @@ class MFAEnrolForm(forms.Form):
     )
 
 
-class ReauthForm(forms.Form):
+class ReauthForm(CheckedForm):
     """Proof that the person at the keyboard is the account holder: password or a fresh code."""
 
     password = forms.CharField(
@@ -223,7 +224,7 @@ class ReauthForm(forms.Form):
         raise forms.ValidationError("That did not match. Check it and try again.")
 
 
-class EmailChangeForm(forms.Form):
+class EmailChangeForm(CheckedForm):
     email = forms.EmailField(
         label="New email address",
         max_length=254,
@@ -245,7 +246,7 @@ class EmailChangeForm(forms.Form):
 # --- Admin forms -------------------------------------------------------------
 
 
-class ClinicAdminForm(forms.ModelForm):
+class ClinicAdminForm(CheckedModelForm):
     timezone = TimezoneField(
         initial="UTC", help_text="The clinic's home zone; invitees start from it."
     )
@@ -278,7 +279,7 @@ class ClinicAdminForm(forms.ModelForm):
         return data
 
 
-class InvitationAdminForm(forms.Form):
+class InvitationAdminForm(CheckedForm):
     """Invite a clinician (or a client on a clinician's behalf). Saved through the service."""
 
     clinic = forms.ModelChoiceField(queryset=Clinic.objects.none())
@@ -327,7 +328,7 @@ def _check_role_and_clinic(form: forms.ModelForm, data: dict) -> None:
         )
 
 
-class UserAdminCreationForm(AdminUserCreationForm):
+class UserAdminCreationForm(CheckedFormMixin, AdminUserCreationForm):
     """Create an account directly. Inviting (so the person sets their own password) is usual."""
 
     timezone = TimezoneField(initial="UTC")
@@ -374,7 +375,7 @@ class UserAdminCreationForm(AdminUserCreationForm):
         return user
 
 
-class UserAdminChangeForm(UserChangeForm):
+class UserAdminChangeForm(CheckedFormMixin, UserChangeForm):
     timezone = TimezoneField()
 
     class Meta:
@@ -431,7 +432,7 @@ def _check_supervises(form: forms.ModelForm, data: dict, *, role: str, clinic: o
         form.add_error("supervises", "Choose clinicians of this supervisor's own clinic.")
 
 
-class ClientProfileAdminForm(forms.ModelForm):
+class ClientProfileAdminForm(CheckedModelForm):
     """A client's profile; the clinician list holds only active clinicians of their clinic."""
 
     class Meta:

@@ -8,9 +8,10 @@ from rest_framework import serializers
 
 from accounts import mfa
 from accounts.models import Clinic, Invitation, User, available_timezones
+from core.api import StrictModelSerializer, StrictSerializer
 
 
-class ClinicSerializer(serializers.ModelSerializer):
+class ClinicSerializer(StrictModelSerializer):
     class Meta:
         model = Clinic
         fields = ["id", "name", "timezone"]
@@ -24,7 +25,7 @@ class TimezoneField(serializers.ChoiceField):
         super().__init__(choices=sorted(available_timezones()), **kwargs)
 
 
-class MeSerializer(serializers.ModelSerializer):
+class MeSerializer(StrictModelSerializer):
     clinic = ClinicSerializer(read_only=True)
     timezone = TimezoneField()
     full_name = serializers.CharField(max_length=200, allow_blank=True, trim_whitespace=True)
@@ -35,7 +36,7 @@ class MeSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "email", "role", "clinic"]
 
 
-class CredentialsSerializer(serializers.Serializer):
+class CredentialsSerializer(StrictSerializer):
     """Email and password, and for accounts with two-step verification a current code.
 
     The same message whether the account or the password is wrong. Clinicians and
@@ -85,7 +86,7 @@ class CredentialsSerializer(serializers.Serializer):
         return data
 
 
-class TokenSerializer(serializers.Serializer):
+class TokenSerializer(StrictSerializer):
     token = serializers.CharField(
         read_only=True, help_text="Send as `Authorization: Token <token>`."
     )
@@ -101,7 +102,7 @@ INVITATION_STATUSES = [
 ]
 
 
-class InvitationSerializer(serializers.ModelSerializer):
+class InvitationSerializer(StrictModelSerializer):
     status = serializers.ChoiceField(choices=INVITATION_STATUSES, read_only=True)
     email = serializers.EmailField(max_length=254)
     full_name = serializers.CharField(max_length=200, allow_blank=True, required=False)

@@ -4,11 +4,21 @@ import os
 
 from celery import Celery, signals
 
+from core import metrics, request_id
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
 app = Celery("clinic")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# The web request's id rides in each task message's headers into the task's log lines.
+signals.before_task_publish.connect(request_id.add_request_id_to_message, weak=False)
+signals.task_prerun.connect(request_id.take_request_id_from_task, weak=False)
+signals.task_postrun.connect(request_id.forget_request_id, weak=False)
+# Last successful run and failures of each task, for /metrics and /healthz/ready.
+signals.task_success.connect(metrics.task_succeeded, weak=False)
+signals.task_failure.connect(metrics.task_failed, weak=False)
 
 
 @signals.task_prerun.connect

@@ -11,26 +11,62 @@ import hashlib
 import json
 import os
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.getenv("KINDWORK_VAR_DIR", BASE_DIR / "var"))
+try:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+except OSError as _error:
+    raise ImproperlyConfigured(
+        f"KINDWORK_VAR_DIR cannot be used as a directory: {_error.strerror}."
+    ) from None
+
+
+# Every variable is checked where it is read: a bad value stops the process at start
+# with one line naming the variable (manage.py prints it without a traceback), never a
+# crash at the first request that needs it. Secrets are never echoed back.
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
 
 
 def envbool(name: str, default: str) -> bool:
-    return os.getenv(name, default).strip().lower() in ("1", "true", "yes", "on")
+    value = os.getenv(name, default).strip().lower()
+    if value not in TRUE_WORDS + FALSE_WORDS:
+        raise ImproperlyConfigured(f"{name} must be one of 1/0, true/false, yes/no, on/off.")
+    return value in TRUE_WORDS
 
 
-def envint(name: str, default: str) -> int:
-    return int(os.getenv(name, default))
+def envint(name: str, default: str, *, minimum: int | None = 0) -> int:
+    value = os.getenv(name, default).strip()
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}.")
+    return number
 
 
 def envlist(name: str, default: str) -> list[str]:
     return [part.strip() for part in os.getenv(name, default).split(",") if part.strip()]
+
+
+def envurl(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
+    value = os.getenv(name, default).strip()
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme not in schemes or not (parts.netloc or parts.path):
+            allowed = ", ".join(f"{scheme}://" for scheme in schemes)
+            raise ImproperlyConfigured(f"{name} must be a URL starting with {allowed}.")
+    return value
 
 
 DEBUG = envbool("DEBUG", "True")
@@ -42,8 +78,15 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-only-for-debug-mode"  # noqa: S105
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+if any("/" in host for host in ALLOWED_HOSTS):
+    raise ImproperlyConfigured("ALLOWED_HOSTS takes host names (example.org), not URLs.")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
-SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+for _origin in CSRF_TRUSTED_ORIGINS:
+    if urlsplit(_origin).scheme not in ("http", "https") or not urlsplit(_origin).netloc:
+        raise ImproperlyConfigured(
+            "CSRF_TRUSTED_ORIGINS takes origins such as https://kindwork.example.org."
+        )
+SITE_URL = envurl("SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https")).rstrip("/")
 SITE_NAME = os.getenv("SITE_NAME", "Kindwork")
 # The first-run demo (bin/run): demo accounts may skip the authenticator app until they
 # enrol, and every page says it is a demo. core.checks refuses it unless DEBUG is on.
@@ -81,6 +124,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request, and every task it enqueues, carries its id.
+    "core.request_id.RequestIdMiddleware",
+    "core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -88,6 +134,8 @@ MIDDLEWARE = [
     "accounts.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF, which reads the form: a body no browser form sends is a 400 here.
+    "core.middleware.FormBodyMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -107,7 +155,7 @@ if DEBUG and not DEBUG_URL_LIST:
     # After the session, user and messages, so the page shows the person's own header.
     MIDDLEWARE.insert(
         MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
-        "core.middleware.NotFoundPageMiddleware",
+        "core.not_found.NotFoundPageMiddleware",
     )
 
 ROOT_URLCONF = "clinic.urls"
@@ -134,21 +182,39 @@ TEMPLATES = [
 
 # Database: PostgreSQL through psycopg 3 when DATABASE_URL is set, otherwise
 # an embedded SQLite file in WAL mode so web, worker and beat can share it.
-if os.getenv("DATABASE_URL"):
-    DATABASES = {
-        "default": dj_database_url.parse(
-            os.environ["DATABASE_URL"],
-            conn_max_age=envint("DB_CONN_MAX_AGE", "600"),
-            conn_health_checks=True,
-        )
-    }
-    if envbool("DB_SERVER_SIDE_BINDING", "1"):
+DATABASE_URL = envurl("DATABASE_URL", "", schemes=("postgres", "postgresql", "pgsql", "sqlite"))
+if DATABASE_URL:
+    try:
+        DATABASES = {
+            "default": dj_database_url.parse(
+                DATABASE_URL,
+                conn_max_age=envint("DB_CONN_MAX_AGE", "600"),
+                conn_health_checks=True,
+            )
+        }
+    except ValueError as error:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL cannot be read: {type(error).__name__}."
+        ) from None
+    _server_side_binding = envbool("DB_SERVER_SIDE_BINDING", "1")
+    _prepare_threshold = envint("DB_PREPARE_THRESHOLD", "5")
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        # The same options as the embedded default: WAL so web, worker and beat share it.
+        DATABASES["default"]["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    else:
+        # A database that does not answer fails a request in seconds (a 503), not minutes.
+        DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and _server_side_binding:
         # Server-side parameters let psycopg prepare a statement after it has run
         # prepare_threshold times on a connection, so PostgreSQL stops re-planning the
-        # same few queries on every request (docs/benchmarks.md). Not for PgBouncer in
-        # transaction mode.
+        # same few queries on every request (docs/benchmarks.md). PostgreSQL only; not
+        # for PgBouncer in transaction mode.
         DATABASES["default"].setdefault("OPTIONS", {}).update(
-            {"server_side_binding": True, "prepare_threshold": envint("DB_PREPARE_THRESHOLD", "5")}
+            {"server_side_binding": True, "prepare_threshold": _prepare_threshold}
         )
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -190,7 +256,7 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 2
-INVITATION_VALID_DAYS = envint("INVITATION_VALID_DAYS", "7")
+INVITATION_VALID_DAYS = envint("INVITATION_VALID_DAYS", "7", minimum=1)
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
@@ -217,18 +283,25 @@ STORAGES = {
 # Email. Django 6.1 configures mail through MAILERS. The default writes to the
 # console; EMAIL_HOST switches to SMTP. The worker reuses one connection per batch.
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "Kindwork <no-reply@kindwork.localhost>")
+if "@" not in parseaddr(DEFAULT_FROM_EMAIL)[1] or "\n" in DEFAULT_FROM_EMAIL:
+    raise ImproperlyConfigured(
+        "DEFAULT_FROM_EMAIL must be an address, e.g. Kindwork <no-reply@example.org>."
+    )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+_email_port = envint("EMAIL_PORT", "587", minimum=1)
+if _email_port > 65535:
+    raise ImproperlyConfigured(f"EMAIL_PORT must be a port number (1-65535), not {_email_port}.")
 if os.getenv("EMAIL_HOST"):
     MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
                 "host": os.environ["EMAIL_HOST"],
-                "port": envint("EMAIL_PORT", "587"),
+                "port": _email_port,
                 "username": os.getenv("EMAIL_HOST_USER", ""),
                 "password": os.getenv("EMAIL_HOST_PASSWORD", ""),
                 "use_tls": envbool("EMAIL_USE_TLS", "True"),
-                "timeout": envint("EMAIL_TIMEOUT", "15"),
+                "timeout": envint("EMAIL_TIMEOUT", "15", minimum=1),
             },
         }
     }
@@ -245,7 +318,7 @@ else:
 
 # Celery. Redis when REDIS_URL is set; otherwise a filesystem transport that
 # needs no server (one machine only). Tasks carry ids only, as JSON.
-REDIS_URL = os.getenv("REDIS_URL", "")
+REDIS_URL = envurl("REDIS_URL", "", schemes=("redis", "rediss", "unix"))
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -342,7 +415,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.BoundedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "core.api.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -361,8 +434,8 @@ REST_FRAMEWORK = {
 }
 REST_KNOX = {
     # Only a SHA-512 digest of each token is stored; tokens expire and can be revoked.
-    "TOKEN_TTL": timedelta(hours=envint("API_TOKEN_TTL_HOURS", "720")),
-    "TOKEN_LIMIT_PER_USER": envint("API_TOKEN_LIMIT_PER_USER", "20"),
+    "TOKEN_TTL": timedelta(hours=envint("API_TOKEN_TTL_HOURS", "720", minimum=1)),
+    "TOKEN_LIMIT_PER_USER": envint("API_TOKEN_LIMIT_PER_USER", "20", minimum=1),
     "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
@@ -423,15 +496,15 @@ X_FRAME_OPTIONS = "DENY"
 
 # Sessions end after this long without activity (server-side, accounts.middleware):
 # clinicians and admins sooner, clients later; and after SESSION_ABSOLUTE_MINUTES at most.
-SESSION_IDLE_MINUTES_STAFF = envint("SESSION_IDLE_MINUTES_STAFF", "15")
-SESSION_IDLE_MINUTES_CLIENT = envint("SESSION_IDLE_MINUTES_CLIENT", "60")
-SESSION_ABSOLUTE_MINUTES = envint("SESSION_ABSOLUTE_MINUTES", str(12 * 60))
+SESSION_IDLE_MINUTES_STAFF = envint("SESSION_IDLE_MINUTES_STAFF", "15", minimum=1)
+SESSION_IDLE_MINUTES_CLIENT = envint("SESSION_IDLE_MINUTES_CLIENT", "60", minimum=1)
+SESSION_ABSOLUTE_MINUTES = envint("SESSION_ABSOLUTE_MINUTES", str(12 * 60), minimum=1)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_MINUTES * 60
 # Shared computers: closing the browser ends the session too.
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Changing email, password or the second factor asks for the password (or a fresh
 # code) again unless it was given within this many minutes.
-REAUTH_MINUTES = envint("REAUTH_MINUTES", "10")
+REAUTH_MINUTES = envint("REAUTH_MINUTES", "10", minimum=1)
 
 # Second factor (django-otp): TOTP authenticator apps plus one-time recovery codes.
 OTP_TOTP_ISSUER = SITE_NAME
@@ -440,8 +513,8 @@ OTP_TOTP_ISSUER = SITE_NAME
 # separately an address, is locked for LOGIN_COOLOFF_MINUTES. Counted through the
 # authentication backend, so the login page, the admin and the API token endpoint
 # share the counters. The address comes from accounts.client_ip (see BEHIND_TLS_PROXY).
-AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "10")
-AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_COOLOFF_MINUTES", "15"))
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "10", minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_COOLOFF_MINUTES", "15", minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
 AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
@@ -457,6 +530,14 @@ AXES_VERBOSE = False
 # first, running `manage.py reencrypt_fields`, then dropping the old key.
 # `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`
 FIELD_ENCRYPTION_KEYS = envlist("FIELD_ENCRYPTION_KEYS", "")
+for _number, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"FIELD_ENCRYPTION_KEYS: key {_number} is not a Fernet key "
+            "(32 url-safe base64-encoded bytes)."
+        ) from None
 if not FIELD_ENCRYPTION_KEYS:
     if not DEBUG:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is off.")
@@ -482,23 +563,53 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
+# /metrics answers a scraper that sends "Authorization: Bearer <METRICS_TOKEN>" (or a staff
+# login). Unset: staff only.
+METRICS_TOKEN = os.getenv("METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 24:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 24 characters long.")
+
+LOG_LEVEL = os.getenv("LOG_LEVEL", "INFO").strip().upper()
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL.")
+
+# LOG_FORMAT=json writes one JSON object per line (for a log shipper); plain is for people.
+# Both carry the request id (core/request_id.py); neither ever carries clinical content.
+LOG_FORMAT = os.getenv("LOG_FORMAT", "plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"quiet_requests": {"()": "core.logging.QuietRequestsFilter"}},
+    "filters": {
+        "request_id": {"()": "core.request_id.RequestIdFilter"},
+        "short_refusals": {"()": "core.request_id.ShortRefusalFilter"},
+        "quiet_requests": {"()": "core.logging.QuietRequestsFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["quiet_requests"],
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "quiet_requests"],
         }
     },
-    "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # Axes logs every login at INFO; lockouts come from accounts.lockout at WARNING.
         "axes": {"level": "WARNING"},
+        # Refusals (4xx) as one line each, without the exception's traceback.
+        "django.request": {"filters": ["short_refusals"]},
+        "django.security": {"filters": ["short_refusals"]},
     },
 }
 

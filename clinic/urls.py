@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
-from clinic import health
+from clinic import health, metrics
 from records.admin import clinic_overview_view
 
 
@@ -24,6 +24,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("favicon.ico", favicon),
+    path("healthz/live", health.live, name="healthz-live"),
+    path("healthz/ready", health.ready, name="healthz-ready"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("api/", include("clinic.api_urls")),
     path("", include("accounts.urls")),
     path("", include("audit.urls")),
@@ -36,3 +39,9 @@ urlpatterns = [
 # The benchmarks' framework floor (bench/floor.py): only when KINDWORK_BENCH_FLOOR=1.
 if settings.BENCH_FLOOR:
     urlpatterns.insert(0, path("bench/floor/", include("bench.floor")))
+
+# JSON under /api/, the site's pages elsewhere (core/errors.py).
+handler400 = "core.errors.bad_request"
+handler403 = "core.errors.permission_denied"
+handler404 = "core.errors.not_found"
+handler500 = "core.errors.server_error"

@@ -9,12 +9,13 @@ passed in by each view.
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import django_filters
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import MaxLengthValidator
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -25,6 +26,9 @@ from rest_framework import exceptions, pagination, serializers, throttling, view
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+
+from core.forms import check_form_field
+from core.validation import DEFAULT_MAX_TEXT_CHARS, validate_date_in_range, validate_text
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +111,17 @@ class StrictFilterSet(django_filters.FilterSet):
 
     django-filter reads `?status=` as "no filter" (what an HTML form sends); an API
     caller who sends it has made a mistake, and an unfiltered list would hide it.
+    Dates and text in filters follow the same rules as in forms (core.forms).
     """
+
+    @property
+    def form(self) -> Any:
+        form = super().form
+        if not getattr(form, "_kindwork_checked", False):
+            for field in form.fields.values():
+                check_form_field(field)
+            form._kindwork_checked = True
+        return form
 
     def is_valid(self) -> bool:
         valid = super().is_valid()
@@ -138,6 +152,71 @@ class ClockTimeField(serializers.TimeField):
         if not isinstance(value, str) or not re.fullmatch(CLOCK_TIME_PATTERN, value):
             raise serializers.ValidationError('Give a time of day as "HH:MM", e.g. "18:30".')
         return super().to_internal_value(value)
+
+
+# --- Bodies: one shape check for every serializer ---
+
+UNKNOWN_FIELD_MESSAGE = "This field is not accepted here."
+MAX_FIELD_NAME_CHARS = 100
+
+
+# Fields whose `child` describes each item or value they hold.
+CONTAINER_FIELDS = (
+    serializers.ListField,
+    serializers.DictField,
+    serializers.HStoreField,
+    serializers.ListSerializer,
+)
+
+
+def _check_serializer_field(field: serializers.Field) -> None:
+    """Add the product's text and date validators to one writable field (in place)."""
+    if field.read_only:
+        return
+    if isinstance(field, serializers.CharField):
+        if field.style.get("input_type") == "password":
+            return
+        field.validators.append(validate_text)
+        if field.max_length is None:
+            field.max_length = DEFAULT_MAX_TEXT_CHARS
+            field.validators.append(MaxLengthValidator(DEFAULT_MAX_TEXT_CHARS))
+    elif isinstance(field, serializers.DateField | serializers.DateTimeField):
+        field.validators.append(validate_date_in_range)
+    elif isinstance(field, CONTAINER_FIELDS):
+        _check_serializer_field(field.child)
+
+
+class StrictSerializerMixin:
+    """Every request body is checked whole: a key the serializer does not know is a 400
+    naming it, at the top level and in every nested object, instead of being dropped
+    (a misspelt rating would otherwise be saved as no rating at all). Read-only fields
+    may be sent back as they were read and are ignored. Text and dates follow the
+    product's rules (core.validation), exactly as the portal's forms do (core.forms).
+    """
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()  # type: ignore[misc]
+        for field in fields.values():
+            _check_serializer_field(field)
+        return fields
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            known = set(self.fields)  # type: ignore[attr-defined]
+            unknown = [key for key in data if key not in known]
+            if unknown:
+                raise exceptions.ValidationError(
+                    {str(key)[:MAX_FIELD_NAME_CHARS]: [UNKNOWN_FIELD_MESSAGE] for key in unknown}
+                )
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class StrictSerializer(StrictSerializerMixin, serializers.Serializer):
+    pass
+
+
+class StrictModelSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+    pass
 
 
 # --- Pagination ---

@@ -10,7 +10,12 @@ from rest_framework import serializers
 
 from accounts.access import clients_visible_to
 from accounts.models import User
-from core.api import ClockTimeField, ScopedPrimaryKeyRelatedField
+from core.api import (
+    ClockTimeField,
+    ScopedPrimaryKeyRelatedField,
+    StrictModelSerializer,
+    StrictSerializer,
+)
 from homework.models import (
     Assignment,
     AssignmentStatus,
@@ -32,7 +37,7 @@ from homework.services.assignments import MAX_NOTE_LENGTH
 # --- Exercises ---
 
 
-class PromptSerializer(serializers.Serializer):
+class PromptSerializer(StrictSerializer):
     """A reflection prompt. Keys are made by the server and kept across edits."""
 
     key = serializers.CharField(read_only=True)
@@ -42,7 +47,7 @@ class PromptSerializer(serializers.Serializer):
     )
 
 
-class ExerciseSerializer(serializers.ModelSerializer):
+class ExerciseSerializer(StrictModelSerializer):
     source = serializers.SerializerMethodField()
     category = serializers.ChoiceField(choices=Category.choices)
     steps = serializers.ListField(
@@ -112,7 +117,7 @@ class WeekdaysField(serializers.ListField):
         return weekdays_from_mask(value) if isinstance(value, int) else list(value)
 
 
-class AssignmentSerializer(serializers.ModelSerializer):
+class AssignmentSerializer(StrictModelSerializer):
     exercise_title = serializers.CharField(source="exercise.title", read_only=True)
     schedule_kind = serializers.ChoiceField(choices=ScheduleKind.choices, required=False)
     weekdays = WeekdaysField(required=False)
@@ -177,7 +182,7 @@ class AssignmentCreateSerializer(AssignmentSerializer):
 # --- Practice logs and feedback ---
 
 
-class RatingsSerializer(serializers.Serializer):
+class RatingsSerializer(StrictSerializer):
     """The 0-10 ratings; only those the exercise asks for may be given."""
 
     distress_before = serializers.IntegerField(
@@ -203,7 +208,7 @@ class RatingsSerializer(serializers.Serializer):
     )
 
 
-class CompletionSerializer(serializers.ModelSerializer):
+class CompletionSerializer(StrictModelSerializer):
     """A practice log as its reader may see it.
 
     The reflection and the prompt answers come back empty where
@@ -255,7 +260,7 @@ class CompletionSerializer(serializers.ModelSerializer):
         return reflection_visible_to(reader, completion, record_visible=True)
 
 
-class CompletionWriteSerializer(serializers.Serializer):
+class CompletionWriteSerializer(StrictSerializer):
     """Logging or correcting practice; the rules live in homework.services.completions."""
 
     minutes = serializers.IntegerField(min_value=0, max_value=completions.MAX_MINUTES)
@@ -302,7 +307,7 @@ class CompletionCreateSerializer(CompletionWriteSerializer):
     )
 
 
-class FeedbackSerializer(serializers.ModelSerializer):
+class FeedbackSerializer(StrictModelSerializer):
     text = serializers.CharField(max_length=feedback.MAX_FEEDBACK_CHARS)
     clinician_name = serializers.CharField(source="clinician.get_full_name", read_only=True)
 
@@ -386,7 +391,7 @@ class NextSessionSerializer(serializers.Serializer):
     last_session_on = serializers.DateField(read_only=True, allow_null=True)
 
 
-class PhraseSerializer(serializers.Serializer):
+class PhraseSerializer(StrictSerializer):
     """A kind phrase the client wrote in answer to a prompt marked "phrase"."""
 
     text = serializers.CharField()
@@ -398,7 +403,7 @@ class PhraseSerializer(serializers.Serializer):
 # --- Today ---
 
 
-class TodayItemSerializer(serializers.Serializer):
+class TodayItemSerializer(StrictSerializer):
     assignment_id = serializers.IntegerField()
     exercise_id = serializers.IntegerField()
     title = serializers.CharField()
@@ -418,7 +423,7 @@ class TodayItemSerializer(serializers.Serializer):
     )
 
 
-class TodaySerializer(serializers.Serializer):
+class TodaySerializer(StrictSerializer):
     """What is due today in the client's own zone: the portal's Today page as data."""
 
     local_date = serializers.DateField()
@@ -436,7 +441,7 @@ class TodaySerializer(serializers.Serializer):
 # --- Caseload and progress (figures from homework.selectors.progress) ---
 
 
-class AdherenceSerializer(serializers.Serializer):
+class AdherenceSerializer(StrictSerializer):
     """Planned and done practices; percent is done / planned, null when nothing was planned."""
 
     planned = serializers.FloatField()
@@ -444,7 +449,7 @@ class AdherenceSerializer(serializers.Serializer):
     percent = serializers.IntegerField(allow_null=True, min_value=0, max_value=100)
 
 
-class CaseloadClientSerializer(serializers.Serializer):
+class CaseloadClientSerializer(StrictSerializer):
     """A client on the caseload with this week's and this month's practice."""
 
     id = serializers.IntegerField(source="client.pk")
@@ -467,7 +472,7 @@ class CaseloadClientSerializer(serializers.Serializer):
     discharged = serializers.BooleanField(help_text="True once the clinician ended the work.")
 
 
-class ProgressWeekSerializer(serializers.Serializer):
+class ProgressWeekSerializer(StrictSerializer):
     monday = serializers.DateField()
     sunday = serializers.DateField()
     adherence = AdherenceSerializer()
@@ -476,20 +481,20 @@ class ProgressWeekSerializer(serializers.Serializer):
     is_current = serializers.BooleanField()
 
 
-class RatingWeekSerializer(serializers.Serializer):
+class RatingWeekSerializer(StrictSerializer):
     monday = serializers.DateField()
     before = serializers.FloatField(allow_null=True)
     after = serializers.FloatField(allow_null=True)
     logs = serializers.IntegerField()
 
 
-class RatingSeriesSerializer(serializers.Serializer):
+class RatingSeriesSerializer(StrictSerializer):
     key = serializers.CharField()
     label = serializers.CharField()
     weeks = RatingWeekSerializer(many=True)
 
 
-class RatingChangeSerializer(serializers.Serializer):
+class RatingChangeSerializer(StrictSerializer):
     key = serializers.CharField()
     label = serializers.CharField()
     logs = serializers.IntegerField()
@@ -498,7 +503,7 @@ class RatingChangeSerializer(serializers.Serializer):
     change = serializers.FloatField()
 
 
-class ExerciseChangeSerializer(serializers.Serializer):
+class ExerciseChangeSerializer(StrictSerializer):
     exercise_id = serializers.IntegerField()
     title = serializers.CharField()
     practices = serializers.IntegerField()
@@ -507,13 +512,13 @@ class ExerciseChangeSerializer(serializers.Serializer):
     mean_self_kindness_after = serializers.FloatField(allow_null=True)
 
 
-class StreakSerializer(serializers.Serializer):
+class StreakSerializer(StrictSerializer):
     weeks = serializers.IntegerField()
     resting = serializers.BooleanField()
     this_week_met = serializers.BooleanField()
 
 
-class AssignmentProgressSerializer(serializers.Serializer):
+class AssignmentProgressSerializer(StrictSerializer):
     assignment_id = serializers.IntegerField(source="assignment.pk")
     exercise_id = serializers.IntegerField(source="assignment.exercise_id")
     exercise_title = serializers.CharField(source="assignment.exercise.title")
@@ -527,7 +532,7 @@ class AssignmentProgressSerializer(serializers.Serializer):
         return describe(summary.schedule)
 
 
-class ProgressSerializer(serializers.Serializer):
+class ProgressSerializer(StrictSerializer):
     """A client's progress: adherence by week, ratings series, change per exercise."""
 
     client = serializers.IntegerField(source="client.pk")

@@ -8,6 +8,7 @@ the API refuse exactly the same things with the same words.
 from django import forms
 from django.core.exceptions import ValidationError
 
+from core.forms import CheckedForm
 from measures.engine import Instrument, instruments, response_clean
 from measures.services import MAX_EVERY_WEEKS
 
@@ -15,7 +16,7 @@ ONCE = "once"
 REPEAT = "repeat"
 
 
-class MeasureAssignmentForm(forms.Form):
+class MeasureAssignmentForm(CheckedForm):
     instrument = forms.ChoiceField(
         label="Questionnaire", error_messages={"required": "Choose a questionnaire."}
     )
@@ -71,7 +72,7 @@ def choice_label(value: int, label: str) -> str:
     return f"{value}: {label}" if label else str(value)
 
 
-class MeasureResponseForm(forms.Form):
+class MeasureResponseForm(CheckedForm):
     """One radio group per item, built from the instrument's data file."""
 
     def __init__(self, *args, instrument: Instrument, **kwargs) -> None:

@@ -4,6 +4,8 @@ from accounts.access import clients_visible_to
 from accounts.models import User
 from core.api import (
     ScopedPrimaryKeyRelatedField,
+    StrictModelSerializer,
+    StrictSerializer,
 )
 from homework.serializers import RatingChangeSerializer
 from measures.models import MeasureAssignment, MeasureResponse
@@ -16,7 +18,7 @@ from measures.services import (
 )
 
 
-class ScoreSerializer(serializers.Serializer):
+class ScoreSerializer(StrictSerializer):
     key = serializers.CharField()
     label = serializers.CharField()
     value = serializers.FloatField()
@@ -25,7 +27,7 @@ class ScoreSerializer(serializers.Serializer):
     higher_is_harder = serializers.BooleanField()
 
 
-class ScoresSerializer(serializers.Serializer):
+class ScoresSerializer(StrictSerializer):
     total = ScoreSerializer(
         allow_null=True,
         help_text="The headline with its band: a sum or a mean as the instrument says; "
@@ -35,7 +37,7 @@ class ScoresSerializer(serializers.Serializer):
     subscales = ScoreSerializer(many=True, help_text="Less reliable on a short form: secondary.")
 
 
-class MeasureResponseSerializer(serializers.Serializer):
+class MeasureResponseSerializer(StrictSerializer):
     id = serializers.IntegerField()
     client = serializers.IntegerField(source="client_id")
     instrument = serializers.CharField()
@@ -74,7 +76,7 @@ class MeasureResponseSerializer(serializers.Serializer):
         }
 
 
-class MeasureAssignmentSerializer(serializers.ModelSerializer):
+class MeasureAssignmentSerializer(StrictModelSerializer):
     client = serializers.IntegerField(source="client_id", read_only=True)
     clinician = serializers.IntegerField(source="clinician_id", read_only=True)
     frequency = serializers.SerializerMethodField()
@@ -98,7 +100,7 @@ class MeasureAssignmentSerializer(serializers.ModelSerializer):
         return describe_frequency(measure)
 
 
-class MeasureAssignmentCreateSerializer(serializers.Serializer):
+class MeasureAssignmentCreateSerializer(StrictSerializer):
     client = ScopedPrimaryKeyRelatedField(
         visible_to=clients_visible_to, model=User, help_text="A client on your caseload."
     )
@@ -113,14 +115,14 @@ class MeasureAssignmentCreateSerializer(serializers.Serializer):
     start_date = serializers.DateField(help_text="The first date, in the client's time zone.")
 
 
-class MeasureAnswerSerializer(serializers.Serializer):
+class MeasureAnswerSerializer(StrictSerializer):
     answers = serializers.DictField(
         child=serializers.JSONField(),
         help_text='Every item by number, e.g. {"1": 3, "2": 5, ...}, each on the scale.',
     )
 
 
-class MeasureStatusSerializer(serializers.Serializer):
+class MeasureStatusSerializer(StrictSerializer):
     id = serializers.IntegerField()
     instrument = serializers.CharField()
     instrument_name = serializers.CharField()
@@ -133,12 +135,12 @@ class MeasureStatusSerializer(serializers.Serializer):
     next_date = serializers.DateField(allow_null=True)
 
 
-class InstrumentChoiceSerializer(serializers.Serializer):
+class InstrumentChoiceSerializer(StrictSerializer):
     value = serializers.IntegerField()
     label = serializers.CharField(allow_blank=True)
 
 
-class InstrumentItemSerializer(serializers.Serializer):
+class InstrumentItemSerializer(StrictSerializer):
     n = serializers.IntegerField()
     text = serializers.CharField()
     scored = serializers.BooleanField(help_text="False for a question not added into a score.")
@@ -146,7 +148,7 @@ class InstrumentItemSerializer(serializers.Serializer):
     choices = InstrumentChoiceSerializer(many=True, help_text="The answers this question offers.")
 
 
-class InstrumentSerializer(serializers.Serializer):
+class InstrumentSerializer(StrictSerializer):
     code = serializers.CharField()
     name = serializers.CharField()
     version = serializers.CharField()
@@ -165,7 +167,7 @@ class PairChangeSerializer(RatingChangeSerializer):
     description = serializers.CharField()
 
 
-class ExerciseInsightSerializer(serializers.Serializer):
+class ExerciseInsightSerializer(StrictSerializer):
     exercise_id = serializers.IntegerField()
     title = serializers.CharField()
     practices = serializers.IntegerField()
@@ -176,19 +178,19 @@ class ExerciseInsightSerializer(serializers.Serializer):
     pairs = PairChangeSerializer(many=True)
 
 
-class ClientInsightsSerializer(serializers.Serializer):
+class ClientInsightsSerializer(StrictSerializer):
     client = serializers.IntegerField()
     exercises = ExerciseInsightSerializer(many=True)
 
 
-class CaseloadInsightsSerializer(serializers.Serializer):
+class CaseloadInsightsSerializer(StrictSerializer):
     min_practices = serializers.IntegerField()
     small_sample = serializers.IntegerField()
     across_caseload = ExerciseInsightSerializer(many=True)
     clients = ClientInsightsSerializer(many=True)
 
 
-class OwnInsightsSerializer(serializers.Serializer):
+class OwnInsightsSerializer(StrictSerializer):
     min_practices = serializers.IntegerField()
     small_sample = serializers.IntegerField()
     exercises = ExerciseInsightSerializer(many=True)

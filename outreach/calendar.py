@@ -33,6 +33,7 @@ from django.utils import timezone
 from icalendar import Calendar, Event, vRecur
 
 from accounts.models import Role, User
+from core.validation import FIRST_DATE, LAST_DATE
 from homework.models import Assignment, AssignmentStatus, ScheduleKind
 from homework.schedule import local_date, weekdays_from_mask
 from outreach.models import CalendarFeed
@@ -153,7 +154,8 @@ def practice_event(
         }
     )
     if assignment.end_date is not None:
-        last = datetime.combine(assignment.end_date, at, tzinfo=zone)
+        # Clamped, so a far end (from before the date range was enforced) cannot overflow.
+        last = datetime.combine(min(assignment.end_date, LAST_DATE), at, tzinfo=zone)
         rule["UNTIL"] = last.astimezone(UTC)
     portal = settings.SITE_URL + reverse("homework:today")
     event = Event()
@@ -188,6 +190,9 @@ def practice_calendar(*, client: User, now: datetime | None = None) -> bytes:
     running = (
         Assignment.objects.filter(client_id=client.pk, status=AssignmentStatus.ACTIVE)
         .exclude(end_date__lt=today)
+        # Only plans inside the product's dates (core.validation): anything else can only be
+        # data from before the range was enforced, and the feed's arithmetic must not overflow.
+        .filter(start_date__gte=FIRST_DATE, start_date__lte=LAST_DATE)
         .select_related("exercise")
         .order_by("start_date", "id")
     )

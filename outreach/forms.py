@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 
 from accounts.models import ClientProfile
+from core.forms import CheckedForm
 from outreach.services import CHANNEL_CHOICES, MAX_PAUSE
 
 KEEP = ""
@@ -21,7 +22,7 @@ def _time_input() -> forms.TimeInput:
     return forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 
 
-class ReminderPreferencesForm(forms.Form):
+class ReminderPreferencesForm(CheckedForm):
     reminder_time = forms.TimeField(
         label="Reminder time",
         widget=_time_input(),
@@ -95,7 +96,7 @@ class ReminderPreferencesForm(forms.Form):
         return arguments
 
 
-class ClinicianSummaryPreferencesForm(forms.Form):
+class ClinicianSummaryPreferencesForm(CheckedForm):
     weekly_summary = forms.BooleanField(
         label="Send me the weekly caseload summary on Monday mornings", required=False
     )

@@ -3,12 +3,12 @@
 from rest_framework import serializers
 
 from accounts.models import ClientProfile
-from core.api import ClockTimeField
+from core.api import ClockTimeField, StrictModelSerializer
 from notifications.models import PushSubscription
 from outreach import services as preferences
 
 
-class PreferencesSerializer(serializers.ModelSerializer):
+class PreferencesSerializer(StrictModelSerializer):
     """A client's reminder preferences. Times are in the client's own time zone."""
 
     reminder_time = ClockTimeField(required=False)

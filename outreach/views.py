@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.access import caseload_reader_required, client_required
 from accounts.models import User
 from audit.services import audit_record_views
+from core.validation import parse_url_date
 from homework.schedule import local_date, week_start
 from outreach.calendar import (
     calendar_feed_create,
@@ -262,10 +263,9 @@ CHART_HEIGHT = 100
 
 def _monday_or_404(value: str, today: date) -> date:
     """The Monday of the week named in the address; a future week does not exist yet."""
-    try:
-        day = date.fromisoformat(value)
-    except ValueError as error:
-        raise Http404("No such week.") from error
+    day = parse_url_date(value)
+    if day is None:
+        raise Http404("No such week.")
     monday = week_start(day)
     if monday > week_start(today):
         raise Http404("That week has not begun.")

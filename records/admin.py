@@ -14,6 +14,7 @@ from django.urls import path
 
 from accounts.access import scoped_to_clinic
 from accounts.models import Clinic, Role, User
+from core.forms import CheckedForm
 from records.exports import export_clinic
 from records.models import ExportRecord
 from records.overview import clinic_overview
@@ -28,7 +29,7 @@ def may_export_clinics(user: User) -> bool:
     )
 
 
-class ClinicExportForm(forms.Form):
+class ClinicExportForm(CheckedForm):
     clinic = forms.ModelChoiceField(
         queryset=Clinic.objects.none(),
         label="Clinic",

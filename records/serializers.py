@@ -4,14 +4,15 @@ from accounts.access import clients_visible_to
 from accounts.models import User
 from core.api import (
     ScopedPrimaryKeyRelatedField,
+    StrictSerializer,
 )
 
 
-class OwnExportSerializer(serializers.Serializer):
+class OwnExportSerializer(StrictSerializer):
     format = serializers.ChoiceField(choices=["zip", "json"])
 
 
-class ClientExportSerializer(serializers.Serializer):
+class ClientExportSerializer(StrictSerializer):
     client = ScopedPrimaryKeyRelatedField(
         visible_to=clients_visible_to, model=User, help_text="A client on your caseload."
     )

@@ -18,6 +18,7 @@ PROJECT_MODULES = {
     "api_urls.py",
     "celery.py",
     "health.py",
+    "metrics.py",
     "wsgi.py",
     "asgi.py",
 }

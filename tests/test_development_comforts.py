@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def test_a_missing_page_with_debug_on_is_ours_not_djangos_url_list(world, path) -> None:
     from django.conf import settings
 
-    assert "core.middleware.NotFoundPageMiddleware" in settings.MIDDLEWARE
+    assert "core.not_found.NotFoundPageMiddleware" in settings.MIDDLEWARE
     response = world.login(world.clinician).get(path)
     assert response.status_code == 404
     text = response.content.decode()

@@ -2,7 +2,6 @@
 the client's reminder preferences."""
 
 import django_filters
-from django import forms
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -17,6 +16,7 @@ from accounts.models import Role, User
 from accounts.permissions import ClientWrites, ClinicianWrites, IsClient, IsClinician
 from audit.services import audit_record_view, audit_record_views
 from core.api import CallerScopedMixin, StrictFilterSet, scoped_choices
+from core.forms import CheckedForm
 from homework.models import Assignment, Completion
 from homework.selectors.assignments import assignments_visible_to
 from homework.selectors.practice import (
@@ -64,7 +64,7 @@ class TodayView(APIView):
 # --- Practice logs ---
 
 
-class _DateRangeForm(forms.Form):
+class _DateRangeForm(CheckedForm):
     def clean(self) -> dict:
         data = super().clean()
         first, last = data.get("date_from"), data.get("date_to")

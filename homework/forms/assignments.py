@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from django import forms
 
+from core.forms import CheckedForm
 from homework.models import Assignment, Category, Exercise, ScheduleKind
 from homework.schedule import WEEKDAY_NAMES, weekdays_from_mask
 from homework.services.assignments import MAX_NOTE_LENGTH, assignment_schedule_errors
@@ -26,7 +27,7 @@ def exercise_choices(exercises: Iterable[Exercise]) -> list:
     return [("", "Choose an exercise"), *groups.items()]
 
 
-class AssignmentForm(forms.Form):
+class AssignmentForm(CheckedForm):
     note = forms.CharField(
         label="Personal note for the client (optional)",
         required=False,

@@ -11,6 +11,7 @@ from datetime import date
 from django import forms
 from django.core.exceptions import ValidationError
 
+from core.forms import CheckedForm
 from homework.models import Completion, Exercise, Rating
 from homework.services.completions import (
     MAX_ANSWER_CHARS,
@@ -33,7 +34,7 @@ SCALE = [(str(n), str(n)) for n in range(11)]
 SKIP = ("", "Skip")
 
 
-class CompletionForm(forms.Form):
+class CompletionForm(CheckedForm):
     minutes = forms.IntegerField(
         label="Minutes practised",
         min_value=0,
@@ -196,7 +197,7 @@ def _day_label(day: date, index: int) -> str:
     return f"{day:%A} {day.day} {day:%B}"
 
 
-class FeedbackForm(forms.Form):
+class FeedbackForm(CheckedForm):
     text = forms.CharField(
         label="Your feedback",
         max_length=MAX_FEEDBACK_CHARS,

@@ -9,6 +9,7 @@ into the shapes the services take.
 from django import forms
 from django.core.exceptions import ValidationError
 
+from core.forms import CheckedForm
 from homework.models import Category, Exercise, Rating
 from homework.services.exercises import (
     MAX_PROMPT_LENGTH,
@@ -37,7 +38,7 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-class LibraryFilterForm(forms.Form):
+class LibraryFilterForm(CheckedForm):
     category = forms.ChoiceField(
         label="Category", required=False, choices=[("", "All categories"), *Category.choices]
     )
@@ -49,7 +50,7 @@ class LibraryFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class ExerciseForm(forms.Form):
+class ExerciseForm(CheckedForm):
     title = forms.CharField(
         label="Title",
         max_length=MAX_TITLE_LENGTH,

@@ -31,7 +31,7 @@ SKIPPED_PATHS = (
     "/api/v1/auth/logout/",
 )
 
-EXAMPLES_PER_MODE = 12
+EXAMPLES_PER_MODE = 25
 
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES_PER_MODE,

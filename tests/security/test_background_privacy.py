@@ -7,10 +7,12 @@ import logging
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 from kombu.messaging import Producer
+from pythonjsonlogger.json import JsonFormatter
 from rest_framework.test import APIClient
 
 from accounts.models import ClientProfile
@@ -22,6 +24,9 @@ from outreach.reminders import reminders_create_due
 from outreach.tasks import reminders_tick
 from tests.factories import make_assignment, make_exercise
 
+JSON_LINES = JsonFormatter(
+    **{key: value for key, value in settings.LOGGING["formatters"]["json"].items() if key != "()"}
+)
 CANARY = "canary-bg-8c41 my inner critic said I am worthless"
 ANSWER = "canary-bg-answer-6d20 shouting at my son"
 EXERCISE_TITLE = "Canary exercise title 3f9b"
@@ -46,6 +51,8 @@ def everything_said(captured: list[dict], caplog) -> str:
     parts = [json.dumps(message, default=repr) for message in captured]
     parts += [record.getMessage() for record in caplog.records]
     parts += [repr(record.args) for record in caplog.records]
+    # The same records as LOG_FORMAT=json writes them, extra fields included.
+    parts += [JSON_LINES.format(record) for record in caplog.records]
     for email in mail.outbox:
         parts += [email.subject, email.body, *[alt[0] for alt in email.alternatives]]
     return "\n".join(parts)
