@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "measures",
     "outreach",
     "records",
+    "programs",
     # After accounts: its admin extends the user admin with the erasure action.
     "audit",
 ]

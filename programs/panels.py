@@ -1,0 +1,1 @@
+"""Course panels on homework's pages (registered with homework.panels when ready)."""
