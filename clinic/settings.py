@@ -308,6 +308,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 900.0,
         "options": {"expires": 840},
     },
+    # Program weeks open at local midnight in every zone, so on the quarter hour too.
+    "programs-weeks": {
+        "task": "programs.tasks.program_weeks_tick",
+        "schedule": 900.0,
+        "options": {"expires": 840},
+    },
 }
 
 # REST API (/api/v1/). Tokens come first so an anonymous call answers 401 with a

@@ -580,7 +580,9 @@ def _week_to_open(enrolment: Enrolment, today: date) -> tuple[int, date] | None:
     if snapshot["delivery"] == Delivery.AFTER_PRACTICES:
         if week > 1 and _week_practices_logged(enrolment) < (snapshot["practices_to_advance"] or 0):
             return None  # not pushed on: the week stays open until enough practice
-    elif week > 1:
+        # A week that waited for practice runs a full seven days from the day it opens.
+        opens_on = today
+    else:
         # Caught up after downtime: open the week the calendar has reached, not every
         # week missed on the way.
         behind = (today - opens_on).days // 7
@@ -621,8 +623,6 @@ def _week_open_if_due(*, enrolment: Enrolment, now: datetime) -> WeekOpening | N
     week = weeks[number - 1]
     start = max(opens_on, today)
     end = opens_on + WEEK - timedelta(days=1)
-    if end < start:
-        end = start
     made = [
         assignment_create(
             clinician=enrolment.clinician,

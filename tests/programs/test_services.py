@@ -336,7 +336,9 @@ class TestAfterKPractices:
         enrolments_open_due(now=NOW + timedelta(days=9))
         enrolment = Enrolment.objects.get()
         assert enrolment.current_week == 2
-        assert enrolment.current_week_on == TODAY + timedelta(days=7)
+        # It waited two days for practice, so it runs seven days from when it opened.
+        assert enrolment.current_week_on == TODAY + timedelta(days=9)
+        assert enrolment.next_week_on == TODAY + timedelta(days=16)
         week_two = Assignment.objects.filter(client=world.client).exclude(pk=plan.pk).get()
         assert week_two.start_date == TODAY + timedelta(days=9)
 
@@ -455,3 +457,21 @@ class TestBulkAssignment:
             )
         assert error.value.message_dict["clients"] == ["Casey Client: not on your caseload."]
         assert Assignment.objects.count() == 2
+
+
+def test_the_beat_task_opens_due_weeks(world, settings) -> None:
+    from django.utils import timezone
+
+    from programs.tasks import program_weeks_tick
+
+    assert settings.CELERY_BEAT_SCHEDULE["programs-weeks"]["task"] == program_weeks_tick.name
+    today = timezone.now().astimezone(world.client.zone).date()
+    enrolments_create(
+        clinician=world.clinician, program=builtin(), clients=[world.client], start_date=today
+    )
+    assert Enrolment.objects.get().current_week == 1
+    # The tick reads the real clock: bring week 2's date to today.
+    Enrolment.objects.update(next_week_on=today)
+    assert program_weeks_tick.delay().get() == 1
+    assert Enrolment.objects.get().current_week == 2
+    assert program_weeks_tick.delay().get() == 0
