@@ -29,10 +29,14 @@ DASHBOARD_QUERIES = 8 + HEADROOM
 # few: the client page's schedules, answers and "what helps" (3); Today's due
 # questionnaires (1); Progress's answers and "what helps" (2).
 CLIENT_DETAIL_QUERIES = 9 + 3 + HEADROOM
+# The course panels (programs/panels.py) add one query each when the client has no
+# course (their enrolment); tests/programs covers pages with a course.
+COURSE_PANEL = 1
+CLIENT_DETAIL_QUERIES += COURSE_PANEL
 PORTAL_QUERIES = {
-    "homework:today": 6 + 1 + HEADROOM,
+    "homework:today": 6 + 1 + COURSE_PANEL + HEADROOM,
     "homework:history": 6 + HEADROOM,
-    "homework:progress": 5 + 2 + HEADROOM,
+    "homework:progress": 5 + 2 + COURSE_PANEL + HEADROOM,
     "homework:phrases": 3 + HEADROOM,
 }
 PRACTICE_QUERIES = 4 + HEADROOM
