@@ -17,6 +17,7 @@ from core.api import not_found
 from homework import api as homework_api
 from measures import api as measures_api
 from outreach import api as outreach_api
+from programs import api as programs_api
 from records import api as records_api
 
 # path() routes, so the id converter (CallerScopedMixin: int) makes ids numbers:
@@ -33,6 +34,9 @@ router.register(
 router.register(
     "measure-responses", measures_api.MeasureResponseViewSet, basename="measure-response"
 )
+router.register("programs", programs_api.ProgramViewSet, basename="program")
+router.register("groups", programs_api.GroupViewSet, basename="group")
+router.register("enrolments", programs_api.EnrolmentViewSet, basename="enrolment")
 
 v1 = [
     path("auth/token/", accounts_api.TokenCreateView.as_view(), name="token"),
@@ -53,6 +57,7 @@ v1 = [
     path("me/export/", records_api.OwnExportView.as_view(), name="me-export"),
     path("what-helps/", measures_api.CaseloadInsightsView.as_view(), name="what-helps"),
     path("exports/", records_api.ClientExportView.as_view(), name="exports"),
+    path("bulk-assignments/", programs_api.BulkAssignmentView.as_view(), name="bulk-assignments"),
     *router.urls,
 ]
 

@@ -483,7 +483,8 @@ def _clients_refusals(
     problems = []
     for client in clients:
         if client.pk not in on_caseload:
-            problems.append(f"{_person(client)}: not on your caseload.")
+            # Never a name here: the caller may not know who this is.
+            problems.append(f"Client {client.pk}: not on your caseload.")
         elif not client.is_active:
             problems.append(f"{_person(client)}: the account is deactivated.")
         elif start_date is not None and start_date < local_date(now, client.zone):

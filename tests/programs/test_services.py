@@ -205,7 +205,8 @@ class TestEnrolling:
         messages = error.value.message_dict["clients"]
         assert "Alex Client: already in this program." in messages
         assert "Blair Client: the account is deactivated." in messages
-        assert "Casey Client: not on your caseload." in messages
+        assert f"Client {world.stranger_client.pk}: not on your caseload." in messages
+        assert not any("Casey" in m for m in messages)
         assert not any("Cleo" in m for m in messages)
         assert not Enrolment.objects.filter(client=third).exists()
         assert not Assignment.objects.filter(client=third).exists()
@@ -455,7 +456,9 @@ class TestBulkAssignment:
                 start_date=TODAY,
                 now=NOW,
             )
-        assert error.value.message_dict["clients"] == ["Casey Client: not on your caseload."]
+        assert error.value.message_dict["clients"] == [
+            f"Client {world.stranger_client.pk}: not on your caseload."
+        ]
         assert Assignment.objects.count() == 2
 
 
