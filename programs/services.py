@@ -9,6 +9,7 @@ client's own calendar and daylight-saving changes move nothing.
 
 import json
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -16,23 +17,27 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, router, transaction
+from django.db import router, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.access import clients_visible_to
 from accounts.models import Role, User
 from audit.models import AuditAction
-from audit.services import audit_record
-from homework.models import Assignment, AssignmentStatus, Completion, Exercise, ScheduleKind
+from audit.services import audit_record, audit_records_create
+from homework.models import Assignment, AssignmentStatus, Exercise, ScheduleKind
 from homework.schedule import Schedule, local_date, week_quota, weekdays_from_mask, weekdays_mask
 from homework.services.assignments import (
+    NewPlan,
     assignment_create,
     assignment_end,
     assignment_pause,
+    assignment_plans_errors,
     assignment_resume,
     assignment_schedule_errors,
+    assignments_create_many,
 )
-from measures.services import measure_assignment_create
+from measures.services import measure_assignments_create_once
 from programs.models import (
     MAX_WEEKS,
     Delivery,
@@ -548,10 +553,15 @@ def enrolments_create(
     )
     for enrolment, client in zip(enrolments, clients, strict=True):
         enrolment.client = client
+        enrolment.clinician = clinician
         enrolment.version = version
         enrolment.program = program
-        audit_record(actor=clinician, action=AuditAction.CREATE, target=enrolment, client=client)
-        _week_open_if_due(enrolment=enrolment, now=now)
+    audit_records_create(
+        actor=clinician,
+        action=AuditAction.CREATE,
+        targets=[(enrolment, enrolment.client_id) for enrolment in enrolments],
+    )
+    _weeks_open(enrolments=enrolments, now=now)
     return enrolments
 
 
@@ -566,12 +576,27 @@ def _week_assignments(enrolment: Enrolment) -> list[Assignment]:
     return list(opening.assignments.all()) if opening else []
 
 
-def _week_practices_logged(enrolment: Enrolment) -> int:
-    assignments = _week_assignments(enrolment)
-    return Completion.objects.filter(assignment__in=assignments).count()
+def _practices_logged(enrolments: Sequence[Enrolment]) -> dict[int, int]:
+    """Logs in each enrolment's current week, by enrolment id (one query)."""
+    if not enrolments:
+        return {}
+    through = WeekOpening.assignments.through
+    current = Q()
+    for enrolment in enrolments:
+        current |= Q(
+            weekopening__enrolment_id=enrolment.pk,
+            weekopening__round=enrolment.round,
+            weekopening__week_number=enrolment.current_week,
+        )
+    rows = (
+        through.objects.filter(current)
+        .values("weekopening__enrolment_id")
+        .annotate(logged=Count("assignment__completions"))
+    )
+    return {row["weekopening__enrolment_id"]: row["logged"] for row in rows}
 
 
-def _week_to_open(enrolment: Enrolment, today: date) -> tuple[int, date] | None:
+def _week_to_open(enrolment: Enrolment, today: date, logged: int) -> tuple[int, date] | None:
     """(week number, its local date) when a week is due today, else None."""
     if enrolment.next_week_on is None or enrolment.next_week_on > today:
         return None
@@ -579,7 +604,7 @@ def _week_to_open(enrolment: Enrolment, today: date) -> tuple[int, date] | None:
     week = enrolment.current_week + 1
     opens_on = enrolment.next_week_on
     if snapshot["delivery"] == Delivery.AFTER_PRACTICES:
-        if week > 1 and _week_practices_logged(enrolment) < (snapshot["practices_to_advance"] or 0):
+        if week > 1 and logged < (snapshot["practices_to_advance"] or 0):
             return None  # not pushed on: the week stays open until enough practice
         # A week that waited for practice runs a full seven days from the day it opens.
         opens_on = today
@@ -592,72 +617,136 @@ def _week_to_open(enrolment: Enrolment, today: date) -> tuple[int, date] | None:
     return week, opens_on
 
 
-def _week_open_if_due(*, enrolment: Enrolment, now: datetime) -> WeekOpening | None:
-    client = enrolment.client
-    today = local_date(now, client.zone)
-    due = _week_to_open(enrolment, today)
-    if due is None:
-        return None
-    number, opens_on = due
-    weeks = enrolment.version.weeks
-    if number > len(weeks):
-        enrolment.status = EnrolmentStatus.FINISHED
-        enrolment.next_week_on = None
-        enrolment.save(update_fields=["status", "next_week_on", "updated_at"])
-        for assignment in _week_assignments(enrolment):
-            if assignment.status != AssignmentStatus.ENDED and (
-                assignment.end_date is None or assignment.end_date >= today
-            ):
-                assignment_end(assignment=assignment, actor=enrolment.clinician, now=now)
-        return None
-    try:
-        with transaction.atomic():
-            opening = WeekOpening.objects.create(
-                enrolment=enrolment,
-                round=enrolment.round,
-                week_number=number,
-                local_date=opens_on,
-                opened_at=now,
-            )
-    except IntegrityError:
-        return None  # another beat or a retry opened it first
-    week = weeks[number - 1]
-    start = max(opens_on, today)
-    end = opens_on + WEEK - timedelta(days=1)
-    made = [
-        assignment_create(
-            clinician=enrolment.clinician,
-            client=client,
-            exercise=Exercise.objects.get(pk=item["exercise_id"]),
-            schedule_kind=item["schedule_kind"],
-            weekdays=item["weekdays"],
-            times_per_week=item["times_per_week"],
-            start_date=start,
-            end_date=end,
-            now=now,
-        )
-        for item in week["items"]
-    ]
-    opening.assignments.set(made)
-    if week["instrument"]:
-        try:
-            with transaction.atomic():
-                measure_assignment_create(
+def _course_finish(*, enrolment: Enrolment, today: date, now: datetime) -> None:
+    enrolment.status = EnrolmentStatus.FINISHED
+    enrolment.next_week_on = None
+    enrolment.save(update_fields=["status", "next_week_on", "updated_at"])
+    for assignment in _live(_week_assignments(enrolment), today):
+        assignment_end(assignment=assignment, actor=enrolment.clinician, now=now)
+
+
+def _weeks_open(*, enrolments: Sequence[Enrolment], now: datetime) -> int:
+    """Open the week that is due for each enrolment, in bulk; returns how many opened.
+
+    The caller holds the enrolments (locked, or just created in its transaction) with
+    client, client profile, clinician and version loaded. The plans are made by
+    homework's assignment services under their usual rules; an enrolment whose plans
+    those rules refuse (its clinician no longer sees the client, say) is left for the
+    clinician and logged by id only. A fixed number of queries however many.
+    """
+    logged = _practices_logged(
+        [
+            e
+            for e in enrolments
+            if e.version.snapshot["delivery"] == Delivery.AFTER_PRACTICES and e.current_week
+        ]
+    )
+    opening: list[tuple[Enrolment, date, int, date]] = []
+    for enrolment in enrolments:
+        today = local_date(now, enrolment.client.zone)
+        due = _week_to_open(enrolment, today, logged.get(enrolment.pk, 0))
+        if due is None:
+            continue
+        number, opens_on = due
+        if number > enrolment.version.week_count:
+            _course_finish(enrolment=enrolment, today=today, now=now)
+        else:
+            opening.append((enrolment, today, number, opens_on))
+    if not opening:
+        return 0
+    exercises = Exercise.objects.in_bulk(
+        {
+            item["exercise_id"]
+            for enrolment, _, number, _ in opening
+            for item in enrolment.version.weeks[number - 1]["items"]
+        }
+    )
+    plans: list[NewPlan] = []
+    owners: list[int] = []
+    for enrolment, today, number, opens_on in opening:
+        for item in enrolment.version.weeks[number - 1]["items"]:
+            plans.append(
+                NewPlan(
                     clinician=enrolment.clinician,
-                    client=client,
-                    instrument=week["instrument"],
-                    every_weeks=None,
-                    start_date=start,
-                    now=now,
+                    client=enrolment.client,
+                    exercise=exercises.get(item["exercise_id"]),
+                    schedule_kind=item["schedule_kind"],
+                    weekdays=item["weekdays"],
+                    times_per_week=item["times_per_week"],
+                    start_date=max(opens_on, today),
+                    end_date=opens_on + WEEK - timedelta(days=1),
                 )
-        except ValidationError:
-            # Already scheduled for this client: the clinician's own schedule stands.
-            pass
-    enrolment.current_week = number
-    enrolment.current_week_on = opens_on
-    enrolment.next_week_on = opens_on + WEEK
-    enrolment.save(update_fields=["current_week", "current_week_on", "next_week_on", "updated_at"])
-    return opening
+            )
+            owners.append(enrolment.pk)
+    refused = {owners[index] for index in assignment_plans_errors(plans=plans, now=now)}
+    for enrolment_id in sorted(refused):
+        # Ids only: the reason can name a client or an exercise.
+        logger.warning("Program week not opened for enrolment %s", enrolment_id)
+    opening = [o for o in opening if o[0].pk not in refused]
+    kept = [
+        (plan, owner) for plan, owner in zip(plans, owners, strict=True) if owner not in refused
+    ]
+    made = assignments_create_many(plans=[plan for plan, _ in kept], now=now)
+    openings = WeekOpening.objects.bulk_create(
+        WeekOpening(
+            enrolment=enrolment,
+            round=enrolment.round,
+            week_number=number,
+            local_date=opens_on,
+            opened_at=now,
+        )
+        for enrolment, _, number, opens_on in opening
+    )
+    by_enrolment = {o.enrolment_id: o.pk for o in openings}
+    through = WeekOpening.assignments.through
+    through.objects.bulk_create(
+        through(weekopening_id=by_enrolment[owner], assignment_id=assignment.pk)
+        for assignment, (_, owner) in zip(made, kept, strict=True)
+    )
+    measure_assignments_create_once(
+        requests=[
+            (
+                enrolment.clinician,
+                enrolment.client,
+                enrolment.version.weeks[number - 1]["instrument"],
+                max(opens_on, today),
+            )
+            for enrolment, today, number, opens_on in opening
+            if enrolment.version.weeks[number - 1]["instrument"]
+        ]
+    )
+    # One UPDATE per (week, date): a batch has a handful of them (the clients' zones
+    # straddle at most two dates), where bulk_update's CASE per row cost seconds.
+    moved: dict[tuple[int, date], list[int]] = defaultdict(list)
+    for enrolment, _, number, opens_on in opening:
+        enrolment.current_week = number
+        enrolment.current_week_on = opens_on
+        enrolment.next_week_on = opens_on + WEEK
+        enrolment.updated_at = now
+        moved[(number, opens_on)].append(enrolment.pk)
+    for (number, opens_on), ids in moved.items():
+        Enrolment.objects.filter(pk__in=ids).update(
+            current_week=number,
+            current_week_on=opens_on,
+            next_week_on=opens_on + WEEK,
+            updated_at=now,
+        )
+    return len(openings)
+
+
+def _week_open_if_due(*, enrolment: Enrolment, now: datetime) -> bool:
+    return _weeks_open(enrolments=[enrolment], now=now) == 1
+
+
+def _due_locked(ids: Sequence[int]) -> list[Enrolment]:
+    # skip_locked: another beat (or a move) holding a row has it in hand; the next
+    # tick sees it again if it still needs anything.
+    return list(
+        Enrolment.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("client__client_profile", "clinician", "version")
+        .filter(pk__in=ids, status=EnrolmentStatus.ACTIVE)
+        .order_by("pk")
+    )
 
 
 def enrolment_week_open(*, enrolment_id: int, now: datetime | None = None) -> bool:
@@ -665,15 +754,7 @@ def enrolment_week_open(*, enrolment_id: int, now: datetime | None = None) -> bo
     the enrolment row is locked and the opening is unique per enrolment and week."""
     now = now or timezone.now()
     with transaction.atomic():
-        enrolment = (
-            Enrolment.objects.select_for_update(of=("self",))
-            .select_related("client__client_profile", "clinician", "version")
-            .filter(pk=enrolment_id, status=EnrolmentStatus.ACTIVE)
-            .first()
-        )
-        if enrolment is None:
-            return False
-        return _week_open_if_due(enrolment=enrolment, now=now) is not None
+        return _weeks_open(enrolments=_due_locked([enrolment_id]), now=now) == 1
 
 
 def enrolments_due_ids(*, now: datetime, after_id: int = 0, limit: int = 500) -> list[int]:
@@ -693,17 +774,14 @@ def enrolments_due_ids(*, now: datetime, after_id: int = 0, limit: int = 500) ->
 
 
 def enrolments_open_due(*, now: datetime | None = None, batch_size: int = 500) -> int:
-    """Open every week that has come, in batches of ids; returns how many opened."""
+    """Open every week that has come, a batch of enrolments per transaction; returns how
+    many opened."""
     now = now or timezone.now()
     opened = 0
     after_id = 0
     while ids := enrolments_due_ids(now=now, after_id=after_id, limit=batch_size):
-        for enrolment_id in ids:
-            try:
-                opened += enrolment_week_open(enrolment_id=enrolment_id, now=now)
-            except ValidationError:
-                # Ids only: the reason can name a client or an exercise.
-                logger.warning("Program week not opened for enrolment %s", enrolment_id)
+        with transaction.atomic():
+            opened += _weeks_open(enrolments=_due_locked(ids), now=now)
         after_id = ids[-1]
     return opened
 

@@ -478,3 +478,18 @@ def test_the_beat_task_opens_due_weeks(world, settings) -> None:
     assert program_weeks_tick.delay().get() == 1
     assert Enrolment.objects.get().current_week == 2
     assert program_weeks_tick.delay().get() == 0
+
+
+def test_one_batch_opens_weeks_for_several_clinicians_clients(world) -> None:
+    theirs = make_client("kit@client.test", world.colleague, full_name="Kit Client")
+    for clinician, client in ((world.clinician, world.client), (world.colleague, theirs)):
+        enrolments_create(
+            clinician=clinician, program=builtin(), clients=[client], start_date=TODAY, now=NOW
+        )
+    assert enrolments_open_due(now=NOW + timedelta(days=7)) == 2
+    assert set(Enrolment.objects.values_list("current_week", flat=True)) == {2}
+    # A plan its clinician may no longer give is not made, and the rest still open.
+    theirs.client_profile.clinician = world.clinician
+    theirs.client_profile.save()
+    assert enrolments_open_due(now=NOW + timedelta(days=14)) == 1
+    assert Enrolment.objects.get(client=theirs).current_week == 2
