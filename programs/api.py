@@ -188,9 +188,14 @@ def _clients_named(request: Request, data: dict) -> tuple[list[User], Group | No
         group = groups_visible_to(request.user).filter(pk=data["group"]).first()
         if group is None:
             raise ValidationError({"group": "Choose one of your groups."})
-        return list(group.members.order_by("pk")), group
+        return list(group.members.select_related("client_profile").order_by("pk")), group
     ids = list(dict.fromkeys(data["clients"]))
-    found = {c.pk: c for c in clients_visible_to(request.user).filter(pk__in=ids)}
+    found = {
+        c.pk: c
+        for c in clients_visible_to(request.user)
+        .select_related("client_profile")
+        .filter(pk__in=ids)
+    }
     unknown = [i for i in ids if i not in found]
     if unknown:
         raise ValidationError({"clients": [f"Client {i}: not on your caseload." for i in unknown]})

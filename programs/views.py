@@ -163,8 +163,14 @@ def _chosen_clients(request: HttpRequest, data: dict) -> tuple[list[User], Group
     group = None
     if data.get("group"):
         group = group_for_user_or_404(request.user, data["group"])
-        return list(group.members.order_by("full_name", "email")), group
-    return list(_caseload(request.user).filter(pk__in=data.get("clients") or [])), None
+        return list(
+            group.members.select_related("client_profile").order_by("full_name", "email")
+        ), group
+    return list(
+        _caseload(request.user)
+        .select_related("client_profile")
+        .filter(pk__in=data.get("clients") or [])
+    ), None
 
 
 @clinician_required

@@ -267,3 +267,20 @@ def test_the_group_page_queries_do_not_grow_with_the_group(
     browser = world.login(world.clinician)
     with django_assert_max_num_queries(14):
         assert browser.get(reverse("programs:group-detail", args=[group.pk])).status_code == 200
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_enrolling_a_group_queries_do_not_grow_with_the_group(
+    world, size, django_assert_max_num_queries
+) -> None:
+    clients = make_clients(world.clinician, size, zones=("Europe/London",))
+    group = group_save(clinician=world.clinician, name="Big", member_ids=[c.pk for c in clients])
+    browser = world.login(world.clinician)
+    url = reverse("programs:program-enrol", args=[builtin().pk])
+    # Measured: 29 for 3 members and for 30 (2 of headroom for middleware).
+    with django_assert_max_num_queries(29 + 2):
+        response = browser.post(
+            url, {"group": group.pk, "start_date": today_for(clients[0]).isoformat()}
+        )
+    assert response.status_code == 302
+    assert Assignment.objects.filter(client__in=clients).count() == 3 * size
