@@ -741,12 +741,18 @@ def _week_open_if_due(*, enrolment: Enrolment, now: datetime) -> bool:
 def _due_locked(ids: Sequence[int]) -> list[Enrolment]:
     # skip_locked: another beat (or a move) holding a row has it in hand; the next
     # tick sees it again if it still needs anything.
-    return list(
+    enrolments = list(
         Enrolment.objects.select_for_update(of=("self",), skip_locked=True)
-        .select_related("client__client_profile", "clinician", "version")
+        .select_related("client__client_profile", "clinician")
         .filter(pk__in=ids, status=EnrolmentStatus.ACTIVE)
         .order_by("pk")
     )
+    # A batch follows a handful of versions: each snapshot is read and parsed once,
+    # not once per enrolment (a second per 2,000 with select_related).
+    versions = ProgramVersion.objects.in_bulk({e.version_id for e in enrolments})
+    for enrolment in enrolments:
+        enrolment.version = versions[enrolment.version_id]
+    return enrolments
 
 
 def enrolment_week_open(*, enrolment_id: int, now: datetime | None = None) -> bool:
