@@ -6,6 +6,7 @@ length of a program (tests/programs/test_query_counts.py).
 """
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -256,3 +257,19 @@ def group_overview(*, group: Group, now: datetime | None = None) -> GroupOvervie
 def week_dates(*, start: date, number: int) -> tuple[date, date]:
     first = start + timedelta(days=7 * (number - 1))
     return first, first + timedelta(days=6)
+
+
+def course_weeks_for_clients(*, client_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """(current week, number of weeks) of each client's live course that has started, by
+    client id: one query, for the weekly summaries ("week 3 of 8", no theme or exercise)."""
+    found: dict[int, tuple[int, int]] = {}
+    rows = (
+        Enrolment.objects.filter(
+            client_id__in=list(client_ids), status__in=LIVE, current_week__gt=0
+        )
+        .select_related("version")
+        .order_by("client_id", "-created_at")
+    )
+    for enrolment in rows:
+        found.setdefault(enrolment.client_id, (enrolment.current_week, enrolment.week_count))
+    return found
