@@ -17,6 +17,7 @@ from core.api import not_found
 from homework import api as homework_api
 from measures import api as measures_api
 from outreach import api as outreach_api
+from programs import api as programs_api
 from records import api as records_api
 
 # path() routes, so the id converter (CallerScopedMixin: int) makes ids numbers:
@@ -37,6 +38,9 @@ router.register("risk-flags", measures_api.RiskFlagViewSet, basename="risk-flag"
 router.register(
     "push-subscriptions", outreach_api.PushSubscriptionViewSet, basename="push-subscription"
 )
+router.register("programs", programs_api.ProgramViewSet, basename="program")
+router.register("groups", programs_api.GroupViewSet, basename="group")
+router.register("enrolments", programs_api.EnrolmentViewSet, basename="enrolment")
 
 v1 = [
     path("auth/token/", accounts_api.TokenCreateView.as_view(), name="token"),
@@ -69,6 +73,7 @@ v1 = [
         accounts_api.CrisisResourcesView.as_view(),
         name="me-crisis-resources",
     ),
+    path("bulk-assignments/", programs_api.BulkAssignmentView.as_view(), name="bulk-assignments"),
     *router.urls,
 ]
 

@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "outreach",
     "records",
     "demo",
+    "programs",
     # After accounts: its admin extends the user admin with the erasure action.
     "audit",
 ]
@@ -396,6 +397,12 @@ CELERY_BEAT_SCHEDULE = {
     # Monday 08:00 local comes on the quarter hour in zones offset by :30 or :45.
     "outreach-weekly-summaries": {
         "task": "outreach.tasks.weekly_summaries_tick",
+        "schedule": 900.0,
+        "options": {"expires": 840},
+    },
+    # Program weeks open at local midnight in every zone, so on the quarter hour too.
+    "programs-weeks": {
+        "task": "programs.tasks.program_weeks_tick",
         "schedule": 900.0,
         "options": {"expires": 840},
     },

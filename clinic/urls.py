@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("measures.urls")),
     path("", include("outreach.urls")),
     path("", include("records.urls")),
+    path("", include("programs.urls")),
 ]
 
 # The benchmarks' framework floor (bench/floor.py): only when KINDWORK_BENCH_FLOOR=1.

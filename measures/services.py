@@ -4,7 +4,7 @@ Every rule is checked here, whoever calls (portal form or API), and a refusal is
 ValidationError keyed by field so both can show it next to the input.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -188,3 +188,41 @@ def measure_assignments_end_for_client(*, client: User, clinician: User, now: da
     MeasureAssignment.objects.filter(client_id=client.pk, status=AssignmentStatus.ACTIVE).update(
         status=AssignmentStatus.ENDED, updated_at=now
     )
+
+
+def measure_assignments_create_once(
+    *, requests: Sequence[tuple[User, User, str, date]]
+) -> list[MeasureAssignment]:
+    """Ask each (clinician, client, instrument code, date) once, in bulk, skipping a client
+    the clinician may not ask or who already has that questionnaire scheduled (their own
+    schedule stands). Two queries however many."""
+    wanted = [
+        (clinician, client, instrument_get(code).code, day)
+        for clinician, client, code, day in requests
+        if clinician.is_clinician
+        and getattr(client, "client_profile", None) is not None
+        and client.client_profile.clinician_id == clinician.pk
+    ]
+    if not wanted:
+        return []
+    taken = set(
+        MeasureAssignment.objects.filter(
+            client_id__in={client.pk for _, client, _, _ in wanted},
+            status=AssignmentStatus.ACTIVE,
+        ).values_list("client_id", "instrument")
+    )
+    rows = []
+    for clinician, client, code, day in wanted:
+        if (client.pk, code) in taken:
+            continue
+        taken.add((client.pk, code))
+        rows.append(
+            MeasureAssignment(
+                client=client,
+                clinician=clinician,
+                instrument=code,
+                every_weeks=None,
+                start_date=day,
+            )
+        )
+    return MeasureAssignment.objects.bulk_create(rows)

@@ -39,6 +39,7 @@ from outreach.services import (
     preferences_token_make,
 )
 from outreach.summaries import caseload_week, client_weeks
+from programs.selectors import course_weeks_for_clients
 
 
 def preferences_url(*, user_id: int, scope: str) -> str:
@@ -192,6 +193,10 @@ def _weekly_client_contexts(notifications: list[Notification]) -> dict[int, dict
             built[notification.pk] = error
             continue
         by_week[monday].append((notification, client))
+    # The course week, never its theme or practices: the email carries no clinical content.
+    courses = course_weeks_for_clients(
+        client_ids=[client.pk for rows in by_week.values() for _, client in rows]
+    )
     for monday, rows in by_week.items():
         weeks = client_weeks(clients=[client for _, client in rows], monday=monday, now=now)
         week_url = settings.SITE_URL + reverse("outreach:client-week", args=[monday])
@@ -205,6 +210,7 @@ def _weekly_client_contexts(notifications: list[Notification]) -> dict[int, dict
                 "done": week.done,
                 "minutes": week.minutes,
                 "kind_word": week.kind_word,
+                "course_week": courses.get(client.pk),
                 "week_url": week_url,
                 "preferences_url": preferences_url(user_id=client.pk, scope=SCOPE_WEEKLY),
             }

@@ -7,12 +7,14 @@ history of a plan can always be shown. Dates are the client's local dates:
 "today" is today in the client's own time zone.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.db.models import Value
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
@@ -391,3 +393,118 @@ def assignment_end(
         refusal="This assignment has already ended.",
         now=now,
     )
+
+
+# --- Many plans at once (a program week for many clients, one exercise for a group) ---
+
+
+@dataclass(frozen=True)
+class NewPlan:
+    """One plan for assignments_create_many: the arguments of assignment_create."""
+
+    clinician: User
+    client: User
+    exercise: Exercise | None
+    schedule_kind: str
+    start_date: date | None
+    end_date: date | None = None
+    weekdays: Collection[int] = ()
+    times_per_week: int | None = None
+    note: str = ""
+
+
+def assignment_plans_errors(
+    *, plans: Sequence[NewPlan], now: datetime | None = None
+) -> dict[int, dict[str, list[str]]]:
+    """The problems assignment_create would find with each plan, by index (only those
+    with problems). One query, for the caseloads, however many plans."""
+    now = now or timezone.now()
+    clinicians = {plan.clinician.pk: plan.clinician for plan in plans}
+    visible: set[tuple[int, int]] = set()
+    parts = [
+        clients_visible_to(clinician)
+        .filter(pk__in={p.client.pk for p in plans if p.clinician.pk == clinician_id})
+        .annotate(seen_by=Value(clinician_id))
+        .order_by()
+        .values_list("seen_by", "pk")
+        for clinician_id, clinician in clinicians.items()
+        if clinician.role == Role.CLINICIAN
+    ]
+    if parts:
+        combined = parts[0].union(*parts[1:], all=True).order_by() if len(parts) > 1 else parts[0]
+        visible = set(combined)
+    found: dict[int, dict[str, list[str]]] = {}
+    for index, plan in enumerate(plans):
+        if plan.clinician.role != Role.CLINICIAN:
+            found[index] = {NON_FIELD_ERRORS: ["Only a clinician can assign or change homework."]}
+            continue
+        if (plan.clinician.pk, plan.client.pk) not in visible:
+            found[index] = {"client": ["This client is not on your caseload."]}
+            continue
+        errors = _exercise_errors(exercise=plan.exercise, clinician=plan.clinician)
+        errors.update(
+            assignment_schedule_errors(
+                schedule_kind=plan.schedule_kind,
+                weekdays=plan.weekdays,
+                times_per_week=plan.times_per_week,
+                start_date=plan.start_date,
+                end_date=plan.end_date,
+                note=(plan.note or "").strip(),
+            )
+        )
+        today = client_today(client=plan.client, now=now)
+        if "start_date" not in errors and plan.start_date < today:
+            errors["start_date"] = [
+                f"The start date cannot be in the past: today is {_display_date(today)} "
+                "in the client's time zone."
+            ]
+        if errors:
+            found[index] = errors
+    return found
+
+
+@transaction.atomic
+def assignments_create_many(
+    *, plans: Sequence[NewPlan], now: datetime | None = None
+) -> list[Assignment]:
+    """Every plan under assignment_create's rules, written in bulk: all of them, or a
+    ValidationError (the first plan's problems) and nothing written. A fixed number of
+    queries, so a week of a course opens for thousands of clients in one go."""
+    now = now or timezone.now()
+    problems = assignment_plans_errors(plans=plans, now=now)
+    if problems:
+        raise ValidationError(problems[min(problems)])
+    assignments = Assignment.objects.bulk_create(
+        Assignment(
+            client=plan.client,
+            clinician=plan.clinician,
+            exercise=plan.exercise,
+            note=(plan.note or "").strip(),
+            created_at=now,
+            status=AssignmentStatus.ACTIVE,
+            **_schedule_values(
+                schedule_kind=plan.schedule_kind,
+                weekdays=plan.weekdays,
+                times_per_week=plan.times_per_week,
+                start_date=plan.start_date,
+                end_date=plan.end_date,
+                reminder_time=None,
+            ),
+        )
+        for plan in plans
+    )
+    AssignmentEvent.objects.bulk_create(
+        AssignmentEvent(
+            assignment=assignment,
+            actor=plan.clinician,
+            action=EventAction.CREATED,
+            changes={
+                name: {"from": None, "to": _event_value(getattr(assignment, name))}
+                for name in EDITABLE_FIELDS
+                if name != "note"
+            },
+            created_at=now,
+        )
+        for assignment, plan in zip(assignments, plans, strict=True)
+    )
+    return assignments

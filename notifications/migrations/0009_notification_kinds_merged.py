@@ -4,15 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0008_clinician_changed_kind'),
+        ("notifications", "0008_clinician_changed_kind"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('invitation', 'Invitation'), ('password_reset', 'Password reset'), ('reminder', 'Practice reminder'), ('questionnaire_reminder', 'Questionnaire reminder'), ('weekly_client', 'Weekly summary (client)'), ('weekly_clinician', 'Weekly summary (clinician)'), ('message', 'New message'), ('urgent_attention', 'Urgent: a client needs attention'), ('practice_hard', 'A client asked you to look at a practice log'), ('feedback_reply', 'Your clinician replied'), ('new_practice', 'A new practice'), ('clinician_changed', 'Your clinician now')], max_length=32),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("invitation", "Invitation"),
+                    ("password_reset", "Password reset"),
+                    ("reminder", "Practice reminder"),
+                    ("questionnaire_reminder", "Questionnaire reminder"),
+                    ("weekly_client", "Weekly summary (client)"),
+                    ("weekly_clinician", "Weekly summary (clinician)"),
+                    ("message", "New message"),
+                    ("urgent_attention", "Urgent: a client needs attention"),
+                    ("practice_hard", "A client asked you to look at a practice log"),
+                    ("feedback_reply", "Your clinician replied"),
+                    ("new_practice", "A new practice"),
+                    ("clinician_changed", "Your clinician now"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

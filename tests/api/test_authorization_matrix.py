@@ -490,6 +490,79 @@ MATRIX: dict[str, Row] = {
         },
         target="push_subscription",
     ),
+    # --- Programs, groups and enrolments: clinicians; a client reads their own enrolments.
+    "api:v1:program-list": Row(
+        {m: clinicians({"GET": 200, "POST": 400}.get(m, 405)) for m in METHODS}
+    ),
+    "api:v1:program-detail": Row(
+        {
+            m: expect(
+                clinician={"GET": 200, "PUT": 400}.get(m, 405),
+                colleague={"GET": 200, "PUT": 400}.get(m, 405),
+                stranger_clinician=404 if m in ("GET", "PUT") else 405,
+            )
+            for m in METHODS
+        },
+        target="program",
+    ),
+    "api:v1:program-copy": Row(
+        {
+            m: expect(clinician=201, colleague=201, stranger_clinician=404)
+            if m == "POST"
+            else clinicians(405)
+            for m in METHODS
+        },
+        target="program",
+    ),
+    "api:v1:group-list": Row(
+        {m: clinicians({"GET": 200, "POST": 400}.get(m, 405)) for m in METHODS}
+    ),
+    "api:v1:group-detail": Row(
+        {
+            m: clinicians(200, others=404)
+            if m == "GET"
+            else clinicians(400, others=404)
+            if m == "PUT"
+            else clinicians(405)
+            for m in METHODS
+        },
+        target="group",
+    ),
+    "api:v1:enrolment-list": Row(
+        {
+            m: readers(200) if m == "GET" else clinicians(400 if m == "POST" else 405)
+            for m in METHODS
+        }
+    ),
+    "api:v1:enrolment-detail": Row(
+        {
+            m: own_object(client=200, clinician=200) if m == "GET" else clinicians(405)
+            for m in METHODS
+        },
+        target="enrolment",
+    ),
+    **{
+        f"api:v1:enrolment-{name}": Row(
+            {
+                m: readers(405)
+                if m == "GET"
+                else clinicians(status, others=404)
+                if m == "POST"
+                else clinicians(405)
+                for m in METHODS
+            },
+            target="enrolment",
+        )
+        for name, status in (
+            ("forward", 200),
+            ("back", 400),  # the enrolment is in week 1
+            ("pause", 200),
+            ("resume", 400),  # it is not paused
+            ("remove", 200),
+            ("newest-version", 200),
+        )
+    },
+    "api:v1:bulk-assignments": Row({m: clinicians(400 if m == "POST" else 405) for m in METHODS}),
     # --- The OpenAPI schema and its docs are public: they describe, never contain, data.
     "api:schema": Row({m: everyone(200 if m == "GET" else 405) for m in METHODS}),
     "api:docs": Row({m: everyone(200 if m == "GET" else 405) for m in METHODS}),
@@ -607,6 +680,9 @@ TARGETS = {
     "measure_response": lambda api: _measure_response(api).pk,
     "risk_flag": lambda api: _risk_flag(api).pk,
     "push_subscription": lambda api: _push_subscription(api).pk,
+    "program": lambda api: _program(api).pk,
+    "group": lambda api: _group(api).pk,
+    "enrolment": lambda api: _enrolment(api).pk,
 }
 
 
@@ -620,6 +696,37 @@ def _push_subscription(api):
         p256dh="B" + "A" * 86,
         auth="A" * 22,
     )
+
+
+def _program(api):
+    """world.clinic's own copy of the built-in course."""
+    from programs.models import Program
+    from programs.services import program_copy
+
+    builtin = Program.objects.get(clinic__isnull=True, slug="eight-weeks-of-self-compassion")
+    return program_copy(clinician=api.world.clinician, program=builtin)
+
+
+def _group(api):
+    """world.clinician's group of world.client."""
+    from programs.services import group_save
+
+    return group_save(clinician=api.world.clinician, name="Group", member_ids=[api.world.client.pk])
+
+
+def _enrolment(api):
+    """world.client in the built-in course from today: in week 1."""
+    from programs.models import Program
+    from programs.services import enrolments_create
+
+    builtin = Program.objects.get(clinic__isnull=True, slug="eight-weeks-of-self-compassion")
+    (enrolment,) = enrolments_create(
+        clinician=api.world.clinician,
+        program=builtin,
+        clients=[api.world.client],
+        start_date=local_today(api.world.client),
+    )
+    return enrolment
 
 
 def _measure_assignment(api):

@@ -155,6 +155,44 @@ class Case:
     query: str = ""
 
 
+def add_programs(api: ApiWorld, count: int) -> None:
+    from programs.models import Program
+    from programs.services import program_copy
+
+    builtin = Program.objects.get(clinic__isnull=True, slug="eight-weeks-of-self-compassion")
+    for _n in range(count):
+        program_copy(clinician=api.world.clinician, program=builtin)
+
+
+def add_groups(api: ApiWorld, count: int) -> None:
+    from programs.services import group_save
+
+    members = [api.world.client.pk, api.world.other_client.pk]
+    for n in range(count):
+        group_save(clinician=api.world.clinician, name=f"Group {n}", member_ids=members)
+
+
+def add_enrolments(api: ApiWorld, count: int) -> None:
+    from programs.models import Enrolment, Program
+    from programs.services import program_publish
+
+    builtin = Program.objects.get(clinic__isnull=True, slug="eight-weeks-of-self-compassion")
+    version = program_publish(program=builtin)
+    today = local_today(api.world.client)
+    # Past enrolments (taken out) pile up; the list shows them all.
+    Enrolment.objects.bulk_create(
+        Enrolment(
+            program=builtin,
+            version=version,
+            client=api.world.client,
+            clinician=api.world.clinician,
+            start_date=today,
+            status="removed",
+        )
+        for _n in range(count)
+    )
+
+
 CASES = [
     Case("api:v1:exercise-list", "clinician", add_exercises),
     Case("api:v1:exercise-list", "client", add_exercises),
@@ -185,6 +223,10 @@ CASES = [
     Case("api:v1:measure-assignment-list", "client", add_measure_assignments),
     Case("api:v1:measure-response-list", "clinician", add_measure_responses),
     Case("api:v1:measure-response-list", "client", add_measure_responses),
+    Case("api:v1:program-list", "clinician", add_programs),
+    Case("api:v1:group-list", "clinician", add_groups),
+    Case("api:v1:enrolment-list", "clinician", add_enrolments),
+    Case("api:v1:enrolment-list", "client", add_enrolments),
     Case("api:v1:me-measures", "client", add_running_measures),
     Case("api:v1:me-what-helps", "client", add_completions),
     Case("api:v1:what-helps", "clinician", add_clients),

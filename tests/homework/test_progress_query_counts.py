@@ -32,11 +32,15 @@ DASHBOARD_QUERIES = 8 + 1 + 2 + HEADROOM
 # The private notes and marking the shown replies read add two to the client page, and
 # the urgent flags panel its open and acknowledged flags (2).
 CLIENT_DETAIL_QUERIES = 9 + 3 + 2 + 2 + HEADROOM
+# The course panels (programs/panels.py) add one query each when the client has no
+# course (their enrolment); tests/programs covers pages with a course.
+COURSE_PANEL = 1
+CLIENT_DETAIL_QUERIES += COURSE_PANEL
 PORTAL_QUERIES = {
     # The next session date adds one to Today.
-    "homework:today": 6 + 1 + 1 + HEADROOM,
+    "homework:today": 6 + 1 + 1 + COURSE_PANEL + HEADROOM,
     "homework:history": 6 + HEADROOM,
-    "homework:progress": 5 + 2 + HEADROOM,
+    "homework:progress": 5 + 2 + COURSE_PANEL + HEADROOM,
     "homework:phrases": 3 + HEADROOM,
 }
 PRACTICE_QUERIES = 4 + HEADROOM
