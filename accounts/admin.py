@@ -93,7 +93,7 @@ class ClinicScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class CrisisContactInline(admin.TabularInline):
+class CrisisContactInline(admin.StackedInline):
     model = CrisisContact
     extra = 1
     fields = ["label", "phone", "url", "position"]

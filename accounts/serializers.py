@@ -131,13 +131,13 @@ class InvitationSerializer(StrictModelSerializer):
         ]
 
 
-class CrisisContactSerializer(serializers.Serializer):
+class CrisisContactSerializer(StrictSerializer):
     label = serializers.CharField()
     phone = serializers.CharField(allow_blank=True)
     url = serializers.CharField(allow_blank=True)
 
 
-class CrisisResourcesSerializer(serializers.Serializer):
+class CrisisResourcesSerializer(StrictSerializer):
     """What to show a client who needs help now: the clinic's words and contacts."""
 
     text = serializers.CharField()

@@ -17,8 +17,11 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from py_vapid import Vapid02
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.getenv("KINDWORK_VAR_DIR", BASE_DIR / "var"))
@@ -629,16 +632,46 @@ MEASURE_INSTRUMENT_DIRS = [
     BASE_DIR / "measures" / "instruments",
     *(Path(folder) for folder in envlist("MEASURE_INSTRUMENT_DIRS", "")),
 ]
+for _folder in MEASURE_INSTRUMENT_DIRS[1:]:
+    if not _folder.is_dir():
+        raise ImproperlyConfigured(f"MEASURE_INSTRUMENT_DIRS: {_folder} is not a folder.")
 # Web Push (VAPID, RFC 8292): the key pair that signs our notifications, as base64url
 # strings (private: PKCS#8 DER; public: the uncompressed point browsers subscribe with),
 # and a contact for the push services. `python manage.py vapid_keys` prints a new pair.
 # Production refuses to start without them (notifications.checks); in development
 # bin/run writes a pair into the var folder on first run and it is read from there.
-VAPID_PRIVATE_KEY = os.getenv("VAPID_PRIVATE_KEY", "")
-VAPID_PUBLIC_KEY = os.getenv("VAPID_PUBLIC_KEY", "")
+VAPID_PRIVATE_KEY = os.getenv("VAPID_PRIVATE_KEY", "").strip()
+VAPID_PUBLIC_KEY = os.getenv("VAPID_PUBLIC_KEY", "").strip()
+if VAPID_PUBLIC_KEY:
+    try:
+        _vapid_public_point = ec.EllipticCurvePublicKey.from_encoded_point(
+            ec.SECP256R1(),
+            base64.urlsafe_b64decode(VAPID_PUBLIC_KEY + "=" * (-len(VAPID_PUBLIC_KEY) % 4)),
+        ).public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    except (ValueError, TypeError):
+        raise ImproperlyConfigured(
+            "VAPID_PUBLIC_KEY is not a P-256 public key as base64url (see manage.py vapid_keys)."
+        ) from None
+if VAPID_PRIVATE_KEY:
+    # Read as notifications.push reads it, so a key that cannot sign is refused here.
+    try:
+        _vapid_private = Vapid02.from_string(private_key=VAPID_PRIVATE_KEY).private_key
+        if not isinstance(_vapid_private, ec.EllipticCurvePrivateKey):
+            raise TypeError
+        _vapid_private_public_point = _vapid_private.public_key().public_bytes(
+            Encoding.X962, PublicFormat.UncompressedPoint
+        )
+    except (ValueError, TypeError):
+        raise ImproperlyConfigured(
+            "VAPID_PRIVATE_KEY is not a P-256 private key as base64url (see manage.py vapid_keys)."
+        ) from None
+    if VAPID_PUBLIC_KEY and _vapid_private_public_point != _vapid_public_point:
+        raise ImproperlyConfigured("VAPID_PRIVATE_KEY and VAPID_PUBLIC_KEY are not one pair.")
 VAPID_SUBJECT = os.getenv(
     "VAPID_SUBJECT", "mailto:" + DEFAULT_FROM_EMAIL.rpartition("<")[2].strip(">")
-)
+).strip()
+if not VAPID_SUBJECT.startswith(("mailto:", "https://")):
+    raise ImproperlyConfigured("VAPID_SUBJECT must start with mailto: or https:// (RFC 8292).")
 VAPID_DEV_KEYS_FILE = VAR_DIR / "vapid.json"
 if DEBUG and not VAPID_PRIVATE_KEY and VAPID_DEV_KEYS_FILE.exists():
     _vapid_pair = json.loads(VAPID_DEV_KEYS_FILE.read_text())
@@ -649,6 +682,8 @@ PUSH_SERVICE_HOSTS = envlist(
     "PUSH_SERVICE_HOSTS",
     "fcm.googleapis.com,push.services.mozilla.com,notify.windows.com,push.apple.com",
 )
+if any("/" in host or ":" in host for host in PUSH_SERVICE_HOSTS):
+    raise ImproperlyConfigured("PUSH_SERVICE_HOSTS takes host names (push.apple.com), not URLs.")
 
 # Audio guides a clinician records for an exercise. Never a public URL: files are served
 # only through homework's audio view, to people who may see the exercise. By default on
@@ -662,6 +697,10 @@ AUDIO_STORAGE_BACKEND = os.getenv(
 )
 if AUDIO_STORAGE_BACKEND == "django.core.files.storage.FileSystemStorage":
     _audio_options = {"location": str(VAR_DIR / "audio"), "base_url": None}
+elif not os.getenv("AUDIO_S3_BUCKET", "").strip():
+    raise ImproperlyConfigured(
+        "AUDIO_STORAGE_BACKEND other than the file system needs AUDIO_S3_BUCKET."
+    )
 else:
     _audio_options = {
         "bucket_name": os.getenv("AUDIO_S3_BUCKET", ""),

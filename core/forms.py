@@ -17,6 +17,9 @@ def check_form_field(field: forms.Field) -> None:
     """Add the product's text and date validators to one form field (in place, once)."""
     if validate_text in field.validators or validate_date_in_range in field.validators:
         return
+    if isinstance(field, forms.UUIDField | forms.JSONField):
+        # Text fields by inheritance only: their cleaned value is a UUID or parsed JSON.
+        return
     if isinstance(field, forms.CharField) and not isinstance(field.widget, forms.PasswordInput):
         field.validators.append(validate_text)
         if field.max_length is None:

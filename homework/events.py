@@ -6,6 +6,7 @@ write is rolled back with it.
 """
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Literal
 
 Event = Literal["feedback_created", "assignment_created"]
@@ -19,6 +20,7 @@ def event_listen(*, event: Event, listener: Listener) -> None:
         _listeners[event].append(listener)
 
 
-def event_fire(*, event: Event, **ids: int) -> None:
+def event_fire(*, event: Event, now: datetime | None = None, **ids: int) -> None:
+    """Tell every listener, with the ids and the service's clock (tests pin it)."""
     for listener in _listeners[event]:
-        listener(**ids)
+        listener(now=now, **ids)

@@ -343,7 +343,7 @@ class MessageSerializer(FeedbackSerializer):
     )
 
 
-class InboxItemSerializer(serializers.ModelSerializer):
+class InboxItemSerializer(StrictModelSerializer):
     """A client's reply the clinician has not read yet."""
 
     client = serializers.IntegerField(source="completion.client_id", read_only=True)
@@ -368,7 +368,7 @@ class InboxItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ClientNoteSerializer(serializers.ModelSerializer):
+class ClientNoteSerializer(StrictModelSerializer):
     text = serializers.CharField(
         max_length=clients.MAX_NOTE_CHARS,
         help_text=f"Required; at most {clients.MAX_NOTE_CHARS} characters. "
@@ -382,7 +382,7 @@ class ClientNoteSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "client", "author", "created_at"]
 
 
-class NextSessionSerializer(serializers.Serializer):
+class NextSessionSerializer(StrictSerializer):
     next_session_on = serializers.DateField(
         allow_null=True,
         help_text="The next session's date in the client's zone (today up to a year ahead); "

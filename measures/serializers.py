@@ -196,7 +196,7 @@ class OwnInsightsSerializer(StrictSerializer):
     exercises = ExerciseInsightSerializer(many=True)
 
 
-class RiskFlagSerializer(serializers.Serializer):
+class RiskFlagSerializer(StrictSerializer):
     """An urgent flag raised by an answer past a risk item's threshold."""
 
     id = serializers.IntegerField()

@@ -254,10 +254,23 @@ def _news_context(notification: Notification) -> dict:
     """A reply or a new plan: the recipient must still be an active client. The email and
     the notification say only that something is waiting, and link to where it is."""
     client = _recipient(notification, Role.CLIENT)
-    replied = notification.kind == Notification.Kind.FEEDBACK_REPLY
-    page = "homework:history" if replied else "homework:today"
+    url = reverse("homework:today")
+    if notification.kind == Notification.Kind.FEEDBACK_REPLY:
+        # Still wanted when it is sent? Not once the client paused reminders or read it.
+        if client_reminders_are_paused(profile=client.client_profile):
+            raise PermanentSendError("Not sent: the client paused reminders.")
+        reply = (
+            Feedback.objects.filter(pk=(notification.context or {}).get("feedback_id"))
+            .values("completion_id", "read_at")
+            .first()
+        )
+        if reply is None:
+            raise PermanentSendError("The reply no longer exists.")
+        if reply["read_at"] is not None:
+            raise PermanentSendError("Not sent: the client already read the reply.")
+        url = reverse("homework:thread", args=[reply["completion_id"]])
     return {
-        "open_url": settings.SITE_URL + reverse(page),
+        "open_url": settings.SITE_URL + url,
         "preferences_url": preferences_url(user_id=client.pk, scope=SCOPE_REMINDERS),
     }
 

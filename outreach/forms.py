@@ -106,7 +106,7 @@ class ClinicianSummaryPreferencesForm(CheckedForm):
         super().__init__(*args, **kwargs)
 
 
-class ReminderChannelForm(forms.Form):
+class ReminderChannelForm(CheckedForm):
     """How this device reminds the client. The hidden fields carry this browser's push
     subscription, filled in by static/js/push.js; without it only email can be chosen."""
 

@@ -83,21 +83,23 @@ def news_create(
     return ids
 
 
-def _feedback_created(*, feedback_id: int, client_id: int) -> None:
+def _feedback_created(*, feedback_id: int, client_id: int, now: datetime | None = None) -> None:
     news_create(
         kind=Notification.Kind.FEEDBACK_REPLY,
         client_id=client_id,
         key=f"feedback_reply:{feedback_id}",
         context={"feedback_id": feedback_id},
+        now=now,
     )
 
 
-def _assignment_created(*, assignment_id: int, client_id: int) -> None:
+def _assignment_created(*, assignment_id: int, client_id: int, now: datetime | None = None) -> None:
     news_create(
         kind=Notification.Kind.NEW_PRACTICE,
         client_id=client_id,
         key=f"new_practice:{assignment_id}",
         context={"assignment_id": assignment_id},
+        now=now,
     )
 
 

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from accounts.models import ClientProfile
-from core.api import ClockTimeField, StrictModelSerializer
+from core.api import ClockTimeField, StrictModelSerializer, StrictSerializer
 from notifications.models import PushSubscription
 from outreach import services as preferences
 
@@ -54,19 +54,35 @@ class PreferencesSerializer(StrictModelSerializer):
         return profile.user.push_subscriptions.count()
 
 
-class PushKeysSerializer(serializers.Serializer):
+class PushKeysSerializer(StrictSerializer):
     p256dh = serializers.CharField(max_length=200, help_text="The browser's P-256 key, base64url.")
     auth = serializers.CharField(max_length=100, help_text="The browser's auth secret, base64url.")
 
 
-class PushSubscriptionSerializer(serializers.ModelSerializer):
+class PushSubscriptionSerializer(StrictModelSerializer):
     """A browser's push subscription, as PushSubscription.toJSON() gives it, plus a label."""
 
     keys = PushKeysSerializer(write_only=True)
     endpoint = serializers.CharField(max_length=1000, write_only=True)
     label = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    # Part of what toJSON() gives, so a body made from it is not refused; not kept.
+    expirationTime = serializers.FloatField(
+        write_only=True,
+        required=False,
+        allow_null=True,
+        min_value=0,
+        help_text="Accepted as toJSON() gives it, and ignored.",
+    )
 
     class Meta:
         model = PushSubscription
-        fields = ["id", "endpoint", "keys", "label", "created_at", "last_success_at"]
+        fields = [
+            "id",
+            "endpoint",
+            "keys",
+            "expirationTime",
+            "label",
+            "created_at",
+            "last_success_at",
+        ]
         read_only_fields = ["id", "created_at", "last_success_at"]

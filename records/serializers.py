@@ -22,13 +22,13 @@ class ClientExportSerializer(StrictSerializer):
     )
 
 
-class _AdherenceSerializer(serializers.Serializer):
+class _AdherenceSerializer(StrictSerializer):
     planned = serializers.FloatField()
     done = serializers.FloatField()
     percent = serializers.IntegerField(allow_null=True)
 
 
-class _RatingChangeSerializer(serializers.Serializer):
+class _RatingChangeSerializer(StrictSerializer):
     label = serializers.CharField()
     logs = serializers.IntegerField()
     mean_before = serializers.FloatField()
@@ -36,7 +36,7 @@ class _RatingChangeSerializer(serializers.Serializer):
     change = serializers.FloatField()
 
 
-class _InsightSerializer(serializers.Serializer):
+class _InsightSerializer(StrictSerializer):
     title = serializers.CharField()
     practices = serializers.IntegerField()
     small_sample = serializers.BooleanField()
@@ -46,7 +46,7 @@ class _InsightSerializer(serializers.Serializer):
         return [pair.description for pair in insight.pairs]
 
 
-class _ScoreChangeSerializer(serializers.Serializer):
+class _ScoreChangeSerializer(StrictSerializer):
     instrument = serializers.CharField(source="instrument.code")
     local_date = serializers.DateField(source="latest.response.local_date")
     total = serializers.FloatField(source="total.value")
@@ -54,13 +54,13 @@ class _ScoreChangeSerializer(serializers.Serializer):
     change = serializers.FloatField(allow_null=True)
 
 
-class _ReflectionSerializer(serializers.Serializer):
+class _ReflectionSerializer(StrictSerializer):
     local_date = serializers.DateField()
     exercise = serializers.CharField()
     text = serializers.CharField()
 
 
-class PreSessionReportSerializer(serializers.Serializer):
+class PreSessionReportSerializer(StrictSerializer):
     """The pre-session report's figures; the page and the PDF show the same, with charts."""
 
     client = serializers.IntegerField(source="client.pk")

@@ -12,10 +12,14 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+from notifications.push import vapid_keys_generate
+
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_FILE = ROOT / "clinic" / "settings.py"
 KEY = Fernet.generate_key().decode()
 PRODUCTION = {"DEBUG": "0", "SECRET_KEY": "s" * 50, "FIELD_ENCRYPTION_KEYS": KEY}
+# A fresh pair, made as `manage.py vapid_keys` makes one; it signs nothing real.
+VAPID_PRIVATE, VAPID_PUBLIC = vapid_keys_generate()
 
 # name: (a valid value, an invalid value), each as the environment it needs.
 CASES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
@@ -104,6 +108,35 @@ CASES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     "LOG_LEVEL": ({"LOG_LEVEL": "warning"}, {"LOG_LEVEL": "LOUD"}),
     "LOG_FORMAT": ({"LOG_FORMAT": "json"}, {"LOG_FORMAT": "xml"}),
     "METRICS_TOKEN": ({"METRICS_TOKEN": "m" * 32}, {"METRICS_TOKEN": "short"}),
+    "DEMO_MODE": ({"DEMO_MODE": "1"}, {"DEMO_MODE": "sometimes"}),
+    "DEBUG_URL_LIST": ({"DEBUG_URL_LIST": "yes"}, {"DEBUG_URL_LIST": "all"}),
+    "OUTREACH_SHARDS": ({"OUTREACH_SHARDS": "4"}, {"OUTREACH_SHARDS": "0"}),
+    "LOG_GRACE_HOURS": ({"LOG_GRACE_HOURS": "0"}, {"LOG_GRACE_HOURS": "many"}),
+    "MEASURE_INSTRUMENT_DIRS": (
+        {"MEASURE_INSTRUMENT_DIRS": str(ROOT / "measures" / "instruments")},
+        {"MEASURE_INSTRUMENT_DIRS": str(ROOT / "no-such-instruments")},
+    ),
+    "VAPID_PRIVATE_KEY": (
+        {"VAPID_PRIVATE_KEY": VAPID_PRIVATE, "VAPID_PUBLIC_KEY": VAPID_PUBLIC},
+        {"VAPID_PRIVATE_KEY": "not-a-key"},
+    ),
+    "VAPID_PUBLIC_KEY": (
+        {"VAPID_PUBLIC_KEY": VAPID_PUBLIC},
+        {"VAPID_PUBLIC_KEY": VAPID_PUBLIC[:-4]},
+    ),
+    "VAPID_SUBJECT": (
+        {"VAPID_SUBJECT": "mailto:care@example.org"},
+        {"VAPID_SUBJECT": "care@example.org"},
+    ),
+    "PUSH_SERVICE_HOSTS": (
+        {"PUSH_SERVICE_HOSTS": "fcm.googleapis.com,push.apple.com"},
+        {"PUSH_SERVICE_HOSTS": "https://fcm.googleapis.com/"},
+    ),
+    "AUDIO_MAX_BYTES": ({"AUDIO_MAX_BYTES": "1048576"}, {"AUDIO_MAX_BYTES": "20MB"}),
+    "AUDIO_STORAGE_BACKEND": (
+        {"AUDIO_STORAGE_BACKEND": "storages.backends.s3.S3Storage", "AUDIO_S3_BUCKET": "audio"},
+        {"AUDIO_STORAGE_BACKEND": "storages.backends.s3.S3Storage"},
+    ),
 }
 
 

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.permissions import ClinicianWrites
-from core.api import CallerScopedMixin, StrictFilterSet
+from core.api import CallerScopedMixin, StrictFilterSet, StrictSerializer
 from homework.models import Category, Exercise
 from homework.selectors.exercises import exercises_visible_to
 from homework.serializers import ExerciseSerializer
@@ -42,7 +42,7 @@ class ExerciseFilter(StrictFilterSet):
         return queryset.filter(archived_at__isnull=value != "true")
 
 
-class AudioUploadSerializer(serializers.Serializer):
+class AudioUploadSerializer(StrictSerializer):
     audio = serializers.FileField(help_text="MP3, M4A, OGG or WAV; see AUDIO_MAX_BYTES.")
 
 

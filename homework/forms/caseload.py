@@ -3,12 +3,13 @@ dashboard and the API, so both accept and refuse the same values."""
 
 from django import forms
 
+from core.forms import CheckedForm
 from homework.selectors.progress import CASELOAD_FILTERS, CASELOAD_SORTS
 
 MAX_SEARCH_LENGTH = 100
 
 
-class CaseloadQueryForm(forms.Form):
+class CaseloadQueryForm(CheckedForm):
     q = forms.CharField(
         label="Search by name or email",
         required=False,

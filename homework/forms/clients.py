@@ -2,10 +2,11 @@
 
 from django import forms
 
+from core.forms import CheckedForm
 from homework.services.clients import MAX_NOTE_CHARS
 
 
-class NoteForm(forms.Form):
+class NoteForm(CheckedForm):
     text = forms.CharField(
         label="New private note",
         max_length=MAX_NOTE_CHARS,
@@ -18,7 +19,7 @@ class NoteForm(forms.Form):
     )
 
 
-class NextSessionForm(forms.Form):
+class NextSessionForm(CheckedForm):
     next_session_on = forms.DateField(
         label="Next session",
         required=False,

@@ -207,7 +207,7 @@ class FeedbackForm(CheckedForm):
     )
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(CheckedForm):
     """The client's answer in the conversation on one of their logs."""
 
     text = forms.CharField(

@@ -67,7 +67,12 @@ def feedback_create(
             completion=completion, clinician=clinician, text=text, created_at=now
         )
         # The client hears of it on the channels they chose (outreach's news).
-        event_fire(event="feedback_created", feedback_id=message.pk, client_id=completion.client_id)
+        event_fire(
+            event="feedback_created",
+            now=now,
+            feedback_id=message.pk,
+            client_id=completion.client_id,
+        )
     return message
 
 

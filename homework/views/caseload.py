@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import client_for_user_or_404, clinician_required
 from accounts.models import Role, User
+from core.forms import CheckedForm
 from homework.services import caseload as services
 
 
@@ -54,7 +55,7 @@ def client_reopen(request: HttpRequest, client_id: int) -> HttpResponse:
     return redirect(_client_page(client))
 
 
-class HandoverForm(forms.Form):
+class HandoverForm(CheckedForm):
     to_clinician = forms.ModelChoiceField(
         label="Hand over to",
         queryset=User.objects.none(),

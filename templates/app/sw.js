@@ -4,6 +4,9 @@
 // server's {{ key_header }} header), caches of anyone else are deleted, and nothing
 // outside /portal/ and /static/ is ever kept: no clinician page, no API answer.
 const KEY_HEADER = "{{ key_header }}";
+{% load static %}
+// Push notifications (content-free reminders) are handled by the same worker.
+importScripts("{% static 'js/push-sw.js' %}");
 {% verbatim %}
 "use strict";
 

@@ -18,7 +18,9 @@ def test_the_admin_says_kindwork_and_hides_raw_and_unused_sections(world) -> Non
     text = world.login(world.admin).get(reverse("admin:index")).content.decode()
     assert "Kindwork administration" in text
     assert "Django administration" not in text
-    for raw in (">Groups<", ">Axes<", ">AXES<", ">Knox<", ">Otp_Totp<", ">OTP_TOTP<"):
+    # Django's permission groups are hidden (programs' client groups are a different thing).
+    assert "/admin/auth/group/" not in text
+    for raw in (">Axes<", ">AXES<", ">Knox<", ">Otp_Totp<", ">OTP_TOTP<"):
         assert raw not in text
     assert "Login lockouts" in text
     assert "Two-step verification: authenticator apps" in text

@@ -120,6 +120,10 @@ def _clinic_form(clinic: Clinic, **changes) -> dict:
         "timezone": clinic.timezone,
         "display_name": clinic.display_name,
         "accent_colour": clinic.accent_colour,
+        "crisis_text": clinic.crisis_text,
+        # The crisis contacts inline, left empty.
+        "crisis_contacts-TOTAL_FORMS": "0",
+        "crisis_contacts-INITIAL_FORMS": "0",
         **changes,
     }
 

@@ -536,7 +536,9 @@ MATRIX: dict[str, Row] = {
     ),
     "api:v1:enrolment-detail": Row(
         {
-            m: own_object(client=200, clinician=200) if m == "GET" else clinicians(405)
+            m: own_object(client=200, clinician=200, supervisor=200)
+            if m == "GET"
+            else clinicians(405)
             for m in METHODS
         },
         target="enrolment",

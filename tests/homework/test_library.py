@@ -22,6 +22,14 @@ from tests.factories import make_assignment
 pytestmark = pytest.mark.django_db
 
 
+def _builtins_delete() -> None:
+    """Remove the built-in library, and the built-in course's weeks that use it first."""
+    from programs.models import ProgramWeekItem
+
+    ProgramWeekItem.objects.filter(exercise__clinic__isnull=True).delete()
+    Exercise.objects.filter(clinic__isnull=True).delete()
+
+
 def _builtins() -> list[Exercise]:
     return list(Exercise.objects.filter(clinic__isnull=True).exclude(slug="").order_by("slug"))
 
@@ -80,7 +88,7 @@ def test_it_has_the_library_in_a_fresh_test_database():
 
 
 def test_it_loads_from_scratch_and_loading_again_changes_nothing():
-    Exercise.objects.filter(clinic__isnull=True).delete()
+    _builtins_delete()
 
     first = exercise_library_load()
     after_first = _snapshot()
@@ -200,7 +208,7 @@ def test_it_refuses_a_library_entry_without_a_slug():
 
 
 def test_it_loads_with_the_management_command_twice():
-    Exercise.objects.filter(clinic__isnull=True).delete()
+    _builtins_delete()
     out = StringIO()
 
     call_command("load_exercise_library", stdout=out)
@@ -216,6 +224,9 @@ def test_it_loads_after_migrate_and_is_quiet_when_nothing_changed():
     from django.apps import apps
 
     config = apps.get_app_config("homework")
+    from programs.models import ProgramWeekItem
+
+    ProgramWeekItem.objects.filter(exercise__slug="soothing-touch").delete()
     Exercise.objects.filter(clinic__isnull=True, slug="soothing-touch").delete()
     out = StringIO()
 

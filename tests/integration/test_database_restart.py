@@ -91,9 +91,14 @@ def production_env(database_url: str, tmp_path: Path) -> dict[str, str]:
         SESSION_COOKIE_SECURE="0",
         CSRF_COOKIE_SECURE="0",
         KINDWORK_VAR_DIR=str(tmp_path / "var"),
+        # Production refuses to start without a Web Push key pair.
+        VAPID_PRIVATE_KEY=PRODUCTION_ENV["VAPID_PRIVATE_KEY"],
+        VAPID_PUBLIC_KEY=PRODUCTION_ENV["VAPID_PUBLIC_KEY"],
     )
     return env
 
+
+from tests.security.test_deploy import PRODUCTION_ENV  # noqa: E402
 
 SETUP = """
 from accounts.models import Clinic, Role, User

@@ -183,7 +183,9 @@ def test_it_renders_every_email_without_clinical_content(canary_world):
         Notification.Kind.WEEKLY_CLINICIAN,
         Notification.Kind.INVITATION,
         Notification.Kind.PASSWORD_RESET,
-        f"{Notification.Kind.MESSAGE}:{world.client.pk}",
+        # The clinician's reply reaches the client as news on their channels; the
+        # client's reply reaches the clinician as a message.
+        Notification.Kind.FEEDBACK_REPLY,
         f"{Notification.Kind.MESSAGE}:{world.clinician.pk}",
     }
     for kind, parts in emails.items():

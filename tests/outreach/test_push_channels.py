@@ -146,15 +146,23 @@ def test_a_reply_and_a_new_plan_tell_the_client(world, django_capture_on_commit_
 
 
 def test_the_news_emails_link_to_the_page_and_offer_a_way_out(world):
+    from homework.models import Feedback
     from notifications.services import notification_render
+    from tests.factories import local_today, make_assignment, make_completion
 
-    for kind, path in (("feedback_reply", "/portal/history/"), ("new_practice", "/portal/")):
+    assignment = make_assignment(world.client)
+    completion = make_completion(assignment, local_today(world.client))
+    reply = Feedback.objects.create(completion=completion, clinician=world.clinician, text="Hi")
+    for kind, context, path in (
+        ("feedback_reply", {"feedback_id": reply.pk}, f"/portal/history/{completion.pk}/"),
+        ("new_practice", {"assignment_id": assignment.pk}, "/portal/"),
+    ):
         row = Notification.objects.create(
             kind=kind,
             recipient=world.client,
             to_email=world.client.email,
             idempotency_key=f"{kind}:1",
-            context={"assignment_id": 1},
+            context=context,
         )
         message = notification_render(row)
         assert path in message.body
