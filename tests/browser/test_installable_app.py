@@ -17,7 +17,7 @@ from homework.models import Completion, Exercise
 from homework.schedule import local_date
 from homework.services.exercises import exercise_library_load
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE
-from tests.browser.helpers import log_in
+from tests.browser.helpers import log_in, log_out
 from tests.factories import make_assignment
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -141,8 +141,7 @@ def test_it_installs_keeps_practice_offline_and_sends_one_log_when_back_online(
 
     # Logging out clears every kept page.
     assert page.evaluate(KEPT_PAGES)["names"]
-    page.get_by_role("button", name="Log out").click()
-    page.wait_for_url("**/accounts/login/")
+    log_out(page)
     _wait_until(lambda: page.evaluate(KEPT_PAGES)["names"] == [], what="the kept pages to go")
 
 
