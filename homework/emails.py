@@ -11,7 +11,9 @@ from notifications.models import Notification
 from notifications.services import PermanentSendError, register_kind
 
 
-def _practice_hard_context(notification: Notification) -> dict:
+def clinician_client_link_context(notification: Notification) -> dict:
+    """The link of an email that tells a clinician to look at one client's page, and
+    nothing else: the clinician must still be active; which client is in the context."""
     from accounts.models import Role, User
 
     clinician = User.objects.filter(
@@ -30,5 +32,5 @@ def _practice_hard_context(notification: Notification) -> dict:
 register_kind(
     Notification.Kind.PRACTICE_HARD,
     template_prefix="emails/practice_hard",
-    build_context=_practice_hard_context,
+    build_context=clinician_client_link_context,
 )
