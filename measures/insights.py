@@ -51,6 +51,10 @@ class PairChange:
         return self.mean_after - self.mean_before
 
     @property
+    def change_text(self) -> str:
+        return f"{self.change:+.1f}"
+
+    @property
     def small_sample(self) -> bool:
         return self.logs < SMALL_SAMPLE
 

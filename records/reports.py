@@ -28,28 +28,12 @@ from homework.selectors.practice import (
 from homework.selectors.progress import client_progress
 from measures.charts import measure_trend_charts
 from measures.engine import Instrument, Score
-from measures.insights import ExerciseInsight, what_helps_for_client
+from measures.insights import ExerciseInsight, PairChange, what_helps_for_client
 from measures.selectors import ScoredResponse, measure_history
 
 # Without a recorded last session, the report looks back this far.
 DEFAULT_WINDOW_DAYS = 14
 TOP_INSIGHTS = 3
-
-
-@dataclass(frozen=True)
-class RatingChange:
-    label: str
-    logs: int
-    mean_before: float
-    mean_after: float
-
-    @property
-    def change(self) -> float:
-        return self.mean_after - self.mean_before
-
-    @property
-    def change_text(self) -> str:
-        return f"{self.change:+.1f}"
 
 
 @dataclass(frozen=True)
@@ -92,7 +76,7 @@ class PreSessionReport:
     adherence: Adherence
     practice_days: int
     minutes: int
-    rating_changes: list[RatingChange]
+    rating_changes: list[PairChange]
     helps: list[ExerciseInsight]
     scores: list[ScoreChange]
     reflections: list[SharedReflection]
@@ -140,7 +124,7 @@ def pre_session_report(
     )
 
     rating_changes = []
-    for _, before, after in RATING_PAIRS:
+    for key, before, after in RATING_PAIRS:
         pairs = [
             (getattr(log, before), getattr(log, after))
             for log in logs
@@ -149,7 +133,8 @@ def pre_session_report(
         if pairs:
             label = Rating(before).label.removesuffix(" before")
             rating_changes.append(
-                RatingChange(
+                PairChange(
+                    key=key,
                     label=label,
                     logs=len(pairs),
                     mean_before=fmean(b for b, _ in pairs),
