@@ -8,7 +8,7 @@ several worker machines then share one tick. Each shard is idempotent, so a shar
 run twice, or a tick whose shards overlap with the next tick's, writes nothing twice.
 """
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.db import transaction
 
@@ -17,8 +17,12 @@ from outreach.reminders import Shard, reminders_create_due
 from outreach.summaries import weekly_summaries_create_due
 
 
-def _shards() -> int:
-    return settings.OUTREACH_SHARDS
+def _shards_enqueue(task: Task, count: int, *, expires: int) -> None:
+    """One task per shard, published after commit; its arguments are two numbers."""
+    for index in range(count):
+        transaction.on_commit(
+            lambda index=index: task.apply_async((index, count), expires=expires), robust=True
+        )
 
 
 @shared_task
@@ -29,14 +33,10 @@ def reminders_tick() -> int:
     and stay in the tick; practice reminders are split into shards.
     """
     written = len(measure_reminders_create_due())
-    count = _shards()
+    count = settings.OUTREACH_SHARDS
     if count == 1:
         return written + len(reminders_create_due())
-    for index in range(count):
-        transaction.on_commit(
-            lambda index=index: reminders_shard.apply_async((index, count), expires=55),
-            robust=True,
-        )
+    _shards_enqueue(reminders_shard, count, expires=55)
     return written
 
 
@@ -49,14 +49,10 @@ def reminders_shard(index: int, count: int) -> int:
 @shared_task
 def weekly_summaries_tick() -> int:
     """Write (and enqueue) the weekly summaries that are due at Monday 08:00 local time."""
-    count = _shards()
+    count = settings.OUTREACH_SHARDS
     if count == 1:
         return len(weekly_summaries_create_due())
-    for index in range(count):
-        transaction.on_commit(
-            lambda index=index: weekly_summaries_shard.apply_async((index, count), expires=840),
-            robust=True,
-        )
+    _shards_enqueue(weekly_summaries_shard, count, expires=840)
     return 0
 
 
