@@ -26,6 +26,7 @@ tables are dropped during the load and rebuilt after it, then ANALYZE runs.
 
 import argparse
 import io
+import json
 import os
 import random
 import sys
@@ -120,14 +121,54 @@ def tsv(value: object) -> str:
     return str(value)
 
 
+def copy_escape(value: str) -> str:
+    """A string in COPY's text format: backslash, tab, newline and carriage return escaped."""
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
+def model_defaults(table: str, columns: list[str]) -> tuple[list[str], tuple]:
+    """The columns of `table` that `columns` leaves out and that must not be NULL, with
+    their model defaults in COPY's text format.
+
+    Django's `default=` lives in Python, not in the table, so a column added by a later
+    migration (a clinic's accent colour, say) would make COPY insert NULL and fail. The
+    generator names the columns it means; the rest take the model's default, so a new
+    field never breaks the data set again.
+    """
+    from django.apps import apps
+    from django.db import connection
+
+    model = next((m for m in apps.get_models() if m._meta.db_table == table), None)
+    if model is None:
+        return [], ()
+    names, values = [], []
+    for field in model._meta.concrete_fields:
+        if field.column in columns or field.null or field.unique:
+            continue  # (one default for every row would break a unique column)
+        default = field.get_default()  # "" for a text field without one
+        if default is None:
+            continue  # no default: the generator must name this column itself
+        value = field.get_db_prep_save(default, connection)
+        if isinstance(value, (dict, list)) or hasattr(value, "obj"):
+            value = json.dumps(getattr(value, "obj", value))
+        names.append(field.column)
+        values.append(copy_escape(tsv(value)))
+    return names, tuple(values)
+
+
 def copy_rows(cursor, table: str, columns: list[str], rows: Iterator[tuple]) -> int:
     """Stream rows into `table` with COPY, in ~1 MB text chunks. Returns the row count."""
     count = 0
-    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    extra_columns, extra_values = model_defaults(table, columns)
+    sql = f"COPY {table} ({', '.join([*columns, *extra_columns])}) FROM STDIN"
+    suffix = "".join("\t" + value for value in extra_values)
     with cursor.copy(sql) as copy:
         buffer = io.StringIO()
         for row in rows:
             buffer.write("\t".join(map(tsv, row)))
+            buffer.write(suffix)
             buffer.write("\n")
             count += 1
             if buffer.tell() > 1 << 20:
