@@ -17,6 +17,7 @@ from homework import charts
 from homework.models import Assignment, Completion
 from homework.schedule import local_date, plans_adherence
 from homework.selectors.practice import schedules_for, with_status_event_flag
+from measures.models import RiskFlag
 from notifications.models import Notification
 
 ADHERENCE_DAYS = 28
@@ -54,6 +55,8 @@ class ClinicOverview:
     band_counts: list[tuple[str, int]]  # (label, clients) for clients with a plan
     without_plan: int  # active clients with nothing planned in the window
     email: DeliveryHealth
+    push: DeliveryHealth
+    open_urgent_flags: int  # not yet acknowledged by a clinician
 
     @property
     def with_plan(self) -> int:
@@ -133,24 +136,34 @@ def _adherence_bands(clients: list[User], now: datetime) -> tuple[list[int], int
     return counts, without_plan
 
 
-def _email_health(clinic: Clinic, now: datetime) -> DeliveryHealth:
+def _delivery_health(clinic: Clinic, now: datetime) -> dict[str, DeliveryHealth]:
+    """Email and push side by side, in one query: a channel is only healthy on its own."""
     # An invitation's email has no recipient account yet: it belongs to the clinic
     # through the invitation sent to that address.
     invited = Invitation.objects.filter(clinic=clinic).values("email")
     ours = Q(recipient__clinic=clinic) | Q(
         recipient__isnull=True, kind=Notification.Kind.INVITATION, to_email__in=invited
     )
-    figures = Notification.objects.filter(ours).aggregate(
-        pending=Count("pk", filter=Q(status__in=UNDELIVERED)),
-        failed=Count("pk", filter=Q(status=Notification.Status.FAILED)),
-        oldest=Min("created_at", filter=Q(status__in=UNDELIVERED)),
-    )
-    oldest = figures["oldest"]
-    return DeliveryHealth(
-        pending=figures["pending"],
-        failed=figures["failed"],
-        oldest_pending_age=None if oldest is None else max(timedelta(0), now - oldest),
-    )
+    figures = {}
+    for channel in (Notification.Channel.EMAIL, Notification.Channel.PUSH):
+        on_channel = Q(channel=channel)
+        figures |= {
+            f"{channel}_pending": Count("pk", filter=on_channel & Q(status__in=UNDELIVERED)),
+            f"{channel}_failed": Count(
+                "pk", filter=on_channel & Q(status=Notification.Status.FAILED)
+            ),
+            f"{channel}_oldest": Min("created_at", filter=on_channel & Q(status__in=UNDELIVERED)),
+        }
+    counted = Notification.objects.filter(ours).aggregate(**figures)
+    health = {}
+    for channel in (Notification.Channel.EMAIL, Notification.Channel.PUSH):
+        oldest = counted[f"{channel}_oldest"]
+        health[channel] = DeliveryHealth(
+            pending=counted[f"{channel}_pending"],
+            failed=counted[f"{channel}_failed"],
+            oldest_pending_age=None if oldest is None else max(timedelta(0), now - oldest),
+        )
+    return health
 
 
 def clinic_overview(*, clinic: Clinic, now: datetime | None = None) -> ClinicOverview:
@@ -164,6 +177,7 @@ def clinic_overview(*, clinic: Clinic, now: datetime | None = None) -> ClinicOve
         User.objects.filter(clinic=clinic, is_active=True, role=Role.CLIENT).only("id", "timezone")
     )
     counts, without_plan = _adherence_bands(clients, now)
+    delivery = _delivery_health(clinic, now)
     return ClinicOverview(
         clinic=clinic,
         active_clients=people["clients"],
@@ -176,5 +190,11 @@ def clinic_overview(*, clinic: Clinic, now: datetime | None = None) -> ClinicOve
             (label, count) for (_lowest, label), count in zip(ADHERENCE_BANDS, counts, strict=True)
         ],
         without_plan=without_plan,
-        email=_email_health(clinic, now),
+        email=delivery[Notification.Channel.EMAIL],
+        push=delivery[Notification.Channel.PUSH],
+        # Any client of the clinic, active or not: a flag stays open until a clinician
+        # has looked, whatever became of the account since.
+        open_urgent_flags=RiskFlag.objects.filter(
+            client__clinic=clinic, acknowledged_at__isnull=True
+        ).count(),
     )

@@ -109,5 +109,8 @@ def test_an_admin_reads_the_clinic_overview_on_a_phone(live_server, world, new_c
     )
     page.get_by_text("Show the numbers").click()
     expect(chart.locator("table")).to_contain_text("50 to 74%")
+    delivery = page.locator("table.overview-delivery")
+    expect(delivery.locator("thead")).to_contain_text("Notification on a device")
+    expect(page.locator("#flags-heading")).to_have_text("Urgent flags")
     expect(page.locator("main")).not_to_contain_text("Alex Client")
     audit(page)

@@ -88,6 +88,81 @@ def test_it_reports_email_delivery_health_for_the_clinic_only(world):
     assert email.oldest_pending_text == "3 hours"
 
 
+def test_it_reports_push_delivery_apart_from_email(world):
+    now = timezone.now()
+    push, email = Notification.Channel.PUSH, Notification.Channel.EMAIL
+    pending, sending = Notification.Status.PENDING, Notification.Status.SENDING
+    failed, sent = Notification.Status.FAILED, Notification.Status.SENT
+    rows = [
+        (push, pending, world.client, timedelta(hours=30)),
+        (push, sending, world.client, timedelta(minutes=2)),
+        (push, failed, world.client, timedelta(days=1)),
+        (push, failed, world.other_client, timedelta(days=1)),
+        (push, sent, world.client, timedelta(days=3)),
+        (push, pending, world.stranger_client, timedelta(days=9)),
+        (email, pending, world.client, timedelta(minutes=7)),
+    ]  # fmt: skip
+    for number, (channel, status, user, age) in enumerate(rows):
+        Notification.objects.create(
+            kind=Notification.Kind.REMINDER,
+            channel=channel,
+            recipient=user,
+            to_email=user.email,
+            idempotency_key=f"test:{number}",
+            status=status,
+            created_at=now - age,
+        )
+    overview = clinic_overview(clinic=world.clinic, now=now)
+    assert (overview.push.pending, overview.push.failed) == (2, 2)
+    assert overview.push.oldest_pending_text == "30 hours"
+    # The push rows no longer count as email.
+    assert (overview.email.pending, overview.email.failed) == (1, 0)
+    assert overview.email.oldest_pending_text == "7 minutes"
+
+
+def _urgent_flag(client, acknowledged_by=None):
+    from measures.models import RiskFlag
+    from tests.factories import make_measure_response
+
+    response = make_measure_response(
+        client=client, instrument="PHQ-9", answers=dict.fromkeys(range(1, 10), 1)
+    )
+    return RiskFlag.objects.create(
+        client=client,
+        response=response,
+        item=9,
+        acknowledged_by=acknowledged_by,
+        acknowledged_at=timezone.now() if acknowledged_by else None,
+    )
+
+
+def test_it_counts_the_clinics_open_urgent_flags(world):
+    _urgent_flag(world.client)
+    _urgent_flag(world.client)
+    _urgent_flag(world.other_client)
+    _urgent_flag(world.other_client, acknowledged_by=world.clinician)  # seen: no longer open
+    _urgent_flag(world.stranger_client)  # another clinic's
+    assert clinic_overview(clinic=world.clinic).open_urgent_flags == 3
+
+
+def test_the_page_shows_both_channels_and_the_open_flags_in_a_labelled_table(world, clinic_admin):
+    _urgent_flag(world.client)
+    Notification.objects.create(
+        kind=Notification.Kind.REMINDER,
+        channel=Notification.Channel.PUSH,
+        recipient=world.client,
+        to_email=world.client.email,
+        idempotency_key="test:push",
+        status=Notification.Status.FAILED,
+    )
+    html = world.login(clinic_admin).get(OVERVIEW).content.decode()
+    assert "<dt>Open urgent flags</dt><dd>1</dd>" in html
+    assert '<th scope="col">Email</th><th scope="col">Notification on a device</th>' in html
+    assert '<th scope="row">Failed after retries</th><td>0</td><td>1</td>' in html
+    assert "Failed notifications are listed under Notifications" in html
+    assert "Alex Client" not in html
+
+
 def test_the_page_shows_an_accessible_chart_and_no_client_names(world, clinic_admin):
     _daily_plan_done(world.client, 20)
     page = world.login(clinic_admin).get(OVERVIEW)
@@ -115,7 +190,10 @@ def test_its_queries_do_not_grow_with_the_clinic(world, clinic_admin):
 
     few = count()
     for number in range(15):
-        _daily_plan_done(make_client(f"more{number}@client.test", world.clinician), number)
+        more = make_client(f"more{number}@client.test", world.clinician)
+        _daily_plan_done(more, number)
+        if number % 3 == 0:
+            _urgent_flag(more)
     assert count() == few
 
 
