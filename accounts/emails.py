@@ -4,13 +4,22 @@ Their links carry secrets, so the builders create them in the worker at send
 time; the outbox row holds only the invitation or user id.
 """
 
+from functools import lru_cache
+
 from django.contrib.auth.tokens import default_token_generator
+from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from notifications.models import Notification
-from notifications.services import PermanentSendError, register_kind
+from notifications.services import (
+    DEFAULT_ACCENT,
+    EmailBrand,
+    PermanentSendError,
+    register_branding,
+    register_kind,
+)
 
 
 def _invitation_context(notification: Notification) -> dict:
@@ -80,7 +89,7 @@ def _clinician_changed_context(notification: Notification) -> dict:
     return {
         "client_name": handover.client.full_name,
         "clinician_name": handover.to_clinician.get_full_name(),
-        "clinic_name": handover.client.clinic.name if handover.client.clinic else "",
+        "clinic_name": handover.client.clinic.brand_name if handover.client.clinic else "",
         "home_path": reverse("accounts:home"),
     }
 
@@ -95,3 +104,82 @@ register_kind(
     template_prefix="emails/password_reset",
     build_context=_password_reset_context,
 )
+
+
+# --- How an email looks: the recipient's clinic's name, accent colour and logo ---
+
+
+@lru_cache(maxsize=64)
+def _logo_png(name: str) -> bytes | None:
+    """The stored logo's bytes. Each upload gets a new file name, so a name's bytes never
+    change and a worker may keep them; a file gone missing sends the email without it."""
+    try:
+        with default_storage.open(name, "rb") as stored:
+            return stored.read()
+    except OSError:
+        return None
+
+
+def _brand_of(clinic) -> EmailBrand:
+    from accounts.branding import HEX_COLOUR
+
+    # The colour was checked when it was saved; checked again because it goes into CSS.
+    accent = clinic.accent_colour if HEX_COLOUR.match(clinic.accent_colour or "") else ""
+    return EmailBrand(
+        name=clinic.brand_name,
+        accent=accent or DEFAULT_ACCENT,
+        logo_png=_logo_png(clinic.logo.name) if clinic.logo.name else None,
+    )
+
+
+def email_brands(notifications: list[Notification]) -> dict[int, EmailBrand]:
+    """Each email wears its recipient's clinic's look, as the portal does: its display
+    name (else its name), its accent colour (else Kindwork's) and its logo. An invitation
+    has no recipient yet: it wears the inviting clinic's. Two queries at most per claim;
+    someone of no clinic (a superuser) gets Kindwork's own look."""
+    from accounts.models import Invitation, User
+
+    clinic_fields = (
+        "clinic__name",
+        "clinic__display_name",
+        "clinic__accent_colour",
+        "clinic__logo",
+    )
+    recipient_ids = {row.recipient_id for row in notifications if row.recipient_id}
+    recipients = (
+        {
+            user.pk: user.clinic
+            for user in User.objects.filter(pk__in=recipient_ids, clinic__isnull=False)
+            .select_related("clinic")
+            .only("id", "clinic_id", *clinic_fields)
+        }
+        if recipient_ids
+        else {}
+    )
+    invitation_ids = {
+        row.context.get("invitation_id")
+        for row in notifications
+        if row.recipient_id is None and isinstance(row.context.get("invitation_id"), int)
+    }
+    invitations = (
+        {
+            invitation.pk: invitation.clinic
+            for invitation in Invitation.objects.filter(pk__in=invitation_ids)
+            .select_related("clinic")
+            .only("id", "clinic_id", *clinic_fields)
+        }
+        if invitation_ids
+        else {}
+    )
+    brands: dict[int, EmailBrand] = {}
+    for row in notifications:
+        if row.recipient_id:
+            clinic = recipients.get(row.recipient_id)
+        else:
+            clinic = invitations.get(row.context.get("invitation_id"))
+        if clinic is not None:
+            brands[row.pk] = _brand_of(clinic)
+    return brands
+
+
+register_branding(email_brands)

@@ -35,7 +35,25 @@ def reusing_header_classes(policy: email.policy.Policy) -> email.policy.Policy:
 
 
 class OutboxMessage(EmailMultiAlternatives):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # (Content-ID without brackets, PNG bytes): pictures the HTML part shows as
+        # <img src="cid:...">. They go beside the HTML in a multipart/related part, as
+        # RFC 2387 has it, so mail apps show them in place rather than as attachments.
+        self.inline_images: list[tuple[str, bytes]] = []
+
     def message(self, *, policy: email.policy.Policy = email.policy.default):
         if isinstance(policy, email.policy.EmailPolicy):
             policy = reusing_header_classes(policy)
-        return super().message(policy=policy)
+        msg = super().message(policy=policy)
+        if self.inline_images:
+            html = msg.get_body(preferencelist=("html",))
+            for content_id, png in self.inline_images:
+                html.add_related(
+                    png,
+                    maintype="image",
+                    subtype="png",
+                    cid=f"<{content_id}>",
+                    disposition="inline",
+                )
+        return msg

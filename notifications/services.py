@@ -47,6 +47,19 @@ HeadersBuilder = Callable[[Notification, dict], dict]
 # When a new row of a kind may first be sent, from its recipient's id and the time now
 # (a client's quiet hours): the row waits in the database, not in the broker.
 DeliverAt = Callable[[int | None, datetime], datetime]
+# Per row id: whose name, colour and logo the email wears (see `register_branding`).
+BrandingLookup = Callable[[list[Notification]], dict[int, "EmailBrand"]]
+
+
+@dataclass(frozen=True)
+class EmailBrand:
+    """The look of one email: the sender's name (also in the plain text), the accent
+    colour of its HTML (#rrggbb, checked by its owner) and a logo as PNG bytes, sent
+    inline with the message (a Content-ID part), never fetched from a server."""
+
+    name: str
+    accent: str
+    logo_png: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,10 @@ class KindSpec:
 
 
 _KINDS: dict[str, KindSpec] = {}
+_BRANDING: list[BrandingLookup] = []
+# Kindwork's own look, for an email whose recipient belongs to no clinic.
+DEFAULT_ACCENT = "#1d5c63"  # --accent in static/css/kindwork.css
+LOGO_CID = "clinic-logo@kindwork"
 
 # Attempts in all (first send included) before a transiently failing row is failed.
 MAX_ATTEMPTS = 5
@@ -123,6 +140,13 @@ def register_kind(
     _KINDS[kind] = KindSpec(
         template_prefix, build_context, headers, build_contexts, deliver_at, push
     )
+
+
+def register_branding(lookup: BrandingLookup) -> None:
+    """Let the app that owns clinics say how each email looks (one lookup, replaced if
+    registered again). It gets a claim's email rows together, so it costs a few queries
+    per claim; a row it leaves out looks like Kindwork."""
+    _BRANDING[:] = [lookup]
 
 
 def recipient_channels(*, email_wanted: dict[int, bool]) -> dict[int, list[str]]:
@@ -583,7 +607,8 @@ class _BuilderFailed(Exception):
 
 
 def _contexts_build(notifications: list[Notification]) -> dict[int, dict | Exception]:
-    """Every claimed row's context, or what fails it: one builder call per kind in the claim."""
+    """Every claimed row's context, or what fails it: one builder call per kind in the claim,
+    then one branding lookup for the claim's emails."""
     by_kind: dict[str, list[Notification]] = defaultdict(list)
     for notification in notifications:
         by_kind[notification.kind].append(notification)
@@ -594,7 +619,30 @@ def _contexts_build(notifications: list[Notification]) -> dict[int, dict | Excep
         except Exception as error:
             failure = _BuilderFailed(error)
             contexts.update((row.pk, failure) for row in rows)
+    _brands_add(notifications, contexts)
     return contexts
+
+
+def _brands_add(notifications: list[Notification], contexts: dict[int, dict | Exception]) -> None:
+    """Put each email's brand in its context (`_brand`). A lookup that raises (the database
+    went away) fails the rows it was given for a later retry, as a batch builder would."""
+    emails = [
+        row
+        for row in notifications
+        if row.channel == Notification.Channel.EMAIL and isinstance(contexts[row.pk], dict)
+    ]
+    if not emails or not _BRANDING:
+        return
+    try:
+        brands = _BRANDING[0](emails)
+    except Exception as error:
+        failure = _BuilderFailed(error)
+        contexts.update((row.pk, failure) for row in emails)
+        return
+    for row in emails:
+        brand = brands.get(row.pk)
+        if brand is not None:
+            contexts[row.pk] = {**contexts[row.pk], "_brand": brand}
 
 
 def _kind_contexts(kind: str, rows: list[Notification]) -> dict[int, dict | Exception]:
@@ -621,7 +669,9 @@ def notification_render(notification: Notification) -> EmailMultiAlternatives:
 
     The send path builds a whole claim's contexts at once; this builds a batch of one.
     """
-    built = _kind_contexts(notification.kind, [notification])[notification.pk]
+    contexts = _kind_contexts(notification.kind, [notification])
+    _brands_add([notification], contexts)
+    built = contexts[notification.pk]
     if isinstance(built, _BuilderFailed):
         raise built.error
     if isinstance(built, Exception):
@@ -632,11 +682,15 @@ def notification_render(notification: Notification) -> EmailMultiAlternatives:
 def _message_build(notification: Notification, built: dict) -> EmailMultiAlternatives:
     """The message from three templates (subject, text and HTML) and the built context."""
     spec = _KINDS[notification.kind]
+    brand = built.get("_brand") or EmailBrand(name=settings.SITE_NAME, accent=DEFAULT_ACCENT)
     context = {
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
         **notification.context,
-        **built,
+        **{key: value for key, value in built.items() if key != "_brand"},
+        "brand_name": brand.name,
+        "brand_accent": brand.accent,
+        "brand_logo_cid": LOGO_CID if brand.logo_png else "",
     }
     prefix = spec.template_prefix
     subject = render_to_string(f"{prefix}_subject.txt", context).strip().replace("\n", " ")
@@ -651,6 +705,8 @@ def _message_build(notification: Notification, built: dict) -> EmailMultiAlterna
         headers=headers,
     )
     message.attach_alternative(html, "text/html")
+    if brand.logo_png:
+        message.inline_images.append((LOGO_CID, brand.logo_png))
     return message
 
 

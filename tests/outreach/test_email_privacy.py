@@ -188,6 +188,13 @@ def test_it_renders_every_email_without_clinical_content(canary_world):
         Notification.Kind.FEEDBACK_REPLY,
         f"{Notification.Kind.MESSAGE}:{world.clinician.pk}",
     }
+    _assert_no_clinical_content(emails)
+
+    invitation = emails[Notification.Kind.INVITATION]["text"].lower()
+    assert all(CANARIES[field].lower() in invitation for field in INVITATION_NAMES)
+
+
+def _assert_no_clinical_content(emails: dict[str, dict[str, str]]) -> None:
     for kind, parts in emails.items():
         for part, content in parts.items():
             lowered = content.lower()
@@ -198,6 +205,28 @@ def test_it_renders_every_email_without_clinical_content(canary_world):
             if kind != Notification.Kind.PASSWORD_RESET or part != "headers":
                 for word in RATING_WORDS + INSTRUMENT_WORDS:
                     assert word not in lowered, f"'{word}' in the {part} of {kind}"
+
+
+@pytest.mark.django_db
+def test_a_branded_clinics_emails_carry_no_clinical_content_either(
+    canary_world, settings, tmp_path
+):
+    """The clinic's look (name, colour, logo) adds a header and a picture, nothing of theirs."""
+    from accounts.services import clinic_branding_update
+    from tests.accounts.test_branding import picture
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    world, _ = canary_world
+    clinic_branding_update(
+        clinic=world.clinic,
+        display_name="Harbour Wellbeing",
+        accent_colour="#5b2a86",
+        logo_data=picture(),
+    )
+    emails = _all_emails(canary_world)
+    assert all("Harbour Wellbeing" in parts["html"] for parts in emails.values())
+    _assert_no_clinical_content(emails)
+
     invitation = emails[Notification.Kind.INVITATION]["text"].lower()
     assert all(CANARIES[field].lower() in invitation for field in INVITATION_NAMES)
 
