@@ -136,7 +136,11 @@ def email_brands(notifications: list[Notification]) -> dict[int, EmailBrand]:
     """Each email wears its recipient's clinic's look, as the portal does: its display
     name (else its name), its accent colour (else Kindwork's) and its logo. An invitation
     has no recipient yet: it wears the inviting clinic's. Two queries at most per claim;
-    someone of no clinic (a superuser) gets Kindwork's own look."""
+    someone of no clinic (a superuser) gets Kindwork's own look.
+
+    The invitation and the password reset still name Kindwork in their words (site_name):
+    they lead to pages seen before signing in, which say Kindwork, and an account email
+    should name what the person will see when they follow its link."""
     from accounts.models import Invitation, User
 
     clinic_fields = (

@@ -139,7 +139,7 @@ def test_handover_waits_for_the_colleague_then_moves_the_client_and_tells_them(
     assert notification.context == {"handover_id": handover.pk}
     message = mail.outbox[-1]
     assert message.to == [world.client.email]
-    assert "Your clinician on Kindwork is now Lee Colleague at Harbour Clinic" in message.body
+    assert "Your clinician is now Lee Colleague at Harbour Clinic" in message.body
     # The former clinician no longer sees the client.
     assert browser.get(reverse("homework:client-detail", args=[world.client.pk])).status_code == 404
 
