@@ -228,11 +228,14 @@ class ClientProfileInline(admin.StackedInline):
     verbose_name_plural = verbose_name
 
 
-def _save_profile_through_service(profile: ClientProfile, changed: list[str]) -> None:
-    """Moving a client goes through the service; other preferences save as they are."""
+def _save_profile_through_service(
+    profile: ClientProfile, changed: list[str], *, actor: User
+) -> None:
+    """Moving a client goes through the service (the client is told, the move audited);
+    other preferences save as they are."""
     with transaction.atomic():
         if profile.pk and "clinician" in changed:
-            services.client_reassign(client=profile.user, clinician=profile.clinician)
+            services.client_reassign(client=profile.user, clinician=profile.clinician, actor=actor)
         profile.save()
 
 
@@ -317,7 +320,7 @@ class UserAdmin(ClinicScopedAdmin, DjangoUserAdmin):
         profiles = formset.save(commit=False)
         changed = {id(profile): fields for profile, fields in formset.changed_objects}
         for profile in profiles:
-            _save_profile_through_service(profile, changed.get(id(profile), []))
+            _save_profile_through_service(profile, changed.get(id(profile), []), actor=request.user)
         return None
 
     @admin.action(description="Deactivate selected accounts (logs them out everywhere)…")
@@ -384,7 +387,7 @@ class ClientProfileAdmin(ClinicScopedAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: ClientProfile, form, change: bool) -> None:
-        _save_profile_through_service(obj, form.changed_data)
+        _save_profile_through_service(obj, form.changed_data, actor=request.user)
 
 
 class InvitationStatusFilter(admin.SimpleListFilter):

@@ -347,7 +347,8 @@ class Handover(models.Model):
     """A clinician offers a client to a colleague of the same clinic, who accepts.
 
     Pending until accepted or cancelled; the client moves only on acceptance. An admin
-    can still move a client directly (accounts.services.client_reassign).
+    can still move a client directly (accounts.services.client_reassign): that move is
+    kept as a handover accepted when it was made, so every move has its from and to.
     """
 
     client = models.ForeignKey(User, on_delete=models.CASCADE, related_name="handovers")

@@ -16,7 +16,16 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.branding import logo_normalised
-from accounts.models import ClientProfile, Clinic, Invitation, Role, User, validate_timezone
+from accounts.events import client_reassigned
+from accounts.models import (
+    ClientProfile,
+    Clinic,
+    Handover,
+    Invitation,
+    Role,
+    User,
+    validate_timezone,
+)
 from notifications.models import Notification
 from notifications.services import notification_create
 
@@ -305,14 +314,48 @@ def tokens_end_for_user(*, user: User) -> int:
 
 
 @transaction.atomic
-def client_reassign(*, client: User, clinician: User) -> ClientProfile:
-    """Move a client to another clinician of the same clinic."""
+@transaction.atomic
+def client_reassign(
+    *, client: User, clinician: User, actor: User | None = None, now: datetime | None = None
+) -> ClientProfile:
+    """Move a client to another clinician of the same clinic, directly (an admin).
+
+    Treated as a handover accepted at once: the move is kept as one (from, to, when), a
+    handover still waiting is cancelled (its offer no longer holds), the client is told
+    who their clinician is now by the handover's own content-free email, and the audit
+    trail records who moved them (`client_reassigned`, recorded by the audit app).
+    Choosing the clinician they already have changes nothing and tells no one.
+    """
     if not client.is_client:
         raise ValidationError("Only a client can be moved to another clinician.")
     clinician_check(clinician=clinician, clinic_id=client.clinic_id)
+    now = now or timezone.now()
     profile = ClientProfile.objects.select_for_update().get(user=client)
+    previous_id = profile.clinician_id
+    if previous_id == clinician.pk:
+        return profile
     profile.clinician = clinician
     profile.save(update_fields=["clinician"])
+    Handover.objects.filter(
+        client=client, accepted_at__isnull=True, cancelled_at__isnull=True
+    ).update(cancelled_at=now)
+    handover = Handover.objects.create(
+        client=client,
+        from_clinician_id=previous_id,
+        to_clinician=clinician,
+        created_at=now,
+        accepted_at=now,
+    )
+    client_reassigned.send(sender=Handover, actor=actor, client=client, handover=handover)
+    if client.is_active:
+        notification_create(
+            kind=Notification.Kind.CLINICIAN_CHANGED,
+            to_email=client.email,
+            recipient_id=client.pk,
+            idempotency_key=f"clinician_changed:{handover.pk}",
+            context={"handover_id": handover.pk},
+            now=now,
+        )
     return profile
 
 

@@ -9,3 +9,4 @@ class AuditConfig(AppConfig):
         from audit import signals
 
         signals.connect_clinical_models()
+        signals.connect_account_events()

@@ -21,6 +21,7 @@ class AuditAction(models.TextChoices):
     DISCHARGE = "discharge", "Discharged"
     REOPEN = "reopen", "Reopened"
     HANDOVER = "handover", "Handed over"
+    REASSIGN = "reassign", "Moved to another clinician by an admin"
 
 
 class AppendOnlyError(Exception):

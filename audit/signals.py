@@ -70,3 +70,14 @@ def _saved(sender: type, instance: models.Model, created: bool, raw: bool = Fals
 
 def _deleted(sender: type, instance: models.Model, **kwargs) -> None:
     _record(instance, AuditAction.DELETE)
+
+
+def _reassigned(sender: type, *, actor, client, handover, **kwargs) -> None:
+    """An admin moved a client directly: who (the actor), from and to (the handover row)."""
+    audit_record(actor=actor, action=AuditAction.REASSIGN, target=handover, client=client)
+
+
+def connect_account_events() -> None:
+    from accounts.events import client_reassigned
+
+    client_reassigned.connect(_reassigned, dispatch_uid="audit-client-reassigned")
