@@ -10,7 +10,12 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods
 
-from accounts.access import client_for_user_or_404, client_required, clinician_required
+from accounts.access import (
+    caseload_reader_required,
+    client_for_user_or_404,
+    client_required,
+    clinician_required,
+)
 from audit.services import audit_record_view
 from records.exports import ExportFile, export_client_own, export_client_record
 from records.models import ExportRecord
@@ -78,12 +83,14 @@ def _report_context(request: HttpRequest, client_id: int) -> dict:
     }
 
 
-@clinician_required
+# A supervisor reads the report of a client they may see (shared reflections only, as on
+# the client page); both views are GET, and the decorator refuses a supervisor's POST.
+@caseload_reader_required
 def pre_session_report_page(request: HttpRequest, client_id: int) -> HttpResponse:
     return render(request, "records/pre_session_report.html", _report_context(request, client_id))
 
 
-@clinician_required
+@caseload_reader_required
 def pre_session_report_download(request: HttpRequest, client_id: int) -> HttpResponse:
     """The same report as a PDF; without Pango, the page and the browser's print instead."""
     context = _report_context(request, client_id)

@@ -152,3 +152,34 @@ def test_the_page_costs_the_same_queries_for_any_number_of_logs(
     with django_assert_max_num_queries(24):
         response = browser.get(page_url(world.client))
     assert response.status_code == 200
+
+
+# --- a supervisor reads it -----------------------------------------------------------------
+
+
+def test_a_supervisor_reads_a_supervised_clients_report_with_shared_reflections_only(
+    recorded, supervisor
+):
+    browser = recorded.login(supervisor)
+    page = browser.get(page_url(recorded.client))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Before the session: Alex Client" in html
+    assert SHARED in html and PRIVATE not in html
+    # The view is on the record, so the client sees it under "who viewed my record".
+    assert AuditEvent.objects.filter(
+        client=recorded.client, action="view", actor=supervisor
+    ).exists()
+    if reports.pdf_available():
+        pdf = browser.get(pdf_url(recorded.client))
+        assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+
+
+@pytest.mark.parametrize("url", [page_url, pdf_url])
+def test_a_supervisor_is_refused_other_caseloads_and_any_post(world, supervisor, url):
+    colleagues = make_client("robin@client.test", world.colleague)
+    browser = world.login(supervisor)
+    assert browser.get(url(colleagues)).status_code == 404
+    assert browser.get(url(world.stranger_client)).status_code == 404
+    assert browser.post(url(world.client), {}).status_code == 403
+    assert not AuditEvent.objects.filter(action="view", actor=supervisor).exists()
