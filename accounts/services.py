@@ -38,6 +38,15 @@ class InvitationError(Exception):
     """The invitation cannot be used: unknown, expired, revoked or already accepted."""
 
 
+# A link that matches no invitation was most often cut short (copied in part, or wrapped
+# by a mail program) or replaced by a newer email: say so, never "already used".
+UNKNOWN_INVITATION_LINK = (
+    "This invitation link is not valid. It may be incomplete (if you copied it from the "
+    "email, check you copied all of it) or a newer email may have replaced it. If the "
+    "latest email's link does not work either, ask your clinic for a new one."
+)
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -151,14 +160,14 @@ def invitation_for_token(*, token: str, now: datetime | None = None) -> Invitati
     """The open invitation matching a token, or InvitationError saying why not."""
     now = now or timezone.now()
     if not token or len(token) > 200:
-        raise InvitationError("This invitation link is not valid. Ask your clinic for a new one.")
+        raise InvitationError(UNKNOWN_INVITATION_LINK)
     invitation = (
         Invitation.objects.select_related("clinic", "clinician")
         .filter(token_hash=token_hash(token))
         .first()
     )
     if invitation is None:
-        raise InvitationError("This invitation link is not valid. Ask your clinic for a new one.")
+        raise InvitationError(UNKNOWN_INVITATION_LINK)
     _invitation_check_open(invitation, now)
     return invitation
 

@@ -70,3 +70,24 @@ def test_the_login_page_says_kindwork_not_the_servers_address(client) -> None:
     assert "<title>Log in · Kindwork</title>" in text
     assert "clinic.example.org" not in text.split("<body")[1].split("</header>")[0]
     assert "clinic.example.org" not in text.split("<title>")[1].split("</title>")[0]
+
+
+def test_a_branded_email_prints_its_text_not_its_logo() -> None:
+    """An email with the clinic's logo inline (multipart/related) still prints readable."""
+    from notifications.mime import OutboxMessage
+    from tests.accounts.test_branding import picture
+
+    message = OutboxMessage(
+        subject="You have practice waiting",
+        body=f"Hello,\n\nOpen it here:\n{LINK}\n",
+        to=["zoe@client.test"],
+    )
+    message.attach_alternative('<p><img src="cid:logo@test" alt=""> Hello</p>', "text/html")
+    message.inline_images.append(("logo@test", picture()))
+    assert "multipart/related" in message.message().as_string()
+    stream = io.StringIO()
+    DecodedConsoleBackend(stream=stream).send_messages([message])
+    printed = stream.getvalue()
+    assert LINK in printed.splitlines()
+    assert "--- text/html ---" in printed
+    assert "image/png" not in printed and "iVBOR" not in printed  # no base64 PNG

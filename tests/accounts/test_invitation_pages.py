@@ -221,6 +221,17 @@ def test_it_shows_a_clear_page_for_a_tampered_link(world, invitation):
     assert b"not valid" in response.content
 
 
+def test_a_link_cut_short_says_it_may_be_incomplete_not_used(world, invitation):
+    """Issue 17, defect 2: a link wrapped by a console or mail program, opened in part."""
+    _, token = invitation
+    cut = token[: len(token) // 2]
+    response = world.login(None).get(reverse("accounts:invitation-accept", args=[cut]))
+    assert response.status_code == 404
+    text = response.content.decode()
+    assert "may be incomplete" in text
+    assert "already" not in text
+
+
 def test_it_shows_a_clear_page_for_an_expired_link(world, invitation):
     created, token = invitation
     Invitation.objects.filter(pk=created.pk).update(expires_at=created.created_at)
