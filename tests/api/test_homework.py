@@ -248,6 +248,26 @@ def test_it_logs_practice_and_a_second_log_today_corrects_it(api) -> None:
     assert corrected.json()["ratings"]["distress_after"] is None  # ratings replace the set
 
 
+def test_a_reflection_sent_without_a_choice_stays_private(api) -> None:
+    """Issue 17, defect 9: sharing is the client's choice, never the default, from the
+    app (the phone's offline queue may send a log without the field) as from the page."""
+    fresh = make_assignment(
+        api.world.client, api.exercise, start_date=local_today(api.world.client)
+    )
+    response = api.as_user("client").post(
+        reverse("api:v1:completion-list"),
+        {"assignment": fresh.pk, "minutes": 6, "reflection": "Only for me, unless I say."},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["reflection_shared"] is False
+    assert Completion.objects.get(assignment=fresh).reflection_shared is False
+    seen = api.as_user("clinician").get(
+        reverse("api:v1:completion-detail", kwargs={"pk": response.json()["id"]})
+    )
+    assert seen.json()["reflection"] == ""
+
+
 def test_it_hides_unshared_words_from_the_clinician(api) -> None:
     private = make_completion(
         api.paused_assignment,

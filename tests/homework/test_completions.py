@@ -47,6 +47,12 @@ def test_it_logs_practice_on_the_clients_local_date(world, assignment):
     assert completion.reflection_shared is False
 
 
+def test_a_log_keeps_its_reflection_private_unless_the_client_shares_it(world, assignment):
+    """Issue 17, defect 9: the service's default is private, whoever calls it."""
+    completion = log(world, assignment, reflection="Mine.")
+    assert completion.reflection_shared is False
+
+
 def test_it_dates_a_log_in_the_clients_own_time_zone(world, assignment):
     world.client.timezone = "Australia/Sydney"
     world.client.save()
