@@ -40,6 +40,24 @@ def _history(world, today):
     return measure
 
 
+_LEGEND_INSIDE = """(n) => {
+  const fieldset = document.querySelector(`#q-${n} fieldset`);
+  const legend = fieldset.querySelector("legend");
+  const box = fieldset.getBoundingClientRect(), text = legend.getBoundingClientRect();
+  const style = getComputedStyle(fieldset);
+  return {
+    below_top_border: text.top >= box.top + parseFloat(style.borderTopWidth),
+    within_sides: text.left >= box.left && text.right <= box.right,
+  };
+}"""
+
+
+def _question_inside_its_card(page, n: int) -> None:
+    """Issue 17, defect 7: the question (a legend) sits inside its card on a phone, below
+    the card's top border, not drawn across it as a fieldset's legend is by default."""
+    assert page.evaluate(_LEGEND_INSIDE, n) == {"below_top_border": True, "within_sides": True}
+
+
 def _open_details(page) -> None:
     page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
 
@@ -60,6 +78,7 @@ def test_it_steps_through_the_questions_one_per_screen_on_a_phone(
     page.get_by_role("button", name="Next question").click()
     expect(page.get_by_text("Choose an answer to go on.")).to_be_visible()
     for n in range(1, 13):
+        _question_inside_its_card(page, n)
         page.get_by_role("group", name=f"{n}.").get_by_label("3: Sometimes").check()
         if n < 12:
             page.get_by_role("button", name="Next question").click()
