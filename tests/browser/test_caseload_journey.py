@@ -2,6 +2,7 @@
 a client on a phone finds everything through the compact menu. Every page audited."""
 
 import pytest
+from playwright.sync_api import expect
 
 from accounts.models import ClientProfile
 from audit.models import AuditEvent
@@ -27,6 +28,11 @@ def test_a_clinician_on_a_phone_searches_discharges_and_reopens(
     card = page.locator("table.caseload tbody tr").first
     box = card.bounding_box()
     assert box is not None and box["x"] + box["width"] <= PHONE["width"]
+    # "Last practice", the column a phone used to hide past its edge, is on the card.
+    last = card.locator('td[data-label="Last practice"]')
+    expect(last).to_be_in_viewport()
+    cell = last.bounding_box()
+    assert cell is not None and cell["x"] + cell["width"] <= PHONE["width"]
     audit(page)
 
     page.get_by_label("Search by name or email").fill("alex")
