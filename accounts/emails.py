@@ -111,12 +111,15 @@ register_kind(
 
 @lru_cache(maxsize=64)
 def _logo_png(name: str) -> bytes | None:
-    """The stored logo's bytes. Each upload gets a new file name, so a name's bytes never
-    change and a worker may keep them; a file gone missing sends the email without it."""
+    """The stored logo made small for email (accounts.branding.email_logo). Each upload
+    gets a new file name, so a name's picture never changes and a worker keeps it; a file
+    gone missing or unreadable sends the email without it."""
+    from accounts.branding import email_logo
+
     try:
         with default_storage.open(name, "rb") as stored:
-            return stored.read()
-    except OSError:
+            return email_logo(stored.read())
+    except (OSError, ValueError):
         return None
 
 

@@ -4,12 +4,15 @@ Sent through the real outbox (claim, batch builders, branding lookup, SMTP backe
 memory), so what is checked is the message a mail app receives.
 """
 
+import io
 from datetime import time, timedelta
 
 import pytest
 from django.core import mail
 from django.utils import timezone
+from PIL import Image
 
+from accounts.branding import EMAIL_LOGO_SIDE
 from accounts.models import ClientProfile, Clinic, Role
 from accounts.services import clinic_branding_update, invitation_create
 from homework.schedule import week_start
@@ -97,6 +100,9 @@ def test_a_branded_clinics_client_gets_its_name_colour_and_logo(world):
         assert logo["Content-ID"] == f"<{LOGO_CID}>"
         assert logo.get_content_type() == "image/png"
         assert logo.get_content().startswith(b"\x89PNG")
+        # Made small for email: shown at 32 px, carried at twice that at most.
+        with Image.open(io.BytesIO(logo.get_content())) as carried:
+            assert max(carried.size) <= EMAIL_LOGO_SIDE
         html_part = message.message().get_body(preferencelist=("html",))
         assert html_part.get_content_type() == "text/html"
         related = [
