@@ -3,7 +3,8 @@
 Reusable by any feature that sends email or runs tasks (reminders, summaries):
 
 - `smtp_sink`: an SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives,
-  and can refuse recipients on cue. Needs nothing else.
+  and can refuse recipients on cue, or stop() and start() again on the same port (a
+  relay that is down). Needs nothing else.
 - `private_redis`: a redis-server of the test's own on a free port, to stop and
   start at will. Never touch the machine's shared Redis (others use it). Needs the
   `redis-server` program.
@@ -107,6 +108,19 @@ class SmtpSink:
     # until it is empty; then recipients are accepted again.
     refuse_recipients: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _controller: Controller | None = None
+
+    def start(self) -> None:
+        """Listen (again) on the sink's port; what it received before is kept."""
+        if self._controller is None:
+            self._controller = Controller(self, hostname=self.host, port=self.port)
+            self._controller.start()
+
+    def stop(self) -> None:
+        """Stop listening: a relay that is down, connections refused."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -157,12 +171,11 @@ class SmtpSink:
 @pytest.fixture
 def smtp_sink() -> Iterator[SmtpSink]:
     sink = SmtpSink(port=free_port())
-    controller = Controller(sink, hostname=sink.host, port=sink.port)
-    controller.start()
+    sink.start()
     try:
         yield sink
     finally:
-        controller.stop()
+        sink.stop()
 
 
 # --- Redis ------------------------------------------------------------------------------
