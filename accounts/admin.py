@@ -197,6 +197,20 @@ class ClinicAdmin(ClinicScopedAdmin):
                 remove_logo=bool(form.cleaned_data.get("remove_logo")),
             )
 
+    def changeform_view(
+        self, request: HttpRequest, object_id=None, form_url="", extra_context=None
+    ):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            # The logo's storage failed in save_model (disk full, store away): the whole
+            # change was rolled back with it, so say so and show the form again.
+            if "logo" not in getattr(error, "error_dict", {}):
+                raise
+            for message in error.messages:
+                self.message_user(request, message, messages.ERROR)
+            return redirect(request.get_full_path())
+
     def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):
         obj = kwargs.get("obj")
         if obj is not None:

@@ -26,6 +26,7 @@ from accounts.models import (
     User,
     validate_timezone,
 )
+from core.storage import StorageUnavailableError, storage_save
 from notifications.models import Notification
 from notifications.services import notification_create
 
@@ -399,6 +400,12 @@ def user_change_email(*, user: User, email: str) -> User:
     return user
 
 
+LOGO_STORAGE_MESSAGE = (
+    "The logo could not be saved: our storage is unavailable just now. "
+    "Nothing was changed. Please try again later."
+)
+
+
 def clinic_branding_update(
     *,
     clinic: Clinic,
@@ -437,9 +444,14 @@ def clinic_branding_update(
     new_logo = old_logo
     if png is not None:
         # A new name each time, so a cached old logo is never shown for the new one.
-        new_logo = default_storage.save(
-            f"clinic-logos/{clinic.pk}/{secrets.token_hex(8)}.png", ContentFile(png)
-        )
+        try:
+            new_logo = storage_save(
+                default_storage,
+                f"clinic-logos/{clinic.pk}/{secrets.token_hex(8)}.png",
+                ContentFile(png),
+            )
+        except StorageUnavailableError:
+            raise ValidationError({"logo": [LOGO_STORAGE_MESSAGE]}) from None
     elif remove_logo:
         new_logo = ""
     try:

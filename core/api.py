@@ -125,9 +125,16 @@ class StrictFilterSet(django_filters.FilterSet):
 
     def is_valid(self) -> bool:
         valid = super().is_valid()
+        cleaned = getattr(self.form, "cleaned_data", {})
         for name in self.filters:
-            if name in self.data and not self.data.get(name, "").strip():
+            if name not in self.data or name in self.form.errors:
+                continue
+            if not self.data.get(name, "").strip():
                 self.form.add_error(name, "Give a value, or leave this filter out.")
+            elif cleaned.get(name) is None:
+                # A widget that reads what it does not know as "no filter" (django-filter's
+                # BooleanWidget turns "null" or "maybe" into None): refused, not ignored.
+                self.form.add_error(name, "This filter does not take that value.")
         return valid and not self.form.errors
 
 

@@ -28,7 +28,7 @@ import requests
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -104,6 +104,9 @@ STALE_CLAIM_AFTER = timedelta(minutes=15)
 # A pending row whose task is simply waiting in the queue is not published again
 # until it has been due this long; only lost publishes (broker down) need the sweep.
 SWEEP_GRACE = timedelta(minutes=2)
+# How long a worker keeps trying to record emails it has sent while the database is away
+# (a restart takes seconds), instead of leaving them to be sent again.
+SENT_RECORD_PATIENCE = timedelta(seconds=60)
 # Ids per task: small enough that one task ends well inside its time limit.
 BATCH_SIZE = 100
 # Rows claimed (and recorded as sent) together: a few queries per claim, not per email,
@@ -365,14 +368,36 @@ def _claims_release(*, ids: list[int]) -> None:
 
 
 def _sent_record(*, ids: list[int]) -> None:
-    """Mark rows sent, one UPDATE for all; each was claimed by us, so attempts are ours."""
-    if ids:
-        Notification.objects.filter(id__in=ids).update(
-            status=Notification.Status.SENT,
-            attempts=F("attempts") + 1,
-            sent_at=timezone.now(),
-            last_error="",
-        )
+    """Mark rows sent, one UPDATE for all; each was claimed by us, so attempts are ours.
+
+    These emails have left: if the database is away (restarted, failed over), keep trying
+    for SENT_RECORD_PATIENCE rather than leave the rows in "sending", where the stale-claim
+    sweep would send them a second time. Inside a transaction (eager tasks) the error is
+    the caller's.
+    """
+    if not ids:
+        return
+    deadline = time.monotonic() + SENT_RECORD_PATIENCE.total_seconds()
+    while True:
+        try:
+            Notification.objects.filter(id__in=ids).update(
+                status=Notification.Status.SENT,
+                attempts=F("attempts") + 1,
+                sent_at=timezone.now(),
+                last_error="",
+            )
+            return
+        except (OperationalError, InterfaceError) as error:
+            if connection.in_atomic_block or time.monotonic() > deadline:
+                raise
+            logger.warning(
+                "Database unavailable (%s) recording %d sent notification(s); trying again",
+                type(error).__name__,
+                len(ids),
+            )
+            with contextlib.suppress(DatabaseError):
+                connection.close()  # the next attempt connects afresh
+            time.sleep(1)
 
 
 def _close_quietly(mailer: BaseEmailBackend) -> None:

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import Clinic, User
+from core.storage import StorageUnavailableError, storage_save
 from homework.audio import audio_kind
 from homework.models import Exercise, Rating
 
@@ -476,6 +477,10 @@ def exercise_restore(*, exercise: Exercise) -> bool:
 # --- Audio guides ---
 
 AUDIO_HEAD_BYTES = 16
+AUDIO_STORAGE_MESSAGE = (
+    "The recording could not be saved: our storage is unavailable just now. "
+    "Nothing was changed. Please try again later."
+)
 
 
 def exercise_audio_attach(*, exercise: Exercise, upload: UploadedFile) -> Exercise:
@@ -503,7 +508,13 @@ def exercise_audio_attach(*, exercise: Exercise, upload: UploadedFile) -> Exerci
         )
     content_type, extension = kind
     previous = exercise.audio.name if exercise.audio else ""
-    exercise.audio.save(f"{uuid.uuid4().hex}.{extension}", upload, save=False)
+    storage = exercise.audio.storage
+    name = exercise.audio.field.generate_filename(exercise, f"{uuid.uuid4().hex}.{extension}")
+    try:
+        exercise.audio = storage_save(storage, name, upload)
+    except StorageUnavailableError:
+        exercise.audio = previous
+        raise ValidationError({"audio": AUDIO_STORAGE_MESSAGE}) from None
     exercise.audio_content_type = content_type
     try:
         exercise.save(update_fields=["audio", "audio_content_type", "updated_at"])

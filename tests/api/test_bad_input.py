@@ -338,11 +338,20 @@ def test_it_refuses_bad_reminder_preferences(api, change: dict, field: str) -> N
         ("api:v1:exercise-list", "page=two", "page"),
         ("api:v1:exercise-list", "page_size=101", "page_size"),
         ("api:v1:client-list", "page_size=0", "page_size"),
+        # A boolean filter given something else, once read as "no filter" (schema fuzzing).
+        ("api:v1:risk-flag-list", "open=null", "open"),
+        ("api:v1:risk-flag-list", "open=maybe", "open"),
     ],
 )
 def test_it_refuses_a_bad_filter_with_a_message(api, route: str, query: str, field: str) -> None:
     response = api.as_user("clinician").get(f"{reverse(route)}?{query}")
     assert_refused(response, 400, field)
+
+
+@pytest.mark.parametrize("value", ["true", "false"])
+def test_it_takes_a_boolean_filter_it_knows(api, value: str) -> None:
+    response = api.as_user("clinician").get(f"{reverse('api:v1:risk-flag-list')}?open={value}")
+    assert response.status_code == 200
 
 
 def test_it_refuses_a_filter_naming_someone_elses_client(api) -> None:

@@ -3,7 +3,9 @@
 Reusable by any feature that sends email or runs tasks (reminders, summaries):
 
 - `smtp_sink`: an SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives,
-  and can refuse recipients on cue. Needs nothing else.
+  and can refuse recipients on cue, or stop() and start() again on the same port (a
+  relay that is down), or hold() every message mid-DATA until release(). Needs
+  nothing else.
 - `private_redis`: a redis-server of the test's own on a free port, to stop and
   start at will. Never touch the machine's shared Redis (others use it). Needs the
   `redis-server` program.
@@ -26,6 +28,7 @@ REQUIRE_SERVICES=1 (as CI sets). Mark such tests `@pytest.mark.services`.
         (message,) = smtp_sink.wait_for(1)
 """
 
+import asyncio
 import contextlib
 import email
 import email.policy
@@ -107,6 +110,32 @@ class SmtpSink:
     # until it is empty; then recipients are accepted again.
     refuse_recipients: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _controller: Controller | None = None
+    # While holding, each message's DATA waits for release() before it is accepted: a
+    # sender caught mid-send, for as long as the test needs.
+    held: int = 0
+    _released: threading.Event = field(default_factory=threading.Event)
+
+    def hold(self) -> None:
+        self._released.clear()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def __post_init__(self) -> None:
+        self._released.set()
+
+    def start(self) -> None:
+        """Listen (again) on the sink's port; what it received before is kept."""
+        if self._controller is None:
+            self._controller = Controller(self, hostname=self.host, port=self.port)
+            self._controller.start()
+
+    def stop(self) -> None:
+        """Stop listening: a relay that is down, connections refused."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -148,6 +177,11 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        if not self._released.is_set():
+            with self._lock:
+                self.held += 1
+            while not self._released.is_set():
+                await asyncio.sleep(0.02)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
             self.received.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message))
@@ -157,12 +191,11 @@ class SmtpSink:
 @pytest.fixture
 def smtp_sink() -> Iterator[SmtpSink]:
     sink = SmtpSink(port=free_port())
-    controller = Controller(sink, hostname=sink.host, port=sink.port)
-    controller.start()
+    sink.start()
     try:
         yield sink
     finally:
-        controller.stop()
+        sink.stop()
 
 
 # --- Redis ------------------------------------------------------------------------------
