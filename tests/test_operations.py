@@ -224,3 +224,32 @@ def test_json_lines_carry_the_request_id(world, capsys):
     assert any(
         r.get("request_id") == "json-req-12345" and r["level"] == "WARNING" for r in records
     ), lines
+
+
+@pytest.mark.parametrize("log_format", ["json", "plain"])
+def test_worker_and_beat_lines_take_the_settings_format_and_the_request_id(settings, log_format):
+    """Celery sets up the worker's and beat's handlers itself; clinic.celery gives them the
+    format of LOG_FORMAT and the request id (tests/integration/test_production_smoke.py
+    checks a real worker's lines)."""
+    import io
+
+    from clinic.celery import _log_as_the_web_does
+
+    settings.LOG_FORMAT = log_format
+    stream = io.StringIO()
+    logger = logging.getLogger(f"kindwork-test-celery-{uuid.uuid4().hex}")
+    logger.propagate = False
+    logger.addHandler(logging.StreamHandler(stream))
+    _log_as_the_web_does(logger=logger)
+    token = current_request_id.set("task-req-1234")
+    try:
+        logger.warning("Task sweep_pending succeeded")
+    finally:
+        current_request_id.reset(token)
+    line = stream.getvalue().strip()
+    if log_format == "json":
+        record = json.loads(line)
+        assert record["request_id"] == "task-req-1234" and record["level"] == "WARNING"
+        assert record["message"] == "Task sweep_pending succeeded"
+    else:
+        assert "[task-req-1234] Task sweep_pending succeeded" in line and "WARNING" in line
