@@ -345,6 +345,8 @@ def test_invite_accept_log_and_a_reminder_arrive_on_the_production_path(
         return False
 
     wait_until(live, timeout=60, interval=0.2)
+    # The unit's control socket (gunicornc) is where the unit's RuntimeDirectory is.
+    assert (installation.var / "run" / "gunicorn.ctl").is_socket(), web.log()
 
     # The clinician: password, then the authenticator's code, then the invitation.
     staff = Browser(installation.base)
