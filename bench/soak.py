@@ -21,7 +21,7 @@ worker and beat run the reminder and weekly-summary jobs.
    gunicorn, worker and beat process taken at the start (after the warm-up) and at the end.
 
 Pass when: no request answered outside 2xx/3xx (or failed on the socket), the second
-half's p99 is within 20 % of the first's, and no process grew by 10 % or more.
+half's p99 is at most 20 % above the first's, and no process grew by 10 % or more.
 
 The mix, per eight requests: clinician dashboard, a client's page (clinician), the
 client's today page twice, API today twice, a completion POST from the portal and one
@@ -431,7 +431,13 @@ def soak(options: Options) -> bool:
         worst = max(growths, default=0.0)
         checks = [
             (f"errors: {errors}", "0", errors == 0),
-            (f"p99 drift, second half vs first: {drift:+.1%}", "within 20 %", abs(drift) <= 0.2),
+            # A slower second half is what a soak looks for; a faster one is not a drift
+            # of the server (a shared machine got quieter, caches got warmer).
+            (
+                f"p99, second half vs first: {drift:+.1%}",
+                "at most +20 %",
+                drift <= P99_DRIFT_LIMIT,
+            ),
             (f"largest RSS growth: {worst:.1%}", "< 10 %", worst < RSS_GROWTH_LIMIT),
         ]
         print()

@@ -461,5 +461,18 @@ def test_invite_accept_log_and_a_reminder_arrive_on_the_production_path(
         if line.startswith("{")
     ]
     assert any(line.get("request_id") == invite_request_id for line in worker_lines)
+    # A refusal is one short line in the web's log, never a traceback.
+    refusals = [
+        person.request("GET", "/portal/practice/987654/"),  # no such practice: 404
+        staff.request("GET", "/portal/"),  # a clinician on a client's page: 403
+    ]
+    time.sleep(0.5)  # the lines are written after the response
+    web_lines = [json.loads(line) for line in web.log().splitlines() if line.startswith("{")]
+    for response in refusals:
+        assert response.status_code in (403, 404), response.status_code
+        mine = [x for x in web_lines if x.get("request_id") == response.headers["X-Request-ID"]]
+        assert len(mine) == 1 and mine[0]["level"] == "WARNING", mine
+        assert "exc_info" not in mine[0] and "\n" not in mine[0]["message"], mine
+    assert "Traceback" not in web.log()
     assert web.process.poll() is None
     print(f"production smoke test: {time.monotonic() - started:.1f} s")
