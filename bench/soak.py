@@ -35,6 +35,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -455,6 +456,7 @@ def soak(options: Options) -> bool:
         jobs.notifications_clear()
         jobs.profiles_restore()
         jobs.queue_purge()
+        shutil.rmtree(workdir, ignore_errors=True)  # its request pools hold session keys
     print(f"Load average after: {load_average()}")
     return passed
 
