@@ -35,3 +35,31 @@ def _close_old_database_connections(sender=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def _log_as_the_web_does(logger=None, **kwargs) -> None:
+    """The worker and beat set up their own handlers, in Celery's format and without the
+    request id. Give them the settings' format (LOG_FORMAT, so JSON lines under
+    LOG_FORMAT=json) and the request id, so a task's lines carry the request that queued it.
+    """
+    import logging
+
+    from django.conf import settings
+
+    if logger is None:
+        return
+    spec = settings.LOGGING["formatters"][settings.LOG_FORMAT]
+    if settings.LOG_FORMAT == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        formatter: logging.Formatter = JsonFormatter(
+            spec["fmt"], rename_fields=spec["rename_fields"]
+        )
+    else:
+        formatter = logging.Formatter(spec["format"])
+    for handler in logger.handlers:
+        handler.setFormatter(formatter)
+        if not any(isinstance(f, request_id.RequestIdFilter) for f in handler.filters):
+            handler.addFilter(request_id.RequestIdFilter())

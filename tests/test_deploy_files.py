@@ -122,3 +122,66 @@ http {{
 @pytest.mark.parametrize("header", ["X-Forwarded-Proto", "X-Forwarded-For", "X-Request-ID", "Host"])
 def test_the_proxy_passes_what_the_app_trusts(header):
     assert f"proxy_set_header {header} " in (DEPLOY / "nginx/kindwork_proxy_params").read_text()
+
+
+# --- releases (bin/upgrade-rehearsal) ---
+
+RELEASES = DEPLOY / "releases"
+
+
+def test_every_recorded_release_is_a_tag_and_a_commit_of_this_history():
+    lines = [
+        line for line in RELEASES.read_text().splitlines() if line and not line.startswith("#")
+    ]
+    assert lines, "deploy/releases records no release"
+    git = shutil.which("git") or skip_or_fail("git is not installed")
+    for line in lines:
+        tag, sha = line.split(" ")
+        assert tag.startswith("v") and len(sha) == 40, line
+        known = subprocess.run(
+            [git, "cat-file", "-e", f"{sha}^{{commit}}"], cwd=ROOT, capture_output=True, check=False
+        )
+        assert known.returncode == 0, f"{line}: not a commit of this clone"
+
+
+def _rehearsal_in(directory: Path, releases: str) -> subprocess.CompletedProcess:
+    """bin/upgrade-rehearsal --release in a fresh repository of one commit and no tags."""
+    (directory / "bin").mkdir()
+    (directory / "deploy").mkdir()
+    shutil.copy(ROOT / "bin/upgrade-rehearsal", directory / "bin/upgrade-rehearsal")
+    (directory / "deploy/releases").write_text(releases)
+    git = ["git", "-C", str(directory), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "one"], check=True)
+    return subprocess.run(
+        [str(directory / "bin/upgrade-rehearsal"), "--release"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_without_a_tag_the_rehearsal_upgrades_from_the_last_recorded_release(tmp_path):
+    a, b = "a" * 40, "b" * 40
+    result = _rehearsal_in(tmp_path, f"# comment\nv1.0.0 {a}\nv1.1.0 {b}\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"v1.1.0 {b}"
+
+
+def test_a_tag_wins_over_the_file_and_nothing_recorded_is_a_clear_stop(tmp_path):
+    result = _rehearsal_in(tmp_path, "# nothing released yet\n")
+    assert result.returncode == 1 and "no release recorded" in result.stderr
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "tag", "v2.0.0"], check=True)
+    head = subprocess.run(
+        [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    result = subprocess.run(
+        [str(tmp_path / "bin/upgrade-rehearsal"), "--release"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.stdout.strip() == f"v2.0.0 {head}", result.stderr

@@ -224,3 +224,102 @@ def test_json_lines_carry_the_request_id(world, capsys):
     assert any(
         r.get("request_id") == "json-req-12345" and r["level"] == "WARNING" for r in records
     ), lines
+
+
+@pytest.mark.parametrize("log_format", ["json", "plain"])
+def test_worker_and_beat_lines_take_the_settings_format_and_the_request_id(settings, log_format):
+    """Celery sets up the worker's and beat's handlers itself; clinic.celery gives them the
+    format of LOG_FORMAT and the request id (tests/integration/test_production_smoke.py
+    checks a real worker's lines)."""
+    import io
+
+    from clinic.celery import _log_as_the_web_does
+
+    settings.LOG_FORMAT = log_format
+    stream = io.StringIO()
+    logger = logging.getLogger(f"kindwork-test-celery-{uuid.uuid4().hex}")
+    logger.propagate = False
+    logger.addHandler(logging.StreamHandler(stream))
+    _log_as_the_web_does(logger=logger)
+    token = current_request_id.set("task-req-1234")
+    try:
+        logger.warning("Task sweep_pending succeeded")
+    finally:
+        current_request_id.reset(token)
+    line = stream.getvalue().strip()
+    if log_format == "json":
+        record = json.loads(line)
+        assert record["request_id"] == "task-req-1234" and record["level"] == "WARNING"
+        assert record["message"] == "Task sweep_pending succeeded"
+    else:
+        assert "[task-req-1234] Task sweep_pending succeeded" in line and "WARNING" in line
+
+
+# --- readiness fails on each dependency, and the documented alerts read real metrics ---
+
+
+@pytest.fixture
+def beat_recent():
+    task_succeeded(sender=Task(periodic_task_names()[0]))
+
+
+def test_ready_fails_when_the_broker_is_unreachable(client, beat_recent):
+    from tests.integration.conftest import free_port
+
+    saved = app.conf.broker_url
+    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"  # nobody listens there
+    try:
+        response = client.get(reverse("healthz-ready"))
+    finally:
+        app.conf.broker_url = saved
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "ok",
+        "broker": "down",
+        "beat": "ok",
+    }
+
+
+def test_ready_fails_when_the_database_is_unreachable(client, beat_recent, monkeypatch):
+    from django.db import OperationalError, connections
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connections["default"], "cursor", refuse)
+    response = client.get(reverse("healthz-ready"))
+    assert response.status_code == 503
+    assert response.json()["database"] == "down" and response.json()["beat"] == "ok"
+
+
+def test_the_documented_alert_rules_read_metrics_that_are_exported(world):
+    import yaml
+    from django.conf import settings
+
+    page = (settings.BASE_DIR / "docs" / "operations.md").read_text()
+    block = re.search(r"### Example alert rules\n\n```yaml\n(.*?)```", page, re.DOTALL)
+    assert block, "docs/operations.md has no example alert rules"
+    rules = {
+        rule["alert"]: rule["expr"]
+        for group in yaml.safe_load(block.group(1))["groups"]
+        for rule in group["rules"]
+    }
+    # The two alerts the operations list asks for, with their thresholds.
+    assert "kindwork_outbox_oldest_pending_age_seconds > 15 * 60" in rules["KindworkOutboxStuck"]
+    assert "kindwork_periodic_task_last_success_timestamp_seconds" in rules["KindworkBeatSilent"]
+    assert "> 5 * 60" in rules["KindworkBeatSilent"]
+    # Every kindwork_ series a rule reads is one /metrics exports.
+    Notification.objects.create(
+        kind=Notification.Kind.values[0],
+        recipient=world.client,
+        to_email=world.client.email,
+        idempotency_key="ops-test-alerts",
+        status=Notification.Status.FAILED,
+    )
+    world.login(world.client).get(reverse("homework:today"))
+    task_succeeded(sender=Task(SWEEP))
+    _status, text = scrape(HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    exported = set(re.findall(r"^(kindwork_\w+?)(?:_bucket|_count|_sum)?[{ ]", text, re.MULTILINE))
+    read = set(re.findall(r"\bkindwork_\w+", " ".join(rules.values())))
+    assert read and read <= exported, read - exported
