@@ -153,9 +153,15 @@ def _client_page(
     ]
     # The replies on this page are shown now, so they leave the inbox; the "new" marks
     # above were taken before this update.
-    client_replies_mark_read(
-        clinician=request.user, completion_ids=[entry.completion.pk for entry, _ in timeline]
-    )
+    # (Only when the page shows one: the feedback was prefetched with the logs, so most
+    # views of a client write nothing here.)
+    with_unread = [
+        entry.completion.pk
+        for entry, _ in timeline
+        if any(f.from_client and f.read_at is None for f in entry.completion.feedback.all())
+    ]
+    if with_unread:
+        client_replies_mark_read(clinician=request.user, completion_ids=with_unread)
     # Every client on a caseload has a profile; an admin's view of one without stays up.
     profile = getattr(client, "client_profile", None)
     return render(
