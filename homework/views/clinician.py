@@ -68,6 +68,23 @@ def _blank_reply_fields() -> str:
     return render_to_string("form_fields.html", {"form": form})
 
 
+@cache
+def _unsearched_query_fields(status: str, sort: str) -> str:
+    """The caseload's search form without a search (every dashboard view), once per
+    filter and order per process: its three fields through Django's form templates
+    cost 1.6 ms a view (docs/benchmarks.md)."""
+    form = CaseloadQueryForm({"q": "", "status": status, "sort": sort})
+    form.is_valid()
+    return render_to_string("form_fields.html", {"form": form})
+
+
+def _query_fields(query: CaseloadQueryForm) -> str:
+    """The search form's fields: as typed, with their messages when it is not valid."""
+    if query.is_valid() and not query.cleaned_data["q"] and not query.data.get("q"):
+        return _unsearched_query_fields(query.cleaned_data["status"], query.cleaned_data["sort"])
+    return render_to_string("form_fields.html", {"form": query})
+
+
 def _reply_fields(completion_id: int) -> SafeString:
     # Safe: the template escaped the form; the id is an integer.
     return mark_safe(_blank_reply_fields().replace(_PK_MARK, str(int(completion_id))))
@@ -106,6 +123,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "page": page,
             "page_query": kept.urlencode(),
             "query": query,
+            "query_fields": _query_fields(query),  # rendered (escaped) by form templates
             "total": len(rows),
             "matching": len(shown),
             "attention_count": sum(1 for row in rows if row.needs_attention),
