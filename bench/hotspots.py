@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/hotspots.py [--requests 50] [--top 25] [target ...]
 
-Targets: floor, dashboard, detail, today, api-today (default: all). Uses the same
+Targets: floor, dashboard, detail, today, api-today, group, report, search (default:
+all). Uses the same
 production settings, bench database and logged-in actors as `bench/run web` (the
 clinician whose caseload logged the most and that caseload's busiest client), runs
 each target a few times to warm up, times `--requests` more (wall time, and the
@@ -28,7 +29,16 @@ sys.path.insert(0, str(ROOT))
 
 from bench.run import apply_environment, production_environment  # noqa: E402
 
-TARGETS = ["floor", "dashboard", "detail", "today", "api-today"]
+TARGETS = [
+    "floor",
+    "dashboard",
+    "detail",
+    "today",
+    "api-today",
+    "group",
+    "report",
+    "search",
+]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -53,7 +63,8 @@ def main(argv: list[str] | None = None) -> None:
     from django.test.utils import CaptureQueriesContext
 
     from accounts.models import User
-    from bench.run import logged_in_client, tokens_create
+    from bench.run import group_prepare, logged_in_client, tokens_create
+    from programs.models import Group
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -73,6 +84,10 @@ def main(argv: list[str] | None = None) -> None:
     client = logged_in_client(User.objects.get(pk=client_id), **host)
     token = tokens_create([client_id])[client_id]
     api = Client(**host, HTTP_AUTHORIZATION=f"Token {token}")
+    group_id, group_clinician_id = group_prepare(clinician_id)
+    group_clinician = logged_in_client(User.objects.get(pk=group_clinician_id), **host)
+    search = (User.objects.get(pk=client_id).full_name.split() or ["a"])[-1][:3]
+    assert Group.objects.filter(pk=group_id).exists()
     anonymous = Client(**host)  # one client: each new one loads the middleware again
     calls = {
         "floor": lambda: anonymous.get("/bench/floor/drf/"),
@@ -80,6 +95,9 @@ def main(argv: list[str] | None = None) -> None:
         "detail": lambda: clinician.get(f"/clinician/clients/{client_id}/"),
         "today": lambda: client.get("/portal/"),
         "api-today": lambda: api.get("/api/v1/today/"),
+        "group": lambda: group_clinician.get(f"/clinician/groups/{group_id}/"),
+        "report": lambda: clinician.get(f"/clinician/clients/{client_id}/report/"),
+        "search": lambda: clinician.get(f"/clinician/?q={search}"),
     }
     print(f"Clinician {clinician_id}, client {client_id}; {args.requests} requests per target")
     for name in args.targets or TARGETS:

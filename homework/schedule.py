@@ -245,29 +245,56 @@ def _week_part_adherence(
     schedule: Schedule, monday: date, part_start: date, part_end: date, done_dates: Collection[date]
 ) -> tuple[float, float]:
     """(planned, done) on days part_start..part_end of one week, all within the plan's dates."""
+    if not schedule.pauses:
+        return _unpaused_week_part_adherence(schedule, monday, part_start, part_end, done_dates)
     days = days_between(part_start, part_end)
-    if schedule.pauses:
-        active_in_part = [d for d in days if is_active_on(schedule, d)]
-        if not active_in_part:
-            return 0.0, 0.0
-    else:
-        active_in_part = list(days)
+    active_in_part = [d for d in days if is_active_on(schedule, d)]
+    if not active_in_part:
+        return 0.0, 0.0
     done_days = sum(1 for d in active_in_part if d in done_dates)
     if schedule.kind == TIMES_PER_WEEK:
-        if schedule.pauses:
-            active_in_week = _active_days_in_week(schedule, monday)
-        else:
-            week_first = max(monday, schedule.start_date)
-            week_last = monday + timedelta(days=6)
-            if schedule.end_date is not None:
-                week_last = min(week_last, schedule.end_date)
-            active_in_week = (week_last - week_first).days + 1
+        active_in_week = _active_days_in_week(schedule, monday)
         quota = min(schedule.times_per_week or 0, active_in_week)
         planned = quota * len(active_in_part) / active_in_week
     elif schedule.kind == WEEKDAYS:
         planned = float(sum(1 for d in active_in_part if schedule.weekdays & (1 << d.weekday())))
     else:
         planned = float(len(active_in_part))
+    return planned, min(planned, float(done_days))
+
+
+_ONE_DAY = timedelta(days=1)
+
+
+def _unpaused_week_part_adherence(
+    schedule: Schedule, monday: date, part_start: date, part_end: date, done_dates: Collection[date]
+) -> tuple[float, float]:
+    """`_week_part_adherence` for a plan never paused: every day of the part is active.
+
+    The same rule with the days counted arithmetically (the dashboard, group page and
+    client page compute thousands of these per request; docs/benchmarks.md).
+    """
+    count = (part_end - part_start).days + 1
+    done_days = 0
+    day = part_start
+    for _ in range(count):
+        if day in done_dates:
+            done_days += 1
+        day += _ONE_DAY
+    if schedule.kind == TIMES_PER_WEEK:
+        week_first = max(monday, schedule.start_date)
+        week_last = monday + timedelta(days=6)
+        if schedule.end_date is not None:
+            week_last = min(week_last, schedule.end_date)
+        active_in_week = (week_last - week_first).days + 1
+        quota = min(schedule.times_per_week or 0, active_in_week)
+        planned = quota * count / active_in_week
+    elif schedule.kind == WEEKDAYS:
+        # The part lies within one week: its weekdays run from part_start's on.
+        in_part = (schedule.weekdays >> part_start.weekday()) & ((1 << count) - 1)
+        planned = float(in_part.bit_count())
+    else:
+        planned = float(count)
     return planned, min(planned, float(done_days))
 
 

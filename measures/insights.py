@@ -24,6 +24,7 @@ from django.db.models.functions import Cast
 
 from accounts.access import clients_visible_to
 from accounts.models import User
+from core.compiled import CompiledValues
 from homework.models import RATING_PAIRS, Completion
 
 MIN_PRACTICES = 3
@@ -186,9 +187,16 @@ def _per_exercise(completions: QuerySet[Completion], *, by_client: bool) -> Quer
     )
 
 
+# The client page and the pre-session report run this aggregate on every view; its SQL
+# is built once per process (core.compiled), the same query the ORM would send.
+_PER_EXERCISE_FOR_CLIENT = CompiledValues(
+    lambda client_id: _per_exercise(Completion.objects.filter(client_id=client_id), by_client=False)
+)
+
+
 def what_helps_for_client(*, client: User) -> list[ExerciseInsight]:
     """One client's exercises practised at least MIN_PRACTICES times; one query."""
-    rows = _per_exercise(Completion.objects.filter(client_id=client.pk), by_client=False)
+    rows = _PER_EXERCISE_FOR_CLIENT.rows(client.pk)
     return _ordered([_insight(row) for row in rows])
 
 

@@ -12,7 +12,12 @@ from accounts.access import client_for_user_or_404
 from accounts.permissions import IsClient, IsClinician
 from audit.services import audit_record_view
 from records.exports import export_client_own, export_client_record
-from records.reports import pdf_available, pre_session_report, pre_session_report_pdf
+from records.reports import (
+    PdfLibrariesMissing,
+    pdf_available,
+    pre_session_report,
+    pre_session_report_pdf,
+)
 from records.serializers import (
     ClientExportSerializer,
     OwnExportSerializer,
@@ -124,7 +129,10 @@ class ClientReportPdfView(APIView):
         html = render_to_string(
             "records/pre_session_report_pdf.html", {"report": report}, request=request
         )
-        pdf = pre_session_report_pdf(html=html, base_url=str(settings.BASE_DIR / "static"))
+        try:
+            pdf = pre_session_report_pdf(html=html, base_url=str(settings.BASE_DIR / "static"))
+        except PdfLibrariesMissing as error:
+            raise PdfUnavailable() from error
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = (
             f'attachment; filename="kindwork-report-{client.pk}-{report.end:%Y%m%d}.pdf"'

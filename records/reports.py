@@ -7,6 +7,9 @@ same charts. The page and the PDF render the same template; viewing either is an
 audited view of the client's record (the views call audit_record_view).
 """
 
+import ctypes.util
+import importlib.util
+import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -34,6 +37,8 @@ from measures.selectors import ScoredResponse, measure_history
 # Without a recorded last session, the report looks back this far.
 DEFAULT_WINDOW_DAYS = 14
 TOP_INSIGHTS = 3
+# The shared libraries WeasyPrint opens when it is imported (weasyprint.text.ffi).
+PDF_LIBRARIES = ("gobject-2.0", "pango-1.0", "pangoft2-1.0", "harfbuzz", "fontconfig")
 
 
 @dataclass(frozen=True)
@@ -183,18 +188,33 @@ def pre_session_report(
     )
 
 
+class PdfLibrariesMissing(Exception):
+    """WeasyPrint or the libraries it needs are missing."""
+
+
 @cache
 def pdf_available() -> bool:
-    """Whether WeasyPrint and the Pango it needs are installed (checked once per process)."""
-    try:
-        import weasyprint  # noqa: F401
-    except (ImportError, OSError):
+    """Whether WeasyPrint and the Pango it needs are installed (checked once per process).
+
+    Checked without importing WeasyPrint: the import takes 0.6 s of CPU (fonts, CSS,
+    cffi), which every worker paid on its first report page though only a download
+    needs it (docs/benchmarks.md). The download still copes with an import that fails.
+    """
+    if "weasyprint" in sys.modules:
+        return True
+    if importlib.util.find_spec("weasyprint") is None:
         return False
-    return True
+    return all(ctypes.util.find_library(name) for name in PDF_LIBRARIES)
 
 
 def pre_session_report_pdf(*, html: str, base_url: str) -> bytes:
-    """The report's HTML (rendered by the view) as a PDF."""
-    import weasyprint
+    """The report's HTML (rendered by the view) as a PDF.
+
+    Raises PdfLibrariesMissing when WeasyPrint cannot be loaded after all.
+    """
+    try:
+        import weasyprint
+    except (ImportError, OSError) as error:
+        raise PdfLibrariesMissing from error
 
     return weasyprint.HTML(string=html, base_url=base_url).write_pdf()

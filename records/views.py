@@ -19,7 +19,12 @@ from accounts.access import (
 from audit.services import audit_record_view
 from records.exports import ExportFile, export_client_own, export_client_record
 from records.models import ExportRecord
-from records.reports import pdf_available, pre_session_report, pre_session_report_pdf
+from records.reports import (
+    PdfLibrariesMissing,
+    pdf_available,
+    pre_session_report,
+    pre_session_report_pdf,
+)
 
 CLIENT_FORMATS = {"zip", "json"}
 CLINICIAN_FORMATS = {"zip", "fhir"}
@@ -97,7 +102,10 @@ def pre_session_report_download(request: HttpRequest, client_id: int) -> HttpRes
     if not context["pdf_available"]:
         return redirect("records:pre-session-report", client_id=client_id)
     html = render_to_string("records/pre_session_report_pdf.html", context, request=request)
-    pdf = pre_session_report_pdf(html=html, base_url=str(settings.BASE_DIR / "static"))
+    try:
+        pdf = pre_session_report_pdf(html=html, base_url=str(settings.BASE_DIR / "static"))
+    except PdfLibrariesMissing:
+        return redirect("records:pre-session-report", client_id=client_id)
     report = context["report"]
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = (

@@ -68,6 +68,23 @@ def _blank_reply_fields() -> str:
     return render_to_string("form_fields.html", {"form": form})
 
 
+@cache
+def _unsearched_query_fields(status: str, sort: str) -> str:
+    """The caseload's search form without a search (every dashboard view), once per
+    filter and order per process: its three fields through Django's form templates
+    cost 1.6 ms a view (docs/benchmarks.md)."""
+    form = CaseloadQueryForm({"q": "", "status": status, "sort": sort})
+    form.is_valid()
+    return render_to_string("form_fields.html", {"form": form})
+
+
+def _query_fields(query: CaseloadQueryForm) -> str:
+    """The search form's fields: as typed, with their messages when it is not valid."""
+    if query.is_valid() and not query.cleaned_data["q"] and not query.data.get("q"):
+        return _unsearched_query_fields(query.cleaned_data["status"], query.cleaned_data["sort"])
+    return render_to_string("form_fields.html", {"form": query})
+
+
 def _reply_fields(completion_id: int) -> SafeString:
     # Safe: the template escaped the form; the id is an integer.
     return mark_safe(_blank_reply_fields().replace(_PK_MARK, str(int(completion_id))))
@@ -106,6 +123,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "page": page,
             "page_query": kept.urlencode(),
             "query": query,
+            "query_fields": _query_fields(query),  # rendered (escaped) by form templates
             "total": len(rows),
             "matching": len(shown),
             "attention_count": sum(1 for row in rows if row.needs_attention),
@@ -153,9 +171,15 @@ def _client_page(
     ]
     # The replies on this page are shown now, so they leave the inbox; the "new" marks
     # above were taken before this update.
-    client_replies_mark_read(
-        clinician=request.user, completion_ids=[entry.completion.pk for entry, _ in timeline]
-    )
+    # (Only when the page shows one: the feedback was prefetched with the logs, so most
+    # views of a client write nothing here.)
+    with_unread = [
+        entry.completion.pk
+        for entry, _ in timeline
+        if any(f.from_client and f.read_at is None for f in entry.completion.feedback.all())
+    ]
+    if with_unread:
+        client_replies_mark_read(clinician=request.user, completion_ids=with_unread)
     # Every client on a caseload has a profile; an admin's view of one without stays up.
     profile = getattr(client, "client_profile", None)
     return render(

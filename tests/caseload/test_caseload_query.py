@@ -178,3 +178,27 @@ def test_the_api_refuses_anonymous_callers(world) -> None:
 def test_the_api_search_never_reaches_another_clinic(world) -> None:
     body = api_for(world.stranger_clinician).get(API, {"search": "alex"}).json()
     assert body["results"] == []
+
+
+@pytest.mark.parametrize(
+    "query", ["", "page=2", "q=", "q=+", "q=ann", "q=<b>", "status=bogus", "sort=bogus"]
+)
+def test_the_search_form_reused_across_views_renders_as_a_fresh_one(query):
+    """The dashboard renders its search form once per filter and order when nothing is
+    searched (homework.views.clinician._query_fields): the same HTML as a fresh form."""
+    from django.http import QueryDict
+    from django.template.loader import render_to_string
+
+    from homework.forms.caseload import CASELOAD_FILTERS, CASELOAD_SORTS, CaseloadQueryForm
+    from homework.views.clinician import _query_fields
+
+    queries = [query] + [
+        f"status={status}&sort={sort}"
+        for status in ["", *CASELOAD_FILTERS]
+        for sort in ["", *CASELOAD_SORTS]
+    ]
+    for text in queries:
+        fresh = CaseloadQueryForm(QueryDict(text))
+        fresh.is_valid()
+        expected = render_to_string("form_fields.html", {"form": fresh})
+        assert _query_fields(CaseloadQueryForm(QueryDict(text))) == expected, text

@@ -157,6 +157,43 @@ def test_it_tells_the_client_about_unread_feedback(world, assignment):
     assert "Your clinician replied to your practice" in html(response)
 
 
+def test_it_counts_unread_feedback_exactly_as_the_orm_does(world, assignment):
+    """The count is compiled once per process (core.compiled): it equals the ORM's count
+    through every change, for this client and a client without any."""
+    from django.utils import timezone
+
+    from homework.selectors.practice import today_for_client, unread_feedback_count
+    from tests.conftest import make_client
+
+    def orm(client) -> int:
+        return Feedback.objects.filter(
+            completion__client_id=client.pk, from_client=False, read_at__isnull=True
+        ).count()
+
+    other = make_client("robin@client.test", world.clinician)
+    logs = [make_completion(assignment, started(world.client, days)) for days in (1, 2)]
+    seen = []
+    for step in range(5):
+        if step == 1:
+            first = Feedback.objects.create(
+                completion=logs[0], clinician=world.clinician, text="One."
+            )
+        if step == 2:
+            for text in ("Two.", "Three."):
+                Feedback.objects.create(completion=logs[1], clinician=world.clinician, text=text)
+            Feedback.objects.create(
+                completion=logs[1], clinician=world.clinician, text="Mine.", from_client=True
+            )
+        if step == 3:
+            Feedback.objects.filter(pk=first.pk).update(read_at=timezone.now())
+        if step == 4:
+            Feedback.objects.filter(from_client=False).update(read_at=timezone.now())
+        for client in (world.client, other):
+            assert unread_feedback_count(client.pk) == orm(client)
+        seen.append(today_for_client(client=world.client).unread_feedback)
+    assert seen == [0, 1, 3, 2, 0]
+
+
 # --- Practice ---
 
 

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -141,6 +142,19 @@ def test_the_inbox_lists_unread_replies_until_the_client_page_is_opened(
     detail = browser.get(reverse("homework:client-detail", args=[world.client.pk]))
     assert "It helped a bit." in detail.content.decode()
     assert "No unread replies." in browser.get(reverse("homework:inbox")).content.decode()
+
+
+def test_the_client_page_writes_no_read_marks_when_no_reply_is_unread(world, completion, feedback):
+    client_reply_create(client=world.client, completion=completion, text="It helped a bit.")
+    browser = world.login(world.clinician)
+    url = reverse("homework:client-detail", args=[world.client.pk])
+    browser.get(url)
+    read_at = Feedback.objects.get(from_client=True).read_at
+    assert read_at is not None
+    with CaptureQueriesContext(connection) as queries:
+        assert browser.get(url).status_code == 200
+    assert not [q for q in queries if 'UPDATE "homework_feedback"' in q["sql"]]
+    assert Feedback.objects.get(from_client=True).read_at == read_at
 
 
 def test_the_inbox_shows_nothing_of_other_caseloads(world, completion, feedback):

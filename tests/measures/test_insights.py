@@ -236,3 +236,20 @@ def test_it_serves_the_caseload_insights_in_a_fixed_number_of_queries(
         response = browser.get(reverse("measures:insights"))
     assert response.status_code == 200
     assert response.text.count("Distress: 7.0 → 4.0") == 3 * clients
+
+
+def test_the_compiled_per_client_query_answers_as_the_orm_does(world, fixture):
+    """what_helps_for_client runs SQL compiled once per process (core.compiled): its rows
+    equal the ORM queryset's, exactly, for this client and for a client with no logs."""
+    from homework.models import Completion
+    from measures.insights import _PER_EXERCISE_FOR_CLIENT, _per_exercise
+
+    def orm(client_id):
+        rows = _per_exercise(Completion.objects.filter(client_id=client_id), by_client=False)
+        return sorted((dict(r) for r in rows), key=lambda r: r["exercise_id"])
+
+    other = make_client("robin@client.test", world.clinician)
+    for client in (world.client, other, world.client):
+        compiled = sorted(_PER_EXERCISE_FOR_CLIENT.rows(client.pk), key=lambda r: r["exercise_id"])
+        assert compiled == orm(client.pk)
+    assert orm(world.client.pk)  # the fixture's client has rows to compare

@@ -2,7 +2,9 @@
 
 import shutil
 import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -17,6 +19,7 @@ from records import reports
 from tests.conftest import make_client
 from tests.factories import make_assignment, make_completion
 
+ROOT = Path(__file__).resolve().parents[2]
 SHARED = "Canary-Shared-Kestrel"
 PRIVATE = "Canary-Private-Otter"
 
@@ -125,6 +128,37 @@ def test_without_pango_it_offers_the_browsers_print_instead(recorded, monkeypatc
     page = browser.get(page_url(recorded.client)).content.decode()
     assert "Save as PDF" in page and "Download as PDF" not in page
     response = browser.get(pdf_url(recorded.client))
+    assert response.status_code == 302
+    assert response["Location"] == page_url(recorded.client)
+
+
+def test_it_tells_whether_it_can_make_pdfs_without_importing_weasyprint():
+    """The page's check agrees with a real import, and does not make one (0.6 s per worker)."""
+    script = (
+        "import sys, importlib, django\n"
+        "django.setup()\n"
+        "from records import reports\n"
+        "available = reports.pdf_available()\n"
+        "assert 'weasyprint' not in sys.modules, 'the check imported WeasyPrint'\n"
+        "try:\n"
+        "    importlib.import_module('weasyprint'); imported = True\n"
+        "except (ImportError, OSError):\n"
+        "    imported = False\n"
+        "print(available, imported)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+    assert out[0] == out[1]
+
+
+def test_a_download_whose_pdf_library_fails_to_load_falls_back_to_the_page(recorded, monkeypatch):
+    def missing(**_kwargs):
+        raise reports.PdfLibrariesMissing
+
+    monkeypatch.setattr("records.views.pdf_available", lambda: True)
+    monkeypatch.setattr("records.views.pre_session_report_pdf", missing)
+    response = recorded.login(recorded.clinician).get(pdf_url(recorded.client))
     assert response.status_code == 302
     assert response["Location"] == page_url(recorded.client)
 
