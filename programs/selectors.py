@@ -18,6 +18,7 @@ from accounts.access import clients_visible_to
 from accounts.models import Role, User
 from homework.models import Assignment, Completion, Exercise
 from homework.schedule import NO_PLAN, Adherence, Schedule, adherence_as_of, local_date
+from homework.selectors.practice import schedules_for
 from programs.models import Enrolment, EnrolmentStatus, Group, Program, ProgramVersion, WeekOpening
 
 LIVE = (EnrolmentStatus.ACTIVE, EnrolmentStatus.PAUSED)
@@ -79,6 +80,7 @@ class CourseWeek:
     opened_on: date | None = None
     adherence: Adherence = NO_PLAN
     is_current: bool = False
+    from_what_helps: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,12 +98,17 @@ class Course:
 
 
 def _week_adherence(
-    assignments: list[Assignment], done: dict[int, set[date]], today: date
+    assignments: list[Assignment],
+    done: dict[int, set[date]],
+    today: date,
+    schedules: dict[int, Schedule],
 ) -> Adherence:
+    """Planned and done in a course week. The schedules carry the plans' pauses and ends
+    from their history, so a paused course's days ask for nothing (they are not missed)."""
     total = NO_PLAN
     for assignment in assignments:
         total += adherence_as_of(
-            Schedule.of(assignment),
+            schedules.get(assignment.pk) or Schedule.of(assignment),
             assignment.start_date,
             assignment.end_date or today,
             done.get(assignment.pk, set()),
@@ -145,7 +152,10 @@ def course_for_client(*, client: User, now: datetime | None = None) -> Course | 
     openings = sorted(_openings([enrolment])[enrolment.pk], key=lambda o: (o.round, o.week_number))
     plans = [a for o in openings for a in o.assignments.all()]
     done = _done_dates([a.pk for a in plans])
-    titles = exercise_titles({i["exercise_id"] for w in weeks for i in w["items"]})
+    schedules = schedules_for(plans, zone_of={client.pk: client.zone})
+    titles = exercise_titles(
+        {i["exercise_id"] for w in weeks for i in w["items"]} | {a.exercise_id for a in plans}
+    )
     latest: dict[int, WeekOpening] = {o.week_number: o for o in openings}
 
     def week(number: int) -> CourseWeek:
@@ -155,12 +165,17 @@ def course_for_client(*, client: User, now: datetime | None = None) -> Course | 
             number=number,
             theme=data["theme"],
             intro=data["intro"],
-            practices=[titles.get(i["exercise_id"], "") for i in data["items"]],
+            # What the week gave this client when it opened (a week built from "what
+            # helps" differs from the list), else what the program lists.
+            practices=[titles.get(a.exercise_id, "") for a in opening.assignments.all()]
+            if opening
+            else [titles.get(i["exercise_id"], "") for i in data["items"]],
             opened_on=opening.local_date if opening else None,
-            adherence=_week_adherence(list(opening.assignments.all()), done, today)
+            adherence=_week_adherence(list(opening.assignments.all()), done, today, schedules)
             if opening
             else NO_PLAN,
             is_current=number == enrolment.current_week,
+            from_what_helps=bool(opening and opening.from_what_helps),
         )
 
     count = len(weeks)
@@ -212,9 +227,9 @@ def group_overview(*, group: Group, now: datetime | None = None) -> GroupOvervie
     for enrolment in enrolments:
         latest.setdefault(enrolment.client_id, enrolment)
     openings = _openings(list(latest.values()))
-    done = _done_dates(
-        [a.pk for ops in openings.values() for o in ops for a in o.assignments.all()]
-    )
+    plans = [a for ops in openings.values() for o in ops for a in o.assignments.all()]
+    done = _done_dates([a.pk for a in plans])
+    schedules = schedules_for(plans, zone_of={m.pk: m.zone for m in members})
     by_week: dict[int, Adherence] = defaultdict(lambda: NO_PLAN)
     rows = []
     for client in members:
@@ -226,7 +241,7 @@ def group_overview(*, group: Group, now: datetime | None = None) -> GroupOvervie
             for opening in openings.get(enrolment.pk, []):
                 if opening.round != enrolment.round:
                     continue
-                adherence = _week_adherence(list(opening.assignments.all()), done, today)
+                adherence = _week_adherence(list(opening.assignments.all()), done, today, schedules)
                 by_week[opening.week_number] += adherence
                 if opening.week_number == enrolment.current_week:
                     current = adherence
@@ -235,6 +250,8 @@ def group_overview(*, group: Group, now: datetime | None = None) -> GroupOvervie
         reason = ""
         if enrolment is None or enrolment.status not in LIVE:
             reason = ""
+        elif enrolment.blocked_reason:
+            reason = f"Week {enrolment.blocked_week} could not start: {enrolment.blocked_reason}"
         elif enrolment.status == EnrolmentStatus.PAUSED:
             reason = "Course paused"
         elif current.planned >= 2 and (current.ratio or 0) < ATTENTION_BELOW:

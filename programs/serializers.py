@@ -37,6 +37,13 @@ class WeekSerializer(serializers.Serializer):
         max_length=32,
         help_text="A questionnaire code such as SCS-SF, asked when the week opens.",
     )
+    from_what_helps = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="When the week opens, give each client the practices that helped them most "
+        "(their own “what helps”) on these items' schedules; these items when there is not "
+        "enough data yet.",
+    )
     items = ItemSerializer(many=True, allow_empty=True, max_length=20)
 
 
@@ -84,6 +91,7 @@ class ProgramSerializer(serializers.ModelSerializer):
         data["weeks"] = [
             {
                 **{k: w[k] for k in ("number", "theme", "intro", "rationale", "instrument")},
+                "from_what_helps": w.get("from_what_helps", False),
                 "items": [
                     {
                         "exercise": i["exercise_id"],
