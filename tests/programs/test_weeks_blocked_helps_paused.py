@@ -233,3 +233,67 @@ class TestInsertRows:
         with pytest.raises(ValueError):
             insert_rows(Assignment, {"client": [1, 2], "note": ["x"]})
         assert Assignment.objects.count() == 2
+
+
+class TestTheBuilderAndTheApi:
+    def week_body(self, **week) -> dict:
+        soothing = exercise("soothing-touch").pk
+        return {
+            "title": "Short course",
+            "delivery": "on_date",
+            "weeks": [
+                {
+                    "theme": "One",
+                    "items": [{"exercise": soothing, "schedule_kind": "daily"}],
+                    **week,
+                }
+            ],
+        }
+
+    def test_the_api_sets_and_shows_a_week_built_from_what_helps(self, world) -> None:
+        from rest_framework.test import APIClient
+
+        api = APIClient()
+        api.force_authenticate(world.clinician)
+        url = reverse("api:v1:program-list")
+        response = api.post(url, self.week_body(from_what_helps=True), format="json")
+        assert response.status_code == 201, response.json()
+        assert response.json()["weeks"][0]["from_what_helps"] is True
+        program = Program.objects.get(clinic=world.clinic)
+        assert program.versions.get().weeks[0]["from_what_helps"] is True
+        program.delete()
+        for bad in ("maybe", 3, None, ["yes"]):
+            response = api.post(url, self.week_body(from_what_helps=bad), format="json")
+            assert response.status_code == 400, bad
+            assert not Program.objects.filter(clinic=world.clinic).exists()
+
+    def test_the_builder_saves_the_choice_and_the_page_says_so(self, world) -> None:
+        browser = world.login(world.clinician)
+        body = {
+            "title": "Short course",
+            "delivery": "on_date",
+            "week_count": "1",
+            "week1_items": "1",
+            "week1_theme": "Start",
+            "week1_from_what_helps": "on",
+            "week1_item1_exercise": exercise("soothing-touch").pk,
+            "week1_item1_schedule_kind": "daily",
+        }
+        assert browser.post(reverse("programs:program-create"), body).status_code == 302
+        program = Program.objects.get(clinic=world.clinic)
+        assert program.versions.get().weeks[0]["from_what_helps"] is True
+        page = browser.get(reverse("programs:program-detail", args=[program.pk])).content.decode()
+        assert "Built from what helps" in page
+        edit = browser.get(reverse("programs:program-edit", args=[program.pk])).content.decode()
+        assert 'name="week1_from_what_helps"' in edit and "checked" in edit
+
+    def test_any_time_practices_are_marked_in_the_builder_and_on_the_course_page(
+        self, world
+    ) -> None:
+        browser = world.login(world.clinician)
+        builder = browser.get(reverse("programs:program-create")).content.decode()
+        assert "Self-compassion break · also any time" in builder
+        assert "Soothing touch · also any time" not in builder
+        course = Program.objects.get(clinic__isnull=True, slug="eight-weeks-of-self-compassion")
+        page = browser.get(reverse("programs:program-detail", args=[course.pk])).content.decode()
+        assert "also any time, as often as the client needs" in page
