@@ -297,3 +297,21 @@ class TestTheBuilderAndTheApi:
         course = Program.objects.get(clinic__isnull=True, slug="eight-weeks-of-self-compassion")
         page = browser.get(reverse("programs:program-detail", args=[course.pk])).content.decode()
         assert "also any time, as often as the client needs" in page
+
+
+def test_the_enrolment_api_shows_why_a_week_could_not_open(world) -> None:
+    from rest_framework.test import APIClient
+
+    program = two_weeks(world)
+    (enrolment,) = enrol(world, program, [world.client])
+    client_discharge(clinician=world.clinician, client=world.client, now=NOW)
+    enrolments_open_due(now=NOW + timedelta(days=7))
+    api = APIClient()
+    api.force_authenticate(world.clinician)
+    data = api.get(reverse("api:v1:enrolment-detail", args=[enrolment.pk])).json()
+    assert (data["blocked_week"], data["blocked_reason"]) == (2, CLIENT_DISCHARGED)
+    # Written for the clinician: the client's own view of the enrolment leaves it out.
+    api.force_authenticate(world.client)
+    response = api.get(reverse("api:v1:enrolment-detail", args=[enrolment.pk]))
+    assert response.status_code == 200
+    assert (response.json()["blocked_week"], response.json()["blocked_reason"]) == (None, "")
