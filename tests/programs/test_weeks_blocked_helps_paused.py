@@ -315,3 +315,37 @@ def test_the_enrolment_api_shows_why_a_week_could_not_open(world) -> None:
     response = api.get(reverse("api:v1:enrolment-detail", args=[enrolment.pk]))
     assert response.status_code == 200
     assert (response.json()["blocked_week"], response.json()["blocked_reason"]) == (None, "")
+
+
+def test_opening_a_what_helps_week_takes_the_same_queries_for_two_or_six_clients(world) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.conftest import make_client
+
+    program = two_weeks(world, second_from_what_helps=True)
+    counts = []
+    for round_number, size in enumerate((2, 6)):
+        # The first round's courses are over (finishing is not what is counted here).
+        Enrolment.objects.update(status="finished", next_week_on=None)
+        clients = [
+            make_client(f"c{round_number}-{n}@client.test", world.clinician) for n in range(size)
+        ]
+        start = TODAY + timedelta(days=7 * round_number * 3)
+        now = NOW + timedelta(days=7 * round_number * 3)
+        enrolments_create(
+            clinician=world.clinician, program=program, clients=clients, start_date=start, now=now
+        )
+        for client in clients[::2]:  # half of them with practice that helped
+            plan = Assignment.objects.get(client=client)
+            for day in range(3):
+                make_completion(
+                    plan, start + timedelta(days=day), distress_before=8, distress_after=4
+                )
+        with CaptureQueriesContext(connection) as queries:
+            assert enrolments_open_due(now=now + timedelta(days=7)) == size
+        counts.append(len(queries))
+        assert WeekOpening.objects.filter(from_what_helps=True).count() == sum(
+            len(range(0, s, 2)) for s in (2, 6)[: round_number + 1]
+        )
+    assert counts[0] == counts[1]
