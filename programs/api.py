@@ -60,6 +60,7 @@ def _week_inputs(weeks: list[dict]) -> list[services.WeekInput]:
             intro=w["intro"],
             rationale=w["rationale"],
             instrument=w["instrument"],
+            from_what_helps=w["from_what_helps"],
             items=[
                 services.ItemInput(
                     exercise_id=i["exercise"],

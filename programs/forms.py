@@ -100,8 +100,17 @@ class ProgramForm(forms.Form):
             self.fields[f"week{number}_instrument"] = forms.ChoiceField(
                 label="Questionnaire when the week opens", required=False, choices=questionnaires
             )
+            self.fields[f"week{number}_from_what_helps"] = forms.BooleanField(
+                label="Build this week from what helped each client most (their own “what "
+                "helps”), on these exercises' schedules; these exercises when there is not "
+                "enough data yet",
+                required=False,
+            )
             for name in ("theme", "intro", "rationale", "instrument"):
                 self.initial.setdefault(f"week{number}_{name}", saved_week.get(name, ""))
+            self.initial.setdefault(
+                f"week{number}_from_what_helps", saved_week.get("from_what_helps", False)
+            )
             saved_items = saved_week.get("items", [])
             for position in range(1, count + 1):
                 prefix = f"week{number}_item{position}"
@@ -150,7 +159,7 @@ class ProgramForm(forms.Form):
                 number=number,
                 fields=[
                     self[f"week{number}_{name}"]
-                    for name in ("theme", "intro", "rationale", "instrument")
+                    for name in ("theme", "intro", "rationale", "instrument", "from_what_helps")
                 ],
                 items=[
                     [
@@ -186,6 +195,7 @@ class ProgramForm(forms.Form):
                     intro=data[f"week{number}_intro"],
                     rationale=data[f"week{number}_rationale"],
                     instrument=data[f"week{number}_instrument"],
+                    from_what_helps=data[f"week{number}_from_what_helps"],
                     items=items,
                 )
             )

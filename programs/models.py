@@ -78,6 +78,10 @@ class ProgramWeek(models.Model):
     rationale = models.TextField(blank=True)
     # A questionnaire code (e.g. "SCS-SF") asked once when the week opens; blank for none.
     instrument = models.CharField(max_length=32, blank=True)
+    # When the week opens, its practices are the ones that helped this client most (their
+    # own "what helps"), on the schedules of the listed items; the listed practices when
+    # there is not enough data yet.
+    from_what_helps = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["program", "number"]
@@ -122,7 +126,8 @@ class ProgramVersion(models.Model):
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
     # {"delivery", "practices_to_advance", "weeks": [{"number", "theme", "intro",
-    #  "rationale", "instrument", "items": [{"exercise_id", "schedule_kind", "weekdays",
+    #  "rationale", "instrument", "from_what_helps" (absent before it existed: false),
+    #  "items": [{"exercise_id", "schedule_kind", "weekdays",
     #  "times_per_week"}]}]}
     snapshot = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now)
@@ -201,6 +206,11 @@ class Enrolment(models.Model):
     status = models.CharField(
         max_length=16, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE
     )
+    # Why the due week could not open (for the clinician, in words), recorded once when
+    # it was first refused and cleared when the week opens; blank when nothing is wrong.
+    blocked_reason = models.TextField(blank=True)
+    blocked_week = models.PositiveSmallIntegerField(null=True, blank=True)
+    blocked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -238,6 +248,8 @@ class WeekOpening(models.Model):
     week_number = models.PositiveSmallIntegerField()
     local_date = models.DateField()
     assignments = models.ManyToManyField("homework.Assignment", related_name="+")
+    # The week's practices were chosen from the client's own "what helps".
+    from_what_helps = models.BooleanField(default=False)
     opened_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

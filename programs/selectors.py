@@ -10,14 +10,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.access import clients_visible_to
 from accounts.models import Role, User
-from homework.models import Completion, Exercise
+from homework.models import Assignment, Completion, Exercise
 from homework.schedule import NO_PLAN, Adherence, Schedule, adherence_as_of, local_date
+from homework.selectors.practice import schedules_for
 from programs.models import Enrolment, EnrolmentStatus, Group, Program, ProgramVersion, WeekOpening
 
 LIVE = (EnrolmentStatus.ACTIVE, EnrolmentStatus.PAUSED)
@@ -79,6 +80,7 @@ class CourseWeek:
     opened_on: date | None = None
     adherence: Adherence = NO_PLAN
     is_current: bool = False
+    from_what_helps: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,12 +98,17 @@ class Course:
 
 
 def _week_adherence(
-    assignments: list["OpenedPlan"], done: dict[int, set[date]], today: date
+    assignments: list[Assignment],
+    done: dict[int, set[date]],
+    today: date,
+    schedules: dict[int, Schedule],
 ) -> Adherence:
+    """Planned and done in a course week. The schedules carry the plans' pauses and ends
+    from their history, so a paused course's days ask for nothing (they are not missed)."""
     total = NO_PLAN
     for assignment in assignments:
         total += adherence_as_of(
-            Schedule.of(assignment),
+            schedules.get(assignment.pk) or Schedule.of(assignment),
             assignment.start_date,
             assignment.end_date or today,
             done.get(assignment.pk, set()),
@@ -110,61 +117,14 @@ def _week_adherence(
     return total
 
 
-@dataclass(frozen=True)
-class OpenedPlan:
-    """What a week's adherence needs of one of the plans its opening made."""
-
-    pk: int
-    schedule_kind: str
-    start_date: date
-    end_date: date | None
-    weekdays: int
-    times_per_week: int | None
-
-
-@dataclass
-class Opening:
-    """A week opening with its plans, read as plain rows (two queries for any number).
-
-    Django's prefetch of the many-to-many made a model, a related manager and a
-    queryset per opening and plan: two thirds of the group page's Python time
-    (docs/benchmarks.md).
-    """
-
-    pk: int
-    enrolment_id: int
-    round: int
-    week_number: int
-    local_date: date
-    plans: list[OpenedPlan] = field(default_factory=list)
-
-
-def _openings(enrolments: list[Enrolment]) -> dict[int, list[Opening]]:
-    """The openings of the enrolments, each with its plans in id order (two queries)."""
-    found: dict[int, list[Opening]] = defaultdict(list)
-    by_id: dict[int, Opening] = {}
-    for pk, enrolment_id, round_, week_number, day in WeekOpening.objects.filter(
-        enrolment__in=[e.pk for e in enrolments]
-    ).values_list("pk", "enrolment_id", "round", "week_number", "local_date"):
-        opening = Opening(pk, enrolment_id, round_, week_number, day)
-        by_id[pk] = opening
-        found[enrolment_id].append(opening)
-    if by_id:
-        through = WeekOpening.assignments.through
-        for opening_id, *plan in (
-            through.objects.filter(weekopening_id__in=list(by_id))
-            .order_by("assignment_id")
-            .values_list(
-                "weekopening_id",
-                "assignment_id",
-                "assignment__schedule_kind",
-                "assignment__start_date",
-                "assignment__end_date",
-                "assignment__weekdays",
-                "assignment__times_per_week",
-            )
-        ):
-            by_id[opening_id].plans.append(OpenedPlan(*plan))
+def _openings(enrolments: list[Enrolment]) -> dict[int, list[WeekOpening]]:
+    """The openings of each enrolment's current round, with their plans (two queries)."""
+    rounds = {e.pk: e.round for e in enrolments}
+    found: dict[int, list[WeekOpening]] = defaultdict(list)
+    for opening in WeekOpening.objects.filter(enrolment__in=list(rounds)).prefetch_related(
+        Prefetch("assignments", queryset=Assignment.objects.order_by("pk"))
+    ):
+        found[opening.enrolment_id].append(opening)
     return found
 
 
@@ -190,10 +150,13 @@ def course_for_client(*, client: User, now: datetime | None = None) -> Course | 
     today = local_date(now or timezone.now(), client.zone)
     weeks = enrolment.version.weeks
     openings = sorted(_openings([enrolment])[enrolment.pk], key=lambda o: (o.round, o.week_number))
-    plans = [a for o in openings for a in o.plans]
+    plans = [a for o in openings for a in o.assignments.all()]
     done = _done_dates([a.pk for a in plans])
-    titles = exercise_titles({i["exercise_id"] for w in weeks for i in w["items"]})
-    latest: dict[int, Opening] = {o.week_number: o for o in openings}
+    schedules = schedules_for(plans, zone_of={client.pk: client.zone})
+    titles = exercise_titles(
+        {i["exercise_id"] for w in weeks for i in w["items"]} | {a.exercise_id for a in plans}
+    )
+    latest: dict[int, WeekOpening] = {o.week_number: o for o in openings}
 
     def week(number: int) -> CourseWeek:
         data = weeks[number - 1]
@@ -202,10 +165,17 @@ def course_for_client(*, client: User, now: datetime | None = None) -> Course | 
             number=number,
             theme=data["theme"],
             intro=data["intro"],
-            practices=[titles.get(i["exercise_id"], "") for i in data["items"]],
+            # What the week gave this client when it opened (a week built from "what
+            # helps" differs from the list), else what the program lists.
+            practices=[titles.get(a.exercise_id, "") for a in opening.assignments.all()]
+            if opening
+            else [titles.get(i["exercise_id"], "") for i in data["items"]],
             opened_on=opening.local_date if opening else None,
-            adherence=_week_adherence(opening.plans, done, today) if opening else NO_PLAN,
+            adherence=_week_adherence(list(opening.assignments.all()), done, today, schedules)
+            if opening
+            else NO_PLAN,
             is_current=number == enrolment.current_week,
+            from_what_helps=bool(opening and opening.from_what_helps),
         )
 
     count = len(weeks)
@@ -257,7 +227,9 @@ def group_overview(*, group: Group, now: datetime | None = None) -> GroupOvervie
     for enrolment in enrolments:
         latest.setdefault(enrolment.client_id, enrolment)
     openings = _openings(list(latest.values()))
-    done = _done_dates([a.pk for ops in openings.values() for o in ops for a in o.plans])
+    plans = [a for ops in openings.values() for o in ops for a in o.assignments.all()]
+    done = _done_dates([a.pk for a in plans])
+    schedules = schedules_for(plans, zone_of={m.pk: m.zone for m in members})
     by_week: dict[int, Adherence] = defaultdict(lambda: NO_PLAN)
     rows = []
     for client in members:
@@ -269,7 +241,7 @@ def group_overview(*, group: Group, now: datetime | None = None) -> GroupOvervie
             for opening in openings.get(enrolment.pk, []):
                 if opening.round != enrolment.round:
                     continue
-                adherence = _week_adherence(opening.plans, done, today)
+                adherence = _week_adherence(list(opening.assignments.all()), done, today, schedules)
                 by_week[opening.week_number] += adherence
                 if opening.week_number == enrolment.current_week:
                     current = adherence
@@ -278,6 +250,8 @@ def group_overview(*, group: Group, now: datetime | None = None) -> GroupOvervie
         reason = ""
         if enrolment is None or enrolment.status not in LIVE:
             reason = ""
+        elif enrolment.blocked_reason:
+            reason = f"Week {enrolment.blocked_week} could not start: {enrolment.blocked_reason}"
         elif enrolment.status == EnrolmentStatus.PAUSED:
             reason = "Course paused"
         elif current.planned >= 2 and (current.ratio or 0) < ATTENTION_BELOW:

@@ -6,6 +6,7 @@ exactly what the pages refuse, with the same field messages.
 
 from rest_framework import serializers
 
+from accounts.models import Role
 from homework.models import ScheduleKind
 from programs.models import Delivery, Enrolment, Group, Program
 
@@ -36,6 +37,13 @@ class WeekSerializer(serializers.Serializer):
         default="",
         max_length=32,
         help_text="A questionnaire code such as SCS-SF, asked when the week opens.",
+    )
+    from_what_helps = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="When the week opens, give each client the practices that helped them most "
+        "(their own “what helps”) on these items' schedules; these items when there is not "
+        "enough data yet.",
     )
     items = ItemSerializer(many=True, allow_empty=True, max_length=20)
 
@@ -84,6 +92,7 @@ class ProgramSerializer(serializers.ModelSerializer):
         data["weeks"] = [
             {
                 **{k: w[k] for k in ("number", "theme", "intro", "rationale", "instrument")},
+                "from_what_helps": w.get("from_what_helps", False),
                 "items": [
                     {
                         "exercise": i["exercise_id"],
@@ -136,9 +145,26 @@ class EnrolmentSerializer(serializers.ModelSerializer):
             "current_week_on",
             "next_week_on",
             "status",
+            "blocked_week",
+            "blocked_reason",
             "created_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "blocked_week": {"help_text": "The week that could not open, if one could not."},
+            "blocked_reason": {
+                "help_text": "Why that week could not open (an archived exercise, a "
+                "discharged client…); it opens once this is resolved. Blank otherwise."
+            },
+        }
+
+    def to_representation(self, enrolment: Enrolment) -> dict:
+        data = super().to_representation(enrolment)
+        request = self.context.get("request")
+        if request is not None and request.user.role == Role.CLIENT:
+            # Written for the clinician ("restore it in the library"): not the client's.
+            data["blocked_week"], data["blocked_reason"] = None, ""
+        return data
 
 
 class ClientsOrGroupSerializer(serializers.Serializer):

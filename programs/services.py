@@ -25,6 +25,7 @@ from accounts.access import clients_visible_to
 from accounts.models import Role, User
 from audit.models import AuditAction
 from audit.services import audit_record, audit_records_create
+from core.bulk import insert_rows
 from homework.models import Assignment, AssignmentStatus, Exercise, ScheduleKind
 from homework.schedule import Schedule, local_date, week_quota, weekdays_from_mask, weekdays_mask
 from homework.services.assignments import (
@@ -32,10 +33,9 @@ from homework.services.assignments import (
     assignment_create,
     assignment_end,
     assignment_pause,
-    assignment_plans_errors,
     assignment_resume,
     assignment_schedule_errors,
-    assignments_create_many,
+    assignments_create_allowed,
 )
 from measures.services import measure_assignments_create_once
 from programs.models import (
@@ -75,6 +75,7 @@ class WeekInput:
     rationale: str = ""
     instrument: str = ""
     items: Sequence[ItemInput] = field(default_factory=tuple)
+    from_what_helps: bool = False
 
 
 def week_practices(items: Iterable[dict]) -> int:
@@ -196,6 +197,7 @@ def program_snapshot(program: Program) -> dict[str, Any]:
                 "intro": week.intro,
                 "rationale": week.rationale,
                 "instrument": week.instrument,
+                "from_what_helps": week.from_what_helps,
                 "items": [
                     {
                         "exercise_id": item.exercise_id,
@@ -235,6 +237,7 @@ def _weeks_write(program: Program, weeks: Sequence[WeekInput]) -> None:
             intro=week.intro.strip(),
             rationale=week.rationale.strip(),
             instrument=week.instrument,
+            from_what_helps=week.from_what_helps,
         )
         for number, week in enumerate(weeks, start=1)
     )
@@ -311,6 +314,7 @@ def _week_inputs(snapshot: dict) -> list[WeekInput]:
             intro=w["intro"],
             rationale=w["rationale"],
             instrument=w["instrument"],
+            from_what_helps=w.get("from_what_helps", False),
             items=[
                 ItemInput(
                     exercise_id=i["exercise_id"],
@@ -360,6 +364,7 @@ def program_library_load(*, path: Path = LIBRARY_PATH, using: str | None = None)
                     intro=w["intro"],
                     rationale=w["rationale"],
                     instrument=w["instrument"],
+                    from_what_helps=w.get("from_what_helps", False) is True,
                     items=[
                         ItemInput(
                             exercise_id=exercises.get(i["exercise"]),
@@ -405,6 +410,7 @@ def program_library_load(*, path: Path = LIBRARY_PATH, using: str | None = None)
                                 "intro": w.intro,
                                 "rationale": w.rationale,
                                 "instrument": w.instrument,
+                                "from_what_helps": w.from_what_helps,
                                 "items": [_item_dict(i) for i in w.items],
                             }
                             for n, w in enumerate(weeks, start=1)
@@ -625,14 +631,84 @@ def _course_finish(*, enrolment: Enrolment, today: date, now: datetime) -> None:
         assignment_end(assignment=assignment, actor=enrolment.clinician, now=now)
 
 
+def _helped_items(
+    opening: Sequence[tuple[Enrolment, date, int, date]],
+) -> dict[int, list[dict]]:
+    """For weeks built from "what helps": each client's items, by enrolment id.
+
+    The exercises that helped the client most (measures' what_helps, best first) take
+    the listed items' places and schedules in order; listed practices fill any place
+    left. An enrolment without enough data (nothing that seems to help yet, or only
+    exercises it can no longer be given) is left out: its week uses the listed items.
+    Two queries, however many clients.
+    """
+    from measures.insights import what_helps_by_client
+
+    wanted = [
+        (enrolment, number)
+        for enrolment, _, number, _ in opening
+        if enrolment.version.weeks[number - 1].get("from_what_helps")
+    ]
+    if not wanted:
+        return {}
+    helped = what_helps_by_client(clients=[enrolment.client for enrolment, _ in wanted])
+    usable = {
+        pk: (clinic_id, archived)
+        for pk, clinic_id, archived in Exercise.objects.filter(
+            pk__in={i.exercise_id for insights in helped.values() for i in insights}
+        ).values_list("pk", "clinic_id", "archived_at")
+    }
+    result: dict[int, list[dict]] = {}
+    for enrolment, number in wanted:
+        listed = enrolment.version.weeks[number - 1]["items"]
+        chosen: list[int] = []
+        for insight in helped.get(enrolment.client_id, []):
+            clinic_id, archived = usable.get(insight.exercise_id, (-1, None))
+            if (
+                insight.seems_to_help
+                and archived is None
+                and clinic_id in (None, enrolment.clinician.clinic_id)
+                and insight.exercise_id not in chosen
+            ):
+                chosen.append(insight.exercise_id)
+        if not chosen:
+            continue
+        chosen = chosen[: len(listed)]
+        chosen += [i["exercise_id"] for i in listed if i["exercise_id"] not in chosen][
+            : len(listed) - len(chosen)
+        ]
+        result[enrolment.pk] = [
+            {**item, "exercise_id": exercise_id}
+            for item, exercise_id in zip(listed, chosen, strict=False)
+        ]
+    return result
+
+
+def _blocked_record(refused: dict[int, tuple[Enrolment, int, str]], *, now: datetime) -> None:
+    """Note why each refused week could not open, once: an enrolment already showing the
+    same reason for the same week is not written (or logged) again."""
+    changed: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for enrolment, number, reason in refused.values():
+        if enrolment.blocked_week == number and enrolment.blocked_reason == reason:
+            continue
+        changed[(number, reason)].append(enrolment.pk)
+        # Ids only: the reason can name a client or an exercise.
+        logger.warning("Program week %s not opened for enrolment %s", number, enrolment.pk)
+    for (number, reason), ids in changed.items():
+        Enrolment.objects.filter(pk__in=ids).update(
+            blocked_reason=reason, blocked_week=number, blocked_at=now, updated_at=now
+        )
+
+
 def _weeks_open(*, enrolments: Sequence[Enrolment], now: datetime) -> int:
     """Open the week that is due for each enrolment, in bulk; returns how many opened.
 
     The caller holds the enrolments (locked, or just created in its transaction) with
     client, client profile, clinician and version loaded. The plans are made by
-    homework's assignment services under their usual rules; an enrolment whose plans
-    those rules refuse (its clinician no longer sees the client, say) is left for the
-    clinician and logged by id only. A fixed number of queries however many.
+    homework's assignment services under their usual rules, each checked once; an
+    enrolment whose plans those rules refuse (an archived exercise, a discharged
+    client) opens nothing, and the reason is kept on it for the clinician. A fixed
+    number of queries however many.
     """
     logged = _practices_logged(
         [
@@ -654,17 +730,19 @@ def _weeks_open(*, enrolments: Sequence[Enrolment], now: datetime) -> int:
             opening.append((enrolment, today, number, opens_on))
     if not opening:
         return 0
+    helped = _helped_items(opening)
+    week_items = {
+        enrolment.pk: helped.get(enrolment.pk) or enrolment.version.weeks[number - 1]["items"]
+        for enrolment, _, number, _ in opening
+    }
     exercises = Exercise.objects.in_bulk(
-        {
-            item["exercise_id"]
-            for enrolment, _, number, _ in opening
-            for item in enrolment.version.weeks[number - 1]["items"]
-        }
+        {item["exercise_id"] for items in week_items.values() for item in items}
     )
     plans: list[NewPlan] = []
     owners: list[int] = []
-    for enrolment, today, number, opens_on in opening:
-        for item in enrolment.version.weeks[number - 1]["items"]:
+    for enrolment, today, _number, opens_on in opening:
+        start, end = max(opens_on, today), opens_on + WEEK - timedelta(days=1)
+        for item in week_items[enrolment.pk]:
             plans.append(
                 NewPlan(
                     clinician=enrolment.clinician,
@@ -673,35 +751,42 @@ def _weeks_open(*, enrolments: Sequence[Enrolment], now: datetime) -> int:
                     schedule_kind=item["schedule_kind"],
                     weekdays=item["weekdays"],
                     times_per_week=item["times_per_week"],
-                    start_date=max(opens_on, today),
-                    end_date=opens_on + WEEK - timedelta(days=1),
+                    start_date=start,
+                    end_date=end,
                 )
             )
             owners.append(enrolment.pk)
-    refused = {owners[index] for index in assignment_plans_errors(plans=plans, now=now)}
-    for enrolment_id in sorted(refused):
-        # Ids only: the reason can name a client or an exercise.
-        logger.warning("Program week not opened for enrolment %s", enrolment_id)
+    made, problems = assignments_create_allowed(plans=plans, together=owners, now=now)
+    by_pk = {o[0].pk: o for o in opening}
+    refused: dict[int, tuple[Enrolment, int, str]] = {}
+    for index in sorted(problems):
+        owner = owners[index]
+        if owner not in refused:
+            messages = [m for ms in problems[index].values() for m in ms]
+            enrolment, _, number, _ = by_pk[owner]
+            refused[owner] = (enrolment, number, " ".join(messages[:1]))
+    _blocked_record(refused, now=now)
     opening = [o for o in opening if o[0].pk not in refused]
-    kept = [
-        (plan, owner) for plan, owner in zip(plans, owners, strict=True) if owner not in refused
-    ]
-    made = assignments_create_many(plans=[plan for plan, _ in kept], now=now)
-    openings = WeekOpening.objects.bulk_create(
-        WeekOpening(
-            enrolment=enrolment,
-            round=enrolment.round,
-            week_number=number,
-            local_date=opens_on,
-            opened_at=now,
-        )
-        for enrolment, _, number, opens_on in opening
+    opening_ids = insert_rows(
+        WeekOpening,
+        {
+            "enrolment": [enrolment.pk for enrolment, _, _, _ in opening],
+            "round": [enrolment.round for enrolment, _, _, _ in opening],
+            "week_number": [number for _, _, number, _ in opening],
+            "local_date": [opens_on for _, _, _, opens_on in opening],
+            "from_what_helps": [enrolment.pk in helped for enrolment, _, _, _ in opening],
+        },
+        constants={"opened_at": now},
     )
-    by_enrolment = {o.enrolment_id: o.pk for o in openings}
-    through = WeekOpening.assignments.through
-    through.objects.bulk_create(
-        through(weekopening_id=by_enrolment[owner], assignment_id=assignment.pk)
-        for assignment, (_, owner) in zip(made, kept, strict=True)
+    by_enrolment = {
+        enrolment.pk: pk for (enrolment, _, _, _), pk in zip(opening, opening_ids, strict=True)
+    }
+    insert_rows(
+        WeekOpening.assignments.through,
+        {
+            "weekopening": [by_enrolment[owners[index]] for index in made],
+            "assignment": list(made.values()),
+        },
     )
     measure_assignments_create_once(
         requests=[
@@ -722,6 +807,7 @@ def _weeks_open(*, enrolments: Sequence[Enrolment], now: datetime) -> int:
         enrolment.current_week = number
         enrolment.current_week_on = opens_on
         enrolment.next_week_on = opens_on + WEEK
+        enrolment.blocked_reason, enrolment.blocked_week, enrolment.blocked_at = "", None, None
         enrolment.updated_at = now
         moved[(number, opens_on)].append(enrolment.pk)
     for (number, opens_on), ids in moved.items():
@@ -729,9 +815,12 @@ def _weeks_open(*, enrolments: Sequence[Enrolment], now: datetime) -> int:
             current_week=number,
             current_week_on=opens_on,
             next_week_on=opens_on + WEEK,
+            blocked_reason="",
+            blocked_week=None,
+            blocked_at=None,
             updated_at=now,
         )
-    return len(openings)
+    return len(opening_ids)
 
 
 def _week_open_if_due(*, enrolment: Enrolment, now: datetime) -> bool:
@@ -743,15 +832,17 @@ def _due_locked(ids: Sequence[int]) -> list[Enrolment]:
     # tick sees it again if it still needs anything.
     enrolments = list(
         Enrolment.objects.select_for_update(of=("self",), skip_locked=True)
-        .select_related("client__client_profile", "clinician")
+        .select_related("client__client_profile")
         .filter(pk__in=ids, status=EnrolmentStatus.ACTIVE)
         .order_by("pk")
     )
-    # A batch follows a handful of versions: each snapshot is read and parsed once,
-    # not once per enrolment (a second per 2,000 with select_related).
+    # A batch follows a handful of versions and clinicians: each is read once, not once
+    # per enrolment (a second per 2,000 for the snapshots with select_related).
     versions = ProgramVersion.objects.in_bulk({e.version_id for e in enrolments})
+    clinicians = User.objects.in_bulk({e.clinician_id for e in enrolments})
     for enrolment in enrolments:
         enrolment.version = versions[enrolment.version_id]
+        enrolment.clinician = clinicians[enrolment.clinician_id]
     return enrolments
 
 
@@ -779,7 +870,7 @@ def enrolments_due_ids(*, now: datetime, after_id: int = 0, limit: int = 500) ->
     )
 
 
-def enrolments_open_due(*, now: datetime | None = None, batch_size: int = 500) -> int:
+def enrolments_open_due(*, now: datetime | None = None, batch_size: int = 1000) -> int:
     """Open every week that has come, a batch of enrolments per transaction; returns how
     many opened."""
     now = now or timezone.now()

@@ -72,7 +72,9 @@ def program_detail(request: HttpRequest, program_id: int) -> HttpResponse:
     program = program_for_user_or_404(request.user, program_id)
     version = program_latest_version(program)
     weeks = version.weeks if version else []
-    titles = exercise_titles({i["exercise_id"] for w in weeks for i in w["items"]})
+    ids = {i["exercise_id"] for w in weeks for i in w["items"]}
+    titles = exercise_titles(ids)
+    any_time = set(Exercise.objects.filter(pk__in=ids, any_time=True).values_list("pk", flat=True))
     return render(
         request,
         "clinician/programs/detail.html",
@@ -83,7 +85,16 @@ def program_detail(request: HttpRequest, program_id: int) -> HttpResponse:
                 {
                     **week,
                     "practices": [
-                        (titles.get(i["exercise_id"], ""), _schedule_text(i)) for i in week["items"]
+                        (
+                            titles.get(i["exercise_id"], ""),
+                            _schedule_text(i)
+                            + (
+                                "; also any time, as often as the client needs"
+                                if i["exercise_id"] in any_time
+                                else ""
+                            ),
+                        )
+                        for i in week["items"]
                     ],
                 }
                 for week in weeks

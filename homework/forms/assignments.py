@@ -21,6 +21,9 @@ def exercise_choices(exercises: Iterable[Exercise]) -> list:
     groups: dict[str, list[tuple[int, str]]] = {}
     for exercise in exercises:
         title = exercise.title if exercise.is_builtin else f"{exercise.title} (your clinic)"
+        if exercise.any_time:
+            # Whatever its schedule, the client may also practise it whenever they need.
+            title = f"{title} · also any time"
         groups.setdefault(labels.get(exercise.category, exercise.category), []).append(
             (exercise.pk, title)
         )

@@ -7,7 +7,7 @@ history of a plan can always be shown. Dates are the client's local dates:
 "today" is today in the client's own time zone.
 """
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -18,8 +18,14 @@ from django.db.models import Value
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
-from accounts.access import client_closed_reason, clients_visible_to
+from accounts.access import (
+    CLIENT_DEACTIVATED,
+    CLIENT_DISCHARGED,
+    client_closed_reason,
+    clients_visible_to,
+)
 from accounts.models import Role, User
+from core.bulk import insert_rows
 from homework.events import event_fire
 from homework.models import (
     Assignment,
@@ -417,42 +423,79 @@ def assignment_plans_errors(
     *, plans: Sequence[NewPlan], now: datetime | None = None
 ) -> dict[int, dict[str, list[str]]]:
     """The problems assignment_create would find with each plan, by index (only those
-    with problems). One query, for the caseloads, however many plans."""
+    with problems). One query, for the caseloads and whether each client is still open,
+    however many plans."""
     now = now or timezone.now()
     clinicians = {plan.clinician.pk: plan.clinician for plan in plans}
-    visible: set[tuple[int, int]] = set()
+    # (clinician, client) -> why the client is closed (None when open), read in the same
+    # query: client_closed_reason's rule, from the rows as they are now.
+    visible: dict[tuple[int, int], str | None] = {}
     parts = [
         clients_visible_to(clinician)
         .filter(pk__in={p.client.pk for p in plans if p.clinician.pk == clinician_id})
         .annotate(seen_by=Value(clinician_id))
         .order_by()
-        .values_list("seen_by", "pk")
+        .values_list("seen_by", "pk", "is_active", "client_profile__discharged_at")
         for clinician_id, clinician in clinicians.items()
         if clinician.role == Role.CLINICIAN
     ]
     if parts:
         combined = parts[0].union(*parts[1:], all=True).order_by() if len(parts) > 1 else parts[0]
-        visible = set(combined)
+        visible = {
+            (seen_by, pk): (
+                CLIENT_DEACTIVATED
+                if not is_active
+                else CLIENT_DISCHARGED
+                if discharged_at is not None
+                else None
+            )
+            for seen_by, pk, is_active, discharged_at in combined
+        }
     found: dict[int, dict[str, list[str]]] = {}
+    # Plans of a program week repeat a handful of schedules and exercises: each is
+    # checked once.
+    schedule_checked: dict[tuple, dict[str, list[str]]] = {}
+    exercise_checked: dict[tuple[int | None, int], dict[str, list[str]]] = {}
+    todays: dict[str, date] = {}
     for index, plan in enumerate(plans):
         if plan.clinician.role != Role.CLINICIAN:
             found[index] = {NON_FIELD_ERRORS: ["Only a clinician can assign or change homework."]}
             continue
-        if (plan.clinician.pk, plan.client.pk) not in visible:
+        key = (plan.clinician.pk, plan.client.pk)
+        if key not in visible:
             found[index] = {"client": ["This client is not on your caseload."]}
             continue
-        errors = _exercise_errors(exercise=plan.exercise, clinician=plan.clinician)
-        errors.update(
-            assignment_schedule_errors(
+        if visible[key] is not None:
+            found[index] = {"client": [visible[key]]}
+            continue
+        exercise_key = (plan.exercise.pk if plan.exercise else None, plan.clinician.clinic_id)
+        if exercise_key not in exercise_checked:
+            exercise_checked[exercise_key] = _exercise_errors(
+                exercise=plan.exercise, clinician=plan.clinician
+            )
+        note = (plan.note or "").strip()
+        schedule_key = (
+            plan.schedule_kind,
+            tuple(plan.weekdays),
+            plan.times_per_week,
+            plan.start_date,
+            plan.end_date,
+            note,
+        )
+        if schedule_key not in schedule_checked:
+            schedule_checked[schedule_key] = assignment_schedule_errors(
                 schedule_kind=plan.schedule_kind,
                 weekdays=plan.weekdays,
                 times_per_week=plan.times_per_week,
                 start_date=plan.start_date,
                 end_date=plan.end_date,
-                note=(plan.note or "").strip(),
+                note=note,
             )
-        )
-        today = client_today(client=plan.client, now=now)
+        errors = {**exercise_checked[exercise_key], **schedule_checked[schedule_key]}
+        zone = plan.client.timezone
+        if zone not in todays:
+            todays[zone] = client_today(client=plan.client, now=now)
+        today = todays[zone]
         if "start_date" not in errors and plan.start_date < today:
             errors["start_date"] = [
                 f"The start date cannot be in the past: today is {_display_date(today)} "
@@ -463,48 +506,112 @@ def assignment_plans_errors(
     return found
 
 
-@transaction.atomic
-def assignments_create_many(
-    *, plans: Sequence[NewPlan], now: datetime | None = None
-) -> list[Assignment]:
-    """Every plan under assignment_create's rules, written in bulk: all of them, or a
-    ValidationError (the first plan's problems) and nothing written. A fixed number of
-    queries, so a week of a course opens for thousands of clients in one go."""
-    now = now or timezone.now()
-    problems = assignment_plans_errors(plans=plans, now=now)
-    if problems:
-        raise ValidationError(problems[min(problems)])
-    assignments = Assignment.objects.bulk_create(
-        Assignment(
-            client=plan.client,
-            clinician=plan.clinician,
-            exercise=plan.exercise,
-            note=(plan.note or "").strip(),
-            created_at=now,
-            status=AssignmentStatus.ACTIVE,
-            **_schedule_values(
+def _plans_write(plans: Sequence[NewPlan], now: datetime) -> list[int]:
+    """Write plans already checked, with their "created" events (two queries); returns
+    the plans' ids in order."""
+    # A program week gives thousands of clients the same few schedules: the model
+    # values and the event's changes are worked out once per schedule.
+    values: dict[tuple, tuple[dict[str, Any], dict[str, Any]]] = {}
+    rows = []
+    for plan in plans:
+        key = (
+            plan.schedule_kind,
+            tuple(plan.weekdays),
+            plan.times_per_week,
+            plan.start_date,
+            plan.end_date,
+        )
+        if key not in values:
+            fields = _schedule_values(
                 schedule_kind=plan.schedule_kind,
                 weekdays=plan.weekdays,
                 times_per_week=plan.times_per_week,
                 start_date=plan.start_date,
                 end_date=plan.end_date,
                 reminder_time=None,
-            ),
-        )
-        for plan in plans
-    )
-    AssignmentEvent.objects.bulk_create(
-        AssignmentEvent(
-            assignment=assignment,
-            actor=plan.clinician,
-            action=EventAction.CREATED,
-            changes={
-                name: {"from": None, "to": _event_value(getattr(assignment, name))}
+            )
+            changes = {
+                name: {"from": None, "to": _event_value(fields[name])}
                 for name in EDITABLE_FIELDS
                 if name != "note"
+            }
+            values[key] = (fields, changes)
+        rows.append(values[key])
+    note = [(plan.note or "").strip() for plan in plans]
+    ids = insert_rows(
+        Assignment,
+        {
+            "client": [plan.client.pk for plan in plans],
+            "clinician": [plan.clinician.pk for plan in plans],
+            "exercise": [plan.exercise.pk for plan in plans],  # type: ignore[union-attr]
+            "note": note,
+            **{
+                name: [fields[name] for fields, _ in rows]
+                for name in (
+                    "schedule_kind",
+                    "weekdays",
+                    "times_per_week",
+                    "start_date",
+                    "end_date",
+                )
             },
-            created_at=now,
-        )
-        for assignment, plan in zip(assignments, plans, strict=True)
+        },
+        constants={
+            "reminder_time": None,
+            "status": AssignmentStatus.ACTIVE.value,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
-    return assignments
+    insert_rows(
+        AssignmentEvent,
+        {
+            "assignment": ids,
+            "actor": [plan.clinician.pk for plan in plans],
+            "changes": [changes for _, changes in rows],
+        },
+        constants={"action": EventAction.CREATED, "created_at": now},
+    )
+    return ids
+
+
+@transaction.atomic
+def assignments_create_many(
+    *, plans: Sequence[NewPlan], now: datetime | None = None
+) -> list[Assignment]:
+    """Every plan under assignment_create's rules, written in bulk: all of them, or a
+    ValidationError (the first plan's problems) and nothing written. A fixed number of
+    queries, so one exercise goes to a whole group in one go."""
+    now = now or timezone.now()
+    problems = assignment_plans_errors(plans=plans, now=now)
+    if problems:
+        raise ValidationError(problems[min(problems)])
+    ids = _plans_write(plans, now)
+    return list(Assignment.objects.filter(pk__in=ids).order_by("pk"))
+
+
+@transaction.atomic
+def assignments_create_allowed(
+    *,
+    plans: Sequence[NewPlan],
+    together: Sequence[Hashable] | None = None,
+    now: datetime | None = None,
+) -> tuple[dict[int, int], dict[int, dict[str, list[str]]]]:
+    """The ids of the plans assignment_create's rules allow, written in bulk, and the
+    refused plans' problems, both by the plan's index; each plan is checked once. Plans
+    with the same key in `together` (a program week's plans for one client) are written
+    all or none.
+
+    For a program week opening for thousands of clients, where one client's closed
+    record must not hold back the rest. A fixed number of queries.
+    """
+    now = now or timezone.now()
+    problems = assignment_plans_errors(plans=plans, now=now)
+    held = {together[index] for index in problems} if together is not None else set()
+    allowed = [
+        index
+        for index in range(len(plans))
+        if index not in problems and (together is None or together[index] not in held)
+    ]
+    made = _plans_write([plans[index] for index in allowed], now)
+    return dict(zip(allowed, made, strict=True)), problems
