@@ -30,7 +30,13 @@ from homework.selectors.practice import (
 from homework.selectors.progress import client_progress
 from measures.charts import measure_trend_charts
 from measures.engine import Instrument, Score
-from measures.insights import ExerciseInsight, PairChange, what_helps_for_client
+from measures.insights import (
+    ExerciseInsight,
+    PairChange,
+    QuestionnaireInsight,
+    what_helps_by_questionnaire,
+    what_helps_for_client,
+)
 from measures.models import RiskFlag
 from measures.selectors import ScoredResponse, measure_history
 
@@ -90,6 +96,8 @@ class PreSessionReport:
     minutes: int
     rating_changes: list[PairChange]
     helps: list[ExerciseInsight]
+    # A questionnaire's change with more or less of a practice, best first (any direction).
+    questionnaire_helps: list[QuestionnaireInsight]
     scores: list[ScoreChange]
     # Urgent flags raised or acknowledged in the window, and any still open, oldest first.
     risk_flags: list[RiskFlag]
@@ -211,6 +219,9 @@ def pre_session_report(
         minutes=sum(log.minutes for log in logs),
         rating_changes=rating_changes,
         helps=[i for i in what_helps_for_client(client=client) if i.seems_to_help][:TOP_INSIGHTS],
+        questionnaire_helps=what_helps_by_questionnaire(client=client, history=history)[
+            :TOP_INSIGHTS
+        ],
         scores=scores,
         risk_flags=risk_flags,
         practice_hard=practice_hard,
