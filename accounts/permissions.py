@@ -26,6 +26,13 @@ class IsClient(_RolePermission):
     roles = (Role.CLIENT,)
 
 
+class GetsNotifications(_RolePermission):
+    """Whoever the outbox notifies on a device: clients (reminders, news) and clinicians
+    (urgent flags, a client's message)."""
+
+    roles = (Role.CLIENT, Role.CLINICIAN)
+
+
 class CaseloadReads(_RolePermission):
     """Clinicians and their supervisors read a caseload; only clinicians write."""
 

@@ -1,14 +1,19 @@
 """Reasons other apps add to the caseload's "needs attention", without homework importing them.
 
 An app registers a provider (from its AppConfig.ready()): given the caseload's client
-ids and the time, it returns the reasons per client id, in a fixed number of queries
-whatever the caseload's size. An urgent reason (a risk flag) puts the client above
-every other on the caseload.
+ids, the time and the reader's time zone, it returns the reasons per client id, in a
+fixed number of queries whatever the caseload's size. An urgent reason (a risk flag)
+puts the client above every other on the caseload.
+
+Dates in a reason: a moment (when a flag was raised) is written in the reader's zone,
+the clinician acting on it; a day of the client's (a log's day, the day a questionnaire
+was answered) is the client's own local date, as the client page labels it.
 """
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -17,7 +22,8 @@ class AttentionReason:
     urgent: bool = False
 
 
-AttentionProvider = Callable[[Sequence[int], datetime], dict[int, list[AttentionReason]]]
+# provider(client_ids, now, reader_zone) -> reasons per client id.
+AttentionProvider = Callable[[Sequence[int], datetime, ZoneInfo], dict[int, list[AttentionReason]]]
 
 _providers: list[AttentionProvider] = []
 
@@ -29,14 +35,14 @@ def attention_provider_register(provider: AttentionProvider) -> AttentionProvide
 
 
 def attention_reasons_for(
-    *, client_ids: Sequence[int], now: datetime
+    *, client_ids: Sequence[int], now: datetime, zone: ZoneInfo
 ) -> dict[int, list[AttentionReason]]:
-    """Every provider's reasons per client id, urgent ones first."""
+    """Every provider's reasons per client id, urgent ones first; moments in `zone`."""
     found: dict[int, list[AttentionReason]] = {}
     if not client_ids:
         return found
     for provider in _providers:
-        for client_id, reasons in provider(client_ids, now).items():
+        for client_id, reasons in provider(client_ids, now, zone).items():
             found.setdefault(client_id, []).extend(reasons)
     for reasons in found.values():
         reasons.sort(key=lambda reason: not reason.urgent)

@@ -1,4 +1,4 @@
-"""Email kinds owned by homework: "a client asked you to look at a practice log".
+"""Kinds owned by homework: "a client asked you to look at a practice log" (email and push).
 
 No clinical content: not the client's name, the exercise, the ratings or the words.
 The clinician follows the link and logs in to see which log and why.
@@ -8,7 +8,13 @@ from django.conf import settings
 from django.urls import reverse
 
 from notifications.models import Notification
-from notifications.services import PermanentSendError, register_kind
+from notifications.services import PermanentSendError, PushText, register_kind
+
+PRACTICE_HARD_PUSH = PushText(
+    title="A client asked you to look at a practice log",
+    body="Log in to see it.",
+    url_key="client_url",
+)
 
 
 def clinician_client_link_context(notification: Notification) -> dict:
@@ -33,4 +39,5 @@ register_kind(
     Notification.Kind.PRACTICE_HARD,
     template_prefix="emails/practice_hard",
     build_context=clinician_client_link_context,
+    push=PRACTICE_HARD_PUSH,
 )

@@ -27,6 +27,7 @@ from measures.insights import (
     SMALL_SAMPLE,
     what_helps_across_caseload,
     what_helps_by_client,
+    what_helps_by_questionnaire,
     what_helps_for_client,
 )
 from measures.models import MeasureAssignment, MeasureResponse, RiskFlag
@@ -238,7 +239,8 @@ class MeasureResponseViewSet(
 
 @extend_schema(tags=["insights"])
 class OwnInsightsView(APIView):
-    """What seems to help the client: exercises practised 3+ times, before/after change, n."""
+    """What seems to help the client: exercises practised 3+ times, before/after change, n;
+    and a questionnaire's change in periods with more of a practice beside less."""
 
     permission_classes = [IsClient]
 
@@ -250,6 +252,9 @@ class OwnInsightsView(APIView):
                 "min_practices": MIN_PRACTICES,
                 "small_sample": SMALL_SAMPLE,
                 "exercises": [i.as_dict() for i in exercises],
+                "questionnaires": [
+                    i.as_dict() for i in what_helps_by_questionnaire(client=request.user)
+                ],
             }
         )
 

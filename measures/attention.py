@@ -4,12 +4,15 @@
 - a rise of severity band between a client's last two answers to an instrument whose
   higher total means more difficulty (PHQ-9, GAD-7), while the latest is recent.
 
-Each provider costs one query for the whole caseload.
+Each provider costs one query for the whole caseload. A flag's moment is written in the
+reader's zone (the clinician acts on it: "on 5 Mar, 23:40" must be their 5 March); a band
+rise names the day the client answered, their own local date, as the client page does.
 """
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
@@ -23,12 +26,19 @@ from measures.selectors import scored
 BAND_RISE_DAYS = 14
 
 
-def _day(moment: datetime) -> str:
-    return f"{moment.day} {moment:%b}"
+def _day(day: date) -> str:
+    return f"{day.day} {day:%b}"
+
+
+def _moment(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{_day(local)}, {local:%H:%M}"
 
 
 @attention_provider_register
-def open_risk_flags(client_ids: Sequence[int], now: datetime) -> dict[int, list[AttentionReason]]:
+def open_risk_flags(
+    client_ids: Sequence[int], now: datetime, zone: ZoneInfo
+) -> dict[int, list[AttentionReason]]:
     found: dict[int, list[AttentionReason]] = defaultdict(list)
     flags = (
         RiskFlag.objects.filter(client_id__in=client_ids, acknowledged_at__isnull=True)
@@ -40,7 +50,7 @@ def open_risk_flags(client_ids: Sequence[int], now: datetime) -> dict[int, list[
             AttentionReason(
                 text=(
                     f"Urgent: {flag.response.instrument} question {flag.item} was answered "
-                    f"above its safety threshold on {_day(flag.created_at)}; not yet "
+                    f"above its safety threshold on {_moment(flag.created_at, zone)}; not yet "
                     "acknowledged"
                 ),
                 urgent=True,
@@ -51,7 +61,7 @@ def open_risk_flags(client_ids: Sequence[int], now: datetime) -> dict[int, list[
 
 @attention_provider_register
 def severity_band_rises(
-    client_ids: Sequence[int], now: datetime
+    client_ids: Sequence[int], now: datetime, zone: ZoneInfo
 ) -> dict[int, list[AttentionReason]]:
     banded = [
         code
@@ -98,7 +108,7 @@ def severity_band_rises(
                 AttentionReason(
                     text=(
                         f"{code} severity band rose from {before_band} to {now_band} "
-                        f"(answered {_day(latest.answered_at)})"
+                        f"(answered {_day(latest.local_date)})"
                     )
                 )
             )

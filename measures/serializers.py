@@ -190,10 +190,32 @@ class CaseloadInsightsSerializer(StrictSerializer):
     clients = ClientInsightsSerializer(many=True)
 
 
+class PeriodGroupSerializer(StrictSerializer):
+    periods = serializers.IntegerField()
+    mean_rate_per_week = serializers.FloatField(help_text="Logs of the practice per week.")
+    mean_change = serializers.FloatField(help_text="The total's change per period, averaged.")
+
+
+class QuestionnaireInsightSerializer(StrictSerializer):
+    """A questionnaire total's change in the periods between answers with more of a
+    practice (above the middle rate) beside those with less: observed, not caused."""
+
+    instrument = serializers.CharField()
+    exercise_id = serializers.IntegerField()
+    title = serializers.CharField()
+    more_practice = PeriodGroupSerializer()
+    less_practice = PeriodGroupSerializer()
+    difference = serializers.FloatField()
+    small_sample = serializers.BooleanField()
+    seems_to_help = serializers.BooleanField()
+    description = serializers.CharField()
+
+
 class OwnInsightsSerializer(StrictSerializer):
     min_practices = serializers.IntegerField()
     small_sample = serializers.IntegerField()
     exercises = ExerciseInsightSerializer(many=True)
+    questionnaires = QuestionnaireInsightSerializer(many=True)
 
 
 class RiskFlagSerializer(StrictSerializer):

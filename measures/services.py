@@ -21,7 +21,7 @@ from measures.engine import Instrument, UnknownInstrument, instrument_get, respo
 from measures.models import MeasureAssignment, MeasureResponse, RiskFlag
 from measures.selectors import occurrence_on
 from notifications.models import Notification
-from notifications.services import notification_create
+from notifications.services import notification_create_on_channels
 
 MAX_EVERY_WEEKS = 52
 # How far ahead a first occurrence may be planned.
@@ -135,10 +135,12 @@ def measure_response_submit(
 def risk_flags_raise(
     *, response: MeasureResponse, instrument: Instrument, now: datetime | None = None
 ) -> list[RiskFlag]:
-    """Flag each risk item the response passes, and email the client's clinician at once.
+    """Flag each risk item the response passes, and tell the client's clinician at once:
+    an email, and a push to each device they subscribed (never held by quiet hours).
 
-    The email says only that a client needs attention today, with a link; which client
-    and why are behind the login. One email per response, however many items it flags.
+    The email and the push say only that a client needs attention today, with a link;
+    which client and why are behind the login. One email (and one push) per response,
+    however many items it flags.
     """
     raised = instrument.alerts_raised(response.answers)
     if not raised:
@@ -153,7 +155,8 @@ def risk_flags_raise(
     profile = getattr(response.client, "client_profile", None)
     clinician = profile.clinician if profile is not None else None
     if clinician is not None and clinician.is_active:
-        notification_create(
+        # Email and a push to each subscribed device, both at once: no quiet hours.
+        notification_create_on_channels(
             kind=Notification.Kind.URGENT_ATTENTION,
             to_email=clinician.email,
             recipient_id=clinician.pk,

@@ -28,10 +28,12 @@ from measures.charts import measure_trend_charts
 from measures.engine import instruments
 from measures.forms import MeasureAssignmentForm, MeasureResponseForm
 from measures.insights import (
+    MIN_PERIODS,
     MIN_PRACTICES,
     SMALL_SAMPLE,
     what_helps_across_caseload,
     what_helps_by_client,
+    what_helps_by_questionnaire,
     what_helps_for_client,
 )
 from measures.models import MeasureResponse
@@ -61,7 +63,11 @@ def _cited(*groups: list) -> list:
 
 
 def _insight_context() -> dict:
-    return {"min_practices": MIN_PRACTICES, "small_sample": SMALL_SAMPLE}
+    return {
+        "min_practices": MIN_PRACTICES,
+        "small_sample": SMALL_SAMPLE,
+        "min_periods": MIN_PERIODS,
+    }
 
 
 # --- The client's side ---
@@ -138,7 +144,11 @@ def client_what_helps(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/measure_what_helps.html",
-        {"insights": what_helps_for_client(client=request.user), **_insight_context()},
+        {
+            "insights": what_helps_for_client(client=request.user),
+            "questionnaire_insights": what_helps_by_questionnaire(client=request.user),
+            **_insight_context(),
+        },
     )
 
 
@@ -159,6 +169,7 @@ def _clinician_page(
             "history": history,
             "trend_charts": measure_trend_charts(client=client, history=history),
             "insights": what_helps_for_client(client=client),
+            "questionnaire_insights": what_helps_by_questionnaire(client=client, history=history),
             "can_write": may_write_caseload(request.user),
             # The form lists every instrument, so every one is cited.
             "cited": list(instruments().values()),

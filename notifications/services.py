@@ -208,6 +208,35 @@ def notification_create(
     return notification, created
 
 
+def notification_create_on_channels(
+    *,
+    kind: str,
+    to_email: str,
+    recipient_id: int,
+    idempotency_key: str,
+    context: dict | None = None,
+    email_wanted: bool = True,
+    now: datetime | None = None,
+) -> list[Notification]:
+    """One row per channel that reaches the recipient (`recipient_channels`): the email,
+    and a push to their devices when they subscribed one, under one key, so each is
+    written once however often this is called. Each row is enqueued after commit as
+    `notification_create` does; the kind's `deliver_at` holds every channel alike."""
+    channels = recipient_channels(email_wanted={recipient_id: email_wanted})[recipient_id]
+    return [
+        notification_create(
+            kind=kind,
+            to_email=to_email,
+            recipient_id=recipient_id,
+            idempotency_key=idempotency_key,
+            context=dict(context or {}),
+            channel=channel,
+            now=now,
+        )[0]
+        for channel in channels
+    ]
+
+
 def notifications_enqueue(*, ids: Iterable[int]) -> None:
     """Publish send tasks once the surrounding transaction commits.
 

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from accounts.permissions import IsClient
+from accounts.permissions import GetsNotifications, IsClient
 from core.api import CallerScopedMixin
 from notifications.models import PushSubscription
 from outreach.serializers import PreferencesSerializer, PushSubscriptionSerializer
@@ -39,7 +39,7 @@ class PreferencesView(APIView):
 
 
 def push_subscriptions_visible_to(user: User) -> QuerySet:
-    """A client's own devices; nobody else's, whoever asks."""
+    """The caller's own devices (a client's or a clinician's); nobody else's, whoever asks."""
     return PushSubscription.objects.filter(user_id=user.pk)
 
 
@@ -56,7 +56,7 @@ class PushSubscriptionViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    permission_classes = [IsClient]
+    permission_classes = [GetsNotifications]
     serializer_class = PushSubscriptionSerializer
     queryset = PushSubscription.objects.none()
     visible_to = push_subscriptions_visible_to

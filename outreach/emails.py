@@ -391,9 +391,14 @@ def _message_context(notification: Notification) -> dict:
     }
 
 
+MESSAGE_PUSH = PushText(
+    title="You have a new message", body="Log in to read it.", url_key="message_url"
+)
+
 register_kind(
     Notification.Kind.MESSAGE,
     template_prefix="emails/message",
     build_context=_message_context,
     deliver_at=message_deliver_at,
+    push=MESSAGE_PUSH,
 )

@@ -11,7 +11,7 @@ from django import forms
 
 from accounts.models import ClientProfile
 from core.forms import CheckedForm
-from outreach.services import CHANNEL_CHOICES, MAX_PAUSE
+from outreach.services import CHANNEL_CHOICES, CLINICIAN_CHANNEL_CHOICES, MAX_PAUSE
 
 KEEP = ""
 RESUME = "resume"
@@ -140,3 +140,15 @@ class ReminderChannelForm(CheckedForm):
             "subscription": subscription,
             "endpoint": data["endpoint"],
         }
+
+
+class ClinicianDeviceForm(ReminderChannelForm):
+    """Whether this browser shows a clinician's notices too; email always comes. The
+    hidden fields are filled by static/js/push.js, as on the client's Reminders page."""
+
+    channel = forms.ChoiceField(
+        label="Notifications on this device",
+        choices=CLINICIAN_CHANNEL_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose email only, or email and a notification."},
+    )

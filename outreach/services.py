@@ -191,15 +191,16 @@ def push_subscription_save(
     label: str = "",
     now: datetime | None = None,
 ) -> PushSubscription:
-    """Keep this browser's subscription for the client. A browser is one endpoint: if
+    """Keep this browser's subscription for the client or clinician. A browser is one
+    endpoint: if
     someone else had subscribed it (a shared phone), it now belongs to whoever
     subscribed last, so nobody's notifications reach a device they left.
 
     Raises ValidationError by field, writing nothing, when anything is unusable.
     """
     errors: dict[str, str] = {}
-    if not user.is_client:
-        raise ValidationError("Only clients get notifications.")
+    if not (user.is_client or user.is_clinician):
+        raise ValidationError("Only clients and clinicians get notifications.")
     endpoint = (endpoint or "").strip()
     parts = urlsplit(endpoint) if len(endpoint) <= 1000 else None
     if parts is None or parts.scheme != "https" or not parts.hostname:
@@ -274,6 +275,42 @@ def reminder_channels_set(
             push_subscription_save(user=profile.user, **subscription)
         profile.email_reminders = channel != CHANNEL_PUSH
         profile.save(update_fields=["email_reminders"])
+
+
+# A clinician is always emailed (an urgent flag must never depend on one browser); a
+# device of theirs may show the same notices as well.
+CLINICIAN_CHANNEL_CHOICES = (
+    (CHANNEL_EMAIL, "Email only"),
+    (CHANNEL_BOTH, "Email, and a notification on this device"),
+)
+
+
+def clinician_device_set(
+    *,
+    user: User,
+    channel: str,
+    subscription: dict[str, str] | None = None,
+    endpoint: str = "",
+) -> None:
+    """Whether this browser shows the clinician's notices (an urgent flag, a client's
+    message, a client asking them to look at a log) as well as the email, which always
+    comes. Writes nothing and raises ValidationError by field when it cannot be done."""
+    if not user.is_clinician:
+        raise ValidationError("Only clinicians choose this here.")
+    if channel not in {value for value, _ in CLINICIAN_CHANNEL_CHOICES}:
+        raise ValidationError({"channel": "Choose email only, or email and a notification."})
+    if channel == CHANNEL_EMAIL:
+        if endpoint:
+            push_subscriptions_delete(user=user, endpoint=endpoint)
+        return
+    if not subscription:
+        raise ValidationError(
+            {
+                "channel": "This browser could not turn notifications on. They need "
+                "JavaScript and a browser that allows them; email still comes."
+            }
+        )
+    push_subscription_save(user=user, **subscription)
 
 
 def client_reminders_are_paused(*, profile: ClientProfile, now: datetime | None = None) -> bool:

@@ -431,7 +431,13 @@ def _recipient_chunks(
 def _summaries_write(*, due: list[DueSummary], now: datetime) -> list[int]:
     """Insert rows, ignoring keys a concurrent run wrote; return the ids this run created."""
     batch = uuid.uuid4().hex
-    channels = channels_for(user_ids=list({summary.user_id for summary in due}))
+    # A client's summary reaches them on their channels; a clinician's is an email only
+    # (their devices show urgent notices and messages, not the weekly figures).
+    channels = channels_for(
+        user_ids=list(
+            {summary.user_id for summary in due if summary.kind == Notification.Kind.WEEKLY_CLIENT}
+        )
+    )
     rows = notifications_for_channels(
         channels=channels,
         rows=[

@@ -18,6 +18,16 @@ urlpatterns = [
         name="reminder-preferences-signed",
     ),
     path("portal/weeks/<str:monday>/", views.client_week_page, name="client-week"),
+    path(
+        "clinician/notifications/",
+        views.clinician_notifications,
+        name="clinician-notifications",
+    ),
+    path(
+        "clinician/notifications/devices/<int:device_id>/remove/",
+        views.clinician_device_remove,
+        name="clinician-device-remove",
+    ),
     path("clinician/weeks/<str:monday>/", views.clinician_week_page, name="clinician-week"),
     path("portal/calendar/", views.calendar_page, name="calendar"),
     path("portal/calendar/new/", views.calendar_create, name="calendar-create"),

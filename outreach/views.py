@@ -23,7 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.access import caseload_reader_required, client_required
+from accounts.access import caseload_reader_required, client_required, clinician_required
 from accounts.models import User
 from audit.services import audit_record_views
 from core.validation import parse_url_date
@@ -37,6 +37,7 @@ from outreach.calendar import (
     practice_calendar,
 )
 from outreach.forms import (
+    ClinicianDeviceForm,
     ClinicianSummaryPreferencesForm,
     ReminderChannelForm,
     ReminderPreferencesForm,
@@ -48,6 +49,7 @@ from outreach.services import (
     PreferencesLinkError,
     client_preferences_update,
     client_reminders_are_paused,
+    clinician_device_set,
     clinician_weekly_summary_set,
     clinician_weekly_summary_wanted,
     preferences_one_click_unsubscribe,
@@ -153,6 +155,57 @@ def device_remove(request: HttpRequest, device_id: int) -> HttpResponse:
         raise Http404
     messages.success(request, "That device will get no more notifications.")
     return redirect("outreach:reminder-preferences")
+
+
+# --- A clinician's notices on a device ---
+
+
+def _clinician_devices_page(
+    request: HttpRequest, form: ClinicianDeviceForm | None = None, *, status: int = 200
+) -> HttpResponse:
+    devices = list(request.user.push_subscriptions.order_by("created_at", "id"))
+    initial = CHANNEL_BOTH if devices else CHANNEL_EMAIL
+    return render(
+        request,
+        "clinician/notifications.html",
+        {
+            "channel_form": form or ClinicianDeviceForm(initial={"channel": initial}),
+            "devices": devices,
+            "vapid_public_key": settings.VAPID_PUBLIC_KEY,
+        },
+        status=status,
+    )
+
+
+@clinician_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def clinician_notifications(request: HttpRequest) -> HttpResponse:
+    """Whether this browser shows the clinician's notices as well as the email: the page's
+    script subscribes it (static/js/push.js) and fills the form's hidden fields. No page of
+    a clinician is ever kept offline: the script registers only the push handler."""
+    if request.method != "POST":
+        return _clinician_devices_page(request)
+    form = ClinicianDeviceForm(request.POST)
+    if form.is_valid():
+        try:
+            clinician_device_set(user=request.user, **form.service_arguments())
+        except ValidationError as error:
+            for errors in error.message_dict.values():
+                form.add_error("channel", errors)
+        else:
+            messages.success(request, "Notifications on this device are saved.")
+            return redirect("outreach:clinician-notifications")
+    return _clinician_devices_page(request, form, status=400)
+
+
+@clinician_required
+@require_POST
+def clinician_device_remove(request: HttpRequest, device_id: int) -> HttpResponse:
+    """Stop notices on one of the clinician's own devices; anyone else's is not found."""
+    if not push_subscriptions_delete(user=request.user, subscription_id=device_id):
+        raise Http404
+    messages.success(request, "That device will get no more notifications.")
+    return redirect("outreach:clinician-notifications")
 
 
 # The token in the path is the credential: a forged cross-site POST would need it,

@@ -2,12 +2,14 @@
 
 What each holds:
 - A client's own export: everything they logged, including private reflections
-  and answers, their plans, feedback, questionnaire answers with scores, and their
-  reminder preferences. JSON (data.json) and CSV files in one zip, or the JSON alone.
+  and answers, their plans, feedback, questionnaire answers with scores, the flags
+  raised for their clinician and their acknowledgements, and their reminder
+  preferences. JSON (data.json) and CSV files in one zip, or the JSON alone.
 - A clinician's export of one client: the same tables as CSV in a zip, but a
   reflection and the prompt answers appear only where the client shared them
   (homework.selectors.practice.reflection_visible_to, as on every surface); and
-  the questionnaire answers as a FHIR R4 Bundle of QuestionnaireResponses (records.fhir).
+  the questionnaire answers as a FHIR R4 Bundle of QuestionnaireResponses, with the
+  urgent risk flags as Flag resources (records.fhir).
 - An admin's clinic export: people, the clinic's own exercises, plans, logs,
   feedback and questionnaires of every client of the clinic, as CSV in a zip.
   Private reflections and answers stay private here too.
@@ -40,7 +42,7 @@ from audit.services import audit_record
 from homework.models import Assignment, Completion, Exercise, Feedback, Rating
 from homework.schedule import Schedule, describe
 from homework.selectors.practice import reflection_visible_to
-from measures.models import MeasureAssignment, MeasureResponse
+from measures.models import MeasureAssignment, MeasureResponse, RiskFlag
 from measures.selectors import ScoredResponse, describe_frequency, scored
 from records.fhir import measure_bundle
 from records.models import ExportKind, ExportRecord
@@ -150,6 +152,26 @@ MEASURE_ANSWER_COLUMNS = [
     "item",
     "answer",
 ]
+# Flags raised for the clinician: an urgent risk flag (a questionnaire's risk item above
+# its threshold), acknowledged by a clinician; or the client asking their clinician to look
+# at a practice log that stirred up something hard ("practice_hard"), which has no
+# acknowledgement step (it leaves the caseload after homework's BACKDRAFT_SHOWN_DAYS).
+FLAG_COLUMNS = [
+    "flag",
+    "flag_id",
+    "client_id",
+    "raised_at",
+    "local_date",
+    "instrument",
+    "item",
+    "response_id",
+    "completion_id",
+    "acknowledged_at",
+    "acknowledged_by",
+]
+FLAG_URGENT = "urgent_risk"
+FLAG_PRACTICE_HARD = "practice_hard"
+
 MEASURE_SCORE_COLUMNS = [
     "response_id",
     "client_id",
@@ -244,6 +266,53 @@ def _score_rows(responses: Iterable[MeasureResponse]) -> Iterator[list]:
             ]
 
 
+def _flag_rows(flags: Iterable[RiskFlag], told: Iterable[Completion]) -> Iterator[list]:
+    for flag in flags:
+        yield [
+            FLAG_URGENT,
+            flag.pk,
+            flag.client_id,
+            flag.created_at,
+            flag.response.local_date,
+            flag.response.instrument,
+            flag.item,
+            flag.response_id,
+            None,
+            flag.acknowledged_at,
+            flag.acknowledged_by.get_full_name() if flag.acknowledged_by else None,
+        ]
+    for log in told:
+        yield [
+            FLAG_PRACTICE_HARD,
+            log.pk,
+            log.client_id,
+            log.clinician_told_at,
+            log.local_date,
+            None,
+            None,
+            None,
+            log.pk,
+            None,
+            None,
+        ]
+
+
+def _flag_sources(client_filter: Q) -> tuple[QuerySet, QuerySet]:
+    """The urgent flags and the logs the client asked about: one query each, whatever
+    the number."""
+    flags = (
+        RiskFlag.objects.filter(client_filter)
+        .select_related("response", "acknowledged_by")
+        .order_by("created_at", "id")
+    )
+    told = (
+        Completion.objects.filter(client_filter, clinician_told_at__isnull=False)
+        .only("id", "client_id", "local_date", "clinician_told_at")
+        .order_by("clinician_told_at", "id")
+    )
+    return flags, told
+
+
 def _client_tables(client: User, *, reader: User) -> list[Table]:
     """One client's tables; querysets are evaluated lazily while the file is written."""
     assignments = Assignment.objects.filter(client_id=client.pk).select_related("exercise")
@@ -266,6 +335,7 @@ def _client_tables(client: User, *, reader: User) -> list[Table]:
         ),
         Table("measure_answers", MEASURE_ANSWER_COLUMNS, _answer_rows(_chunked(responses))),
         Table("measure_scores", MEASURE_SCORE_COLUMNS, _score_rows(_chunked(responses))),
+        Table("flags", FLAG_COLUMNS, _flag_rows(*_flag_sources(Q(client_id=client.pk)))),
     ]
 
 
@@ -399,6 +469,7 @@ def client_data(*, client: User) -> dict:
             for item in (scored(r) for r in responses)
             if item is not None
         ],
+        "flags": records("flags"),
     }
 
 
@@ -479,8 +550,12 @@ def export_client_record(*, clinician: User, client: User, fmt: str) -> ExportFi
             )
             if item is not None
         ]
+        flags, _told = _flag_sources(Q(client_id=client.pk))
         bundle = measure_bundle(
-            client=client, responses=responses, timestamp=timezone.now().isoformat()
+            client=client,
+            responses=responses,
+            timestamp=timezone.now().isoformat(),
+            flags=list(flags),
         )
         target.write(_json_bytes(bundle))
         kind, content_type = ExportKind.CLIENT_FHIR, "application/fhir+json"

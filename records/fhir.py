@@ -6,12 +6,18 @@ one QuestionnaireResponse per answered questionnaire. Items are "integer" items
 answered with valueInteger; the range rides on the standard minValue / maxValue
 extensions. Scores are not FHIR answers and are left out: the receiving system
 can derive them from the answers, as we do.
+
+Each urgent risk flag is a Flag: "active" until a clinician acknowledged it, then
+"inactive" with the acknowledgement as the end of its period; it names the answer that
+raised it. A log the client asked their clinician to look at is a practice log, not a
+questionnaire answer, so it is not here (it is in the zip export's flags.csv).
 """
 
 from django.conf import settings
 
 from accounts.models import User
 from measures.engine import Instrument
+from measures.models import RiskFlag
 from measures.selectors import ScoredResponse
 
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
@@ -42,10 +48,10 @@ def questionnaire(instrument: Instrument) -> dict:
                 "linkId": str(item.n),
                 "text": item.text,
                 "type": "integer",
-                "required": True,
+                "required": not item.optional,
                 "extension": [
-                    {"url": MIN_VALUE, "valueInteger": instrument.scale_min},
-                    {"url": MAX_VALUE, "valueInteger": instrument.scale_max},
+                    {"url": MIN_VALUE, "valueInteger": instrument.item_range(item)[0]},
+                    {"url": MAX_VALUE, "valueInteger": instrument.item_range(item)[1]},
                 ],
             }
             for item in instrument.items
@@ -69,17 +75,65 @@ def questionnaire_response(scored: ScoredResponse, *, client: User) -> dict:
                 "answer": [{"valueInteger": int(response.answers[str(item.n)])}],
             }
             for item in instrument.items
+            # An optional item left unanswered (PHQ-9's difficulty question) is left out.
+            if str(item.n) in response.answers
         ],
     }
 
 
-def measure_bundle(*, client: User, responses: list[ScoredResponse], timestamp: str) -> dict:
+def risk_flag(flag: RiskFlag, *, client: User) -> dict:
+    period = {"start": flag.created_at.isoformat()}
+    if flag.acknowledged_at is not None:
+        period["end"] = flag.acknowledged_at.isoformat()
+    return {
+        "resourceType": "Flag",
+        "id": f"risk-flag-{flag.pk}",
+        "status": "active" if flag.acknowledged_at is None else "inactive",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/flag-category",
+                        "code": "safety",
+                        "display": "Safety",
+                    }
+                ]
+            }
+        ],
+        "code": {
+            "text": (
+                f"{flag.response.instrument} question {flag.item} was answered above its "
+                "safety threshold"
+            )
+        },
+        "subject": {"reference": f"Patient/{client.pk}", "display": client.get_full_name()},
+        "period": period,
+        "extension": [
+            {
+                "url": f"{settings.SITE_URL}/fhir/StructureDefinition/raised-by",
+                "valueReference": {
+                    "reference": f"QuestionnaireResponse/measure-response-{flag.response_id}"
+                },
+            }
+        ],
+    }
+
+
+def measure_bundle(
+    *,
+    client: User,
+    responses: list[ScoredResponse],
+    timestamp: str,
+    flags: list[RiskFlag] | None = None,
+) -> dict:
     used: dict[str, Instrument] = {}
     for item in responses:
         used.setdefault(item.instrument.code, item.instrument)
-    resources = [questionnaire(i) for i in used.values()] + [
-        questionnaire_response(item, client=client) for item in responses
-    ]
+    resources = (
+        [questionnaire(i) for i in used.values()]
+        + [questionnaire_response(item, client=client) for item in responses]
+        + [risk_flag(flag, client=client) for flag in flags or []]
+    )
     return {
         "resourceType": "Bundle",
         "type": "collection",

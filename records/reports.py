@@ -2,9 +2,10 @@
 
 Read-only: it gathers what the client page spreads over several panels (practice done
 as planned, minutes, before/after change, "what helps", questionnaire scores with
-their change and bands, the reflections the client shared) for one window, and the
-same charts. The page and the PDF render the same template; viewing either is an
-audited view of the client's record (the views call audit_record_view).
+their change and bands, the flags raised for the clinician and their acknowledgements,
+the reflections the client shared) for one window, and the same charts. The page and
+the PDF render the same template; viewing either is an audited view of the client's
+record (the views call audit_record_view).
 """
 
 import ctypes.util
@@ -16,6 +17,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from statistics import fmean
 
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import ClientProfile, User
@@ -31,7 +33,14 @@ from homework.selectors.practice import (
 from homework.selectors.progress import client_progress
 from measures.charts import measure_trend_charts
 from measures.engine import Instrument, Score
-from measures.insights import ExerciseInsight, PairChange, what_helps_for_client
+from measures.insights import (
+    ExerciseInsight,
+    PairChange,
+    QuestionnaireInsight,
+    what_helps_by_questionnaire,
+    what_helps_for_client,
+)
+from measures.models import RiskFlag
 from measures.selectors import ScoredResponse, measure_history
 
 # Without a recorded last session, the report looks back this far.
@@ -72,6 +81,15 @@ class SharedReflection:
 
 
 @dataclass(frozen=True)
+class PracticeHardFlag:
+    """A log the client asked their clinician to look at (it stirred up something hard)."""
+
+    local_date: date
+    exercise: str
+    told_at: datetime
+
+
+@dataclass(frozen=True)
 class PreSessionReport:
     client: User
     start: date
@@ -83,7 +101,12 @@ class PreSessionReport:
     minutes: int
     rating_changes: list[PairChange]
     helps: list[ExerciseInsight]
+    # A questionnaire's change with more or less of a practice, best first (any direction).
+    questionnaire_helps: list[QuestionnaireInsight]
     scores: list[ScoreChange]
+    # Urgent flags raised or acknowledged in the window, and any still open, oldest first.
+    risk_flags: list[RiskFlag]
+    practice_hard: list[PracticeHardFlag]
     reflections: list[SharedReflection]
     charts: list[Chart]
 
@@ -156,6 +179,25 @@ def pre_session_report(
         for items in by_instrument.values()
     ]
 
+    # Raised in the window by the client's day, acknowledged since its start (in the
+    # client's zone), or still open however old: one query.
+    window_began = datetime.combine(start, datetime.min.time(), tzinfo=client.zone)
+    risk_flags = list(
+        RiskFlag.objects.filter(client_id=client.pk)
+        .filter(
+            Q(acknowledged_at__isnull=True)
+            | Q(response__local_date__gte=start)
+            | Q(acknowledged_at__gte=window_began)
+        )
+        .select_related("response", "acknowledged_by")
+        .order_by("created_at", "id")
+    )
+    practice_hard = [
+        PracticeHardFlag(log.local_date, log.assignment.exercise.title, log.clinician_told_at)
+        for log in logs
+        if log.clinician_told_at is not None
+    ]
+
     reflections = [
         SharedReflection(log.local_date, log.assignment.exercise.title, log.reflection)
         for log in logs
@@ -182,7 +224,12 @@ def pre_session_report(
         minutes=sum(log.minutes for log in logs),
         rating_changes=rating_changes,
         helps=[i for i in what_helps_for_client(client=client) if i.seems_to_help][:TOP_INSIGHTS],
+        questionnaire_helps=what_helps_by_questionnaire(client=client, history=history)[
+            :TOP_INSIGHTS
+        ],
         scores=scores,
+        risk_flags=risk_flags,
+        practice_hard=practice_hard,
         reflections=reflections,
         charts=report_charts,
     )

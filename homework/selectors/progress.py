@@ -491,7 +491,8 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
     by_client: dict[int, list[Assignment]] = defaultdict(list)
     for assignment in assignments:
         by_client[assignment.client_id].append(assignment)
-    added = attention_reasons_for(client_ids=ids, now=now)
+    # Moments in the reader's zone: the clinician (or supervisor) who acts on them.
+    added = attention_reasons_for(client_ids=ids, now=now, zone=clinician.zone)
 
     rows = []
     for client in clients:

@@ -32,7 +32,7 @@ from homework.models import Assignment, Completion, Exercise, Rating
 from homework.schedule import local_date
 from homework.selectors.practice import logging_closed_reason
 from notifications.models import Notification
-from notifications.services import notification_create
+from notifications.services import notification_create_on_channels
 
 MAX_MINUTES = 600
 MAX_ANSWER_CHARS = 4000
@@ -317,8 +317,9 @@ def completion_clinician_tell(
 ) -> Completion:
     """The client asks their clinician to know that a practice was hard.
 
-    The clinician gets one email that says only that a client asked them to look at a
-    practice log; asking twice sends nothing more.
+    The clinician gets one email (and one push, if they subscribed a device) that says
+    only that a client asked them to look at a practice log; asking twice sends nothing
+    more.
     """
     if completion.client_id != client.pk:
         raise PermissionDenied("This log belongs to someone else.")
@@ -330,7 +331,7 @@ def completion_clinician_tell(
         profile = getattr(client, "client_profile", None)
         clinician = profile.clinician if profile is not None else None
         if claimed and clinician is not None and clinician.is_active:
-            notification_create(
+            notification_create_on_channels(
                 kind=Notification.Kind.PRACTICE_HARD,
                 to_email=clinician.email,
                 recipient_id=clinician.pk,

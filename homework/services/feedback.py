@@ -17,7 +17,7 @@ from accounts.models import ClientProfile, Role, User
 from homework.events import event_fire
 from homework.models import Completion, Feedback
 from notifications.models import Notification
-from notifications.services import notification_create
+from notifications.services import notification_create_on_channels
 
 MAX_FEEDBACK_CHARS = 4000
 
@@ -39,7 +39,7 @@ def message_key(message_id: int) -> str:
 
 
 def _notify(message: Feedback, *, recipient: User, now: datetime) -> None:
-    notification_create(
+    notification_create_on_channels(
         kind=Notification.Kind.MESSAGE,
         to_email=recipient.email,
         recipient_id=recipient.pk,

@@ -1,19 +1,26 @@
-// Progressive enhancement of "How we remind you" on the Reminders page: subscribe this
-// browser to notifications and put the subscription in the form's hidden fields, so the
-// plain form post saves it. Without this script (or without push support) the page says
-// that reminders come by email, and the server refuses "notification" with a message.
+// Progressive enhancement of a "notifications on this device" form: the client's "How we
+// remind you" on the Reminders page, the clinician's "Notifications on this device".
+// Subscribe this browser to notifications and put the subscription in the form's hidden
+// fields, so the plain form post saves it. Without this script (or without push support)
+// the page says that email still comes, and the server refuses "notification" with a
+// message. The section may word the status lines for its reader (data-text-* attributes).
 (function () {
   "use strict";
-  var section = document.getElementById("reminder-channels");
-  var form = document.getElementById("reminder-channel-form");
-  var status = document.getElementById("push-status");
+  var section = document.querySelector("[data-push-channels]");
+  var form = section && section.querySelector("form[data-push-form]");
+  var status = section && section.querySelector("[data-push-status]");
   if (!section || !form || !status) return;
+
+  function text(name, fallback) {
+    return section.getAttribute("data-text-" + name) || fallback;
+  }
+
   var publicKey = section.getAttribute("data-vapid-public-key");
   var supported =
     "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
   if (!supported || !publicKey) {
-    status.textContent =
-      "This browser cannot show notifications from Kindwork, so your reminders come by email.";
+    status.textContent = text("unsupported",
+      "This browser cannot show notifications from Kindwork, so your reminders come by email.");
     return;
   }
 
@@ -76,12 +83,12 @@
     current = subscription;
     if (subscription) fill(subscription);
     status.textContent = subscription
-      ? "Notifications are on for this device."
+      ? text("on", "Notifications are on for this device.")
       : Notification.permission === "denied"
-        ? "Notifications are blocked for this site in this browser's settings, so reminders come by email here."
-        : "This browser can show notifications. Choose how you would like to be reminded.";
+        ? text("blocked", "Notifications are blocked for this site in this browser's settings, so reminders come by email here.")
+        : text("available", "This browser can show notifications. Choose how you would like to be reminded.");
   }).catch(function () {
-    status.textContent = "Notifications could not be set up in this browser; reminders come by email.";
+    status.textContent = text("failed", "Notifications could not be set up in this browser; reminders come by email.");
   });
 
   form.addEventListener("submit", function (event) {
@@ -111,8 +118,8 @@
       form.submit();
     }).catch(function (error) {
       status.textContent = error && error.message === "permission"
-        ? "Notifications were not allowed. You can allow them in this browser's settings and try again, or choose email."
-        : "This browser could not turn notifications on. Email still works.";
+        ? text("denied", "Notifications were not allowed. You can allow them in this browser's settings and try again, or choose email.")
+        : text("refused", "This browser could not turn notifications on. Email still works.");
     });
   });
 })();

@@ -479,14 +479,21 @@ MATRIX: dict[str, Row] = {
         {m: clinicians(200, supervisor=200) if m == "GET" else clinicians(405) for m in METHODS}
     ),
     "api:v1:exports": Row({m: clinicians(400 if m == "POST" else 405) for m in METHODS}),
-    # --- A client's own devices for notifications: nobody else's, whoever asks.
+    # --- The caller's own devices for notifications (clients' reminders, clinicians'
+    # urgent notices): nobody else's, whoever asks. The target is world.client's device.
     "api:v1:push-subscription-list": Row(
-        {m: clients({"GET": 200, "POST": 400}.get(m, 405)) for m in METHODS}
+        {
+            m: expect(
+                client={"GET": 200, "POST": 400}.get(m, 405),
+                clinician={"GET": 200, "POST": 400}.get(m, 405),
+            )
+            for m in METHODS
+        }
     ),
     "api:v1:push-subscription-detail": Row(
         {
-            **{m: clients(405) for m in ("GET", "POST", "PUT", "PATCH")},
-            "DELETE": own_object(client=204, clinician=403),
+            **{m: expect(client=405, clinician=405) for m in ("GET", "POST", "PUT", "PATCH")},
+            "DELETE": own_object(client=204, clinician=404),
         },
         target="push_subscription",
     ),

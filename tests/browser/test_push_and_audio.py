@@ -59,6 +59,34 @@ def test_the_reminders_page_offers_the_channels_under_the_policy(
     audit(page)
 
 
+def test_a_clinician_chooses_notifications_on_this_device_under_the_policy(
+    live_server, world, new_context, audit
+):
+    two_step_enrolled(world.clinician)
+    page = new_context().new_page()
+    log_in(page, world.clinician)
+    page.goto(reverse("accounts:settings"))
+    page.get_by_role("link", name="Notifications on this device").click()
+    page.wait_for_load_state()
+    # push.js found the clinician's section and replaced the no-JavaScript sentence.
+    page.wait_for_function(
+        "() => !document.getElementById('push-status').textContent.includes('need JavaScript')"
+    )
+    status = page.locator("#push-status").inner_text()
+    # In the clinician's words (the section's data-text-*), never the client's reminders.
+    assert "reminders" not in status
+    assert "Email still comes" in status or "can show notifications" in status
+    audit(page)
+    # No worker of the site controls a clinician's page: nothing of it is kept offline.
+    assert page.evaluate("() => navigator.serviceWorker.controller === null")
+
+    page.get_by_label("Email only").check()
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_load_state()
+    assert "Notifications on this device are saved." in page.content()
+    audit(page)
+
+
 def test_a_client_plays_the_audio_guide_their_clinician_attached(
     live_server, world, new_context, audit, tmp_path, monkeypatch
 ):

@@ -64,3 +64,65 @@ def test_it_takes_a_risk_answer_to_an_acknowledged_flag(world, smtp_sink, celery
     assert not any(row.urgent for row in rows)
     # Still exactly one email: nothing more was queued by the acknowledgement.
     assert Notification.objects.filter(kind="urgent_attention").count() == 1
+
+
+def test_a_clinician_with_a_device_gets_one_email_and_one_push(
+    world, smtp_sink, celery_worker, settings
+):
+    import time
+
+    from notifications.models import PushSubscription
+    from notifications.push import vapid_keys_generate
+    from tests.push_service import Browser, PushService
+
+    private, public = vapid_keys_generate()
+    settings.VAPID_PRIVATE_KEY, settings.VAPID_PUBLIC_KEY = private, public
+    push_service = PushService().start()
+    try:
+        celery_worker(
+            smtp=smtp_sink,
+            env={
+                "VAPID_PRIVATE_KEY": private,
+                "VAPID_PUBLIC_KEY": public,
+                "VAPID_SUBJECT": "mailto:push-test@kindwork.test",
+            },
+        )
+        browser = Browser()
+        PushSubscription.objects.create(
+            user=world.clinician,
+            endpoint=push_service.endpoint("clinician-desk"),
+            p256dh=browser.p256dh,
+            auth=browser.auth,
+        )
+        measure = make_measure(world.client, instrument="PHQ-9")
+        answers = {f"item_{n}": "0" for n in range(1, 9)} | {"item_9": "1"}
+        world.login(world.client).post(
+            reverse("measures:measure-answer", args=[measure.pk]), answers
+        )
+
+        (received,) = smtp_sink.wait_for(1)
+        assert received.rcpt_tos == [world.clinician.email]
+        wait_until(lambda: len(push_service.received) >= 1, timeout=30)
+        time.sleep(2)  # nothing more arrives
+        (pushed,) = push_service.received
+        push_service.verify_vapid(pushed, public_key=public)
+        payload = browser.decrypt(pushed.body)
+        assert payload["title"] == "A client on your caseload needs your attention today"
+        assert payload["url"].endswith(reverse("homework:client-detail", args=[world.client.pk]))
+        for word in CLINICAL_WORDS:
+            assert word not in " ".join(payload.values())
+        wait_until(
+            lambda: (
+                Notification.objects.filter(
+                    kind="urgent_attention", status=Notification.Status.SENT
+                ).count()
+                == 2
+            ),
+            timeout=30,
+        )
+        assert sorted(
+            Notification.objects.filter(kind="urgent_attention").values_list("channel", flat=True)
+        ) == ["email", "push"]
+        assert len(smtp_sink.received) == 1
+    finally:
+        push_service.stop()

@@ -13,7 +13,7 @@ from measures.insights import (
     what_helps_for_client,
 )
 from tests.conftest import make_client
-from tests.factories import make_assignment, make_completion, make_exercise
+from tests.factories import make_assignment, make_completion, make_exercise, make_measure_response
 
 START = date(2026, 1, 5)
 
@@ -253,3 +253,178 @@ def test_the_compiled_per_client_query_answers_as_the_orm_does(world, fixture):
         compiled = sorted(_PER_EXERCISE_FOR_CLIENT.rows(client.pk), key=lambda r: r["exercise_id"])
         assert compiled == orm(client.pk)
     assert orm(world.client.pk)  # the fixture's client has rows to compare
+
+
+# --- A questionnaire's change in periods with more or less practice ---
+
+Q_START = date(2026, 3, 2)
+
+
+def phq_total(total: int) -> dict[int, int]:
+    """PHQ-9 answers summing to `total` (item 9 stays 0)."""
+    answers, left = {}, total
+    for item in range(1, 9):
+        answers[item] = min(3, left)
+        left -= answers[item]
+    return answers | {9: 0}
+
+
+def answer(world, instrument: str, day: int, answers: dict[int, int]):
+    from datetime import UTC, datetime, time
+
+    local = Q_START + timedelta(days=day)
+    return make_measure_response(
+        client=world.client,
+        instrument=instrument,
+        answers=answers,
+        local_date=local,
+        answered_at=datetime.combine(local, time(12, 0), tzinfo=UTC),
+    )
+
+
+def practise(world, exercise, days: list[int]) -> None:
+    plan = make_assignment(world.client, exercise, start_date=Q_START)
+    for day in days:
+        make_completion(plan, Q_START + timedelta(days=day))
+
+
+@pytest.fixture
+def questionnaire_fixture(world):
+    """PHQ-9 answered on days 0, 7, 14, 21, 28: totals 12, 9, 10, 6, 7, so the four
+    periods change by -3, +1, -4, +1."""
+    for day, total in [(0, 12), (7, 9), (14, 10), (21, 6), (28, 7)]:
+        answer(world, "PHQ-9", day, phq_total(total))
+    breathing = make_exercise(title="Affectionate breathing")
+    # Logs per period (days 1-7, 8-14, 15-21, 22-28): 5, 1, 6, 0. Day 7 is the day of an
+    # answer: it belongs to the period that answer ends.
+    practise(world, breathing, [1, 2, 3, 4, 7, 10, 15, 16, 17, 18, 19, 21])
+    walk = make_exercise(title="Soothing walk")
+    # 0, 3, 0, 2: more walking went with the weeks the total rose.
+    practise(world, walk, [8, 9, 12, 23, 25])
+    steady = make_exercise(title="Loving-kindness")
+    # Once every period: no "more" or "less" to compare.
+    practise(world, steady, [3, 10, 17, 24])
+    return {"breathing": breathing, "walk": walk, "steady": steady}
+
+
+def test_it_compares_the_questionnaire_change_in_periods_with_more_and_less_practice(
+    world, questionnaire_fixture
+):
+    from measures.insights import what_helps_by_questionnaire
+
+    insights = what_helps_by_questionnaire(client=world.client)
+    assert [(i.instrument, i.title) for i in insights] == [
+        ("PHQ-9", "Affectionate breathing"),  # hoped-for difference 4.5: first
+        ("PHQ-9", "Soothing walk"),
+    ]
+    breathing, walk = insights
+    # Breathing rates 5, 1, 6, 0 a week; median 3: more = {5, 6}, less = {1, 0}.
+    assert (breathing.more.periods, breathing.less.periods) == (2, 2)
+    assert breathing.more.mean_rate == pytest.approx(5.5)
+    assert breathing.less.mean_rate == pytest.approx(0.5)
+    assert breathing.more.mean_change == pytest.approx((-3 - 4) / 2)
+    assert breathing.less.mean_change == pytest.approx((1 + 1) / 2)
+    assert breathing.difference == pytest.approx(-4.5)
+    assert breathing.direction == "better"  # PHQ-9: a fall is hoped for
+    assert breathing.seems_to_help
+    assert breathing.small_sample  # two periods a side
+    assert breathing.description == (
+        "PHQ-9 total: in the 2 periods between questionnaires with more Affectionate "
+        "breathing (about 5.5 times a week) it fell by 3.5 on average; in the 2 periods "
+        "with less (about 0.5 times a week) it rose by 1.0."
+    )
+    assert breathing.summary == (
+        "With more practice the total ended 4.5 points lower per period, in the hoped-for "
+        "direction."
+    )
+    # Walk rates 0, 3, 0, 2; median 1: more = {3, 2} (+1, +1), less = {0, 0} (-3, -4).
+    assert walk.difference == pytest.approx(1 - (-3.5))
+    assert walk.direction == "worse"
+    assert not walk.seems_to_help
+    assert walk.as_dict()["more_practice"] == {
+        "periods": 2,
+        "mean_rate_per_week": 2.5,
+        "mean_change": 1.0,
+    }
+
+
+def test_it_says_nothing_without_enough_answers(world, questionnaire_fixture):
+    from measures.insights import what_helps_by_questionnaire
+    from measures.models import MeasureResponse
+
+    # Four answers make three periods: fewer than two a side.
+    MeasureResponse.objects.filter(local_date=Q_START + timedelta(days=28)).delete()
+    assert what_helps_by_questionnaire(client=world.client) == []
+
+
+def test_a_rise_is_hoped_for_on_the_self_compassion_scale(world):
+    """SCS-SF: a mean of 12 items on 1 to 5; a rise is the hoped-for direction."""
+    from measures.engine import instrument_get
+    from measures.insights import what_helps_by_questionnaire
+
+    instrument = instrument_get("SCS-SF")
+
+    def scs(value: int) -> dict[int, int]:
+        return {item.n: 6 - value if item.reverse else value for item in instrument.items}
+
+    for day, value in [(0, 2), (7, 3), (14, 3), (21, 4), (28, 4)]:
+        answer(world, "SCS-SF", day, scs(value))
+    # Totals 2, 3, 3, 4, 4: changes +1, 0, +1, 0. Letter logs 3, 0, 4, 1: median 2.
+    letter = make_exercise(title="Compassionate letter")
+    practise(world, letter, [1, 3, 5, 15, 16, 17, 18, 23])
+    [insight] = what_helps_by_questionnaire(client=world.client)
+    assert insight.more.mean_change == pytest.approx(1.0)
+    assert insight.less.mean_change == pytest.approx(0.0)
+    assert insight.direction == "better"
+    assert insight.summary == (
+        "With more practice the total ended 1.0 higher per period (on its 1 to 5 scale), in "
+        "the hoped-for direction."
+    )
+
+
+def test_it_costs_two_queries_whatever_the_history(
+    world, questionnaire_fixture, django_assert_num_queries
+):
+    from measures.insights import what_helps_by_questionnaire
+
+    with django_assert_num_queries(2):
+        what_helps_by_questionnaire(client=world.client)
+
+
+def test_the_pages_report_and_api_show_the_questionnaire_comparison(world, questionnaire_fixture):
+    from tests.api.conftest import client_with_token, token_for
+
+    sentence = (
+        "PHQ-9 total: in the 2 periods between questionnaires with more Affectionate "
+        "breathing (about 5.5 times a week) it fell by 3.5 on average"
+    )
+    own = world.login(world.client).get(reverse("measures:what-helps")).text
+    assert "Your questionnaires and your practice" in own
+    assert sentence in own
+    assert "no proof that a practice made the difference" in own
+    lowered = own.lower()
+    for overstatement in ("proven", "causes", "guaranteed", " works ", "improved"):
+        assert overstatement not in lowered
+    clinician = world.login(world.clinician)
+    measures_page = clinician.get(reverse("measures:clinician-measures", args=[world.client.pk]))
+    assert sentence in measures_page.text
+    report = clinician.get(reverse("records:pre-session-report", args=[world.client.pk]))
+    assert sentence in report.text
+    assert [(i.title, i.instrument) for i in report.context["report"].questionnaire_helps] == [
+        ("Affectionate breathing", "PHQ-9"),
+        ("Soothing walk", "PHQ-9"),
+    ]
+    api = client_with_token(token_for(world.client)).get("/api/v1/me/what-helps/").json()
+    [first, second] = api["questionnaires"]
+    assert (first["title"], first["difference"], first["seems_to_help"]) == (
+        "Affectionate breathing",
+        -4.5,
+        True,
+    )
+    assert first["less_practice"] == {"periods": 2, "mean_rate_per_week": 0.5, "mean_change": 1.0}
+    assert (second["title"], second["seems_to_help"]) == ("Soothing walk", False)
+
+
+def test_a_client_without_enough_answers_is_told_what_it_needs(world):
+    page = world.login(world.client).get(reverse("measures:what-helps")).text
+    assert "This needs a questionnaire answered at least 5 times" in page

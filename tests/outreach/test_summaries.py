@@ -155,6 +155,33 @@ def test_a_discharged_client_gets_no_summary_and_leaves_the_clinicians(zones_wor
     assert summary_keys(Kind.WEEKLY_CLINICIAN) == []
 
 
+def test_a_clinicians_summary_stays_an_email_when_they_have_a_device(zones_world):
+    """A clinician's device shows urgent notices and messages, not the weekly figures;
+    a client's summary still reaches each channel of theirs."""
+    from notifications.models import PushSubscription
+    from tests.push_service import Browser
+
+    world = zones_world
+    for user in (world.clinician, world.client):
+        browser = Browser()
+        PushSubscription.objects.create(
+            user=user,
+            endpoint=f"https://fcm.googleapis.com/fcm/send/{user.pk}",
+            p256dh=browser.p256dh,
+            auth=browser.auth,
+        )
+    weekly_summaries_create_due(now=utc(2026, 5, 10, 20, 0))  # Monday 08:00 in Auckland
+    weekly_summaries_create_due(now=utc(2026, 5, 11, 7, 0))  # Monday 08:00 in London
+    channels = Notification.objects.filter(kind__in=[Kind.WEEKLY_CLIENT, Kind.WEEKLY_CLINICIAN])
+    assert sorted(channels.values_list("recipient_id", "kind", "channel")) == sorted(
+        [
+            (world.client.pk, Kind.WEEKLY_CLIENT, "email"),
+            (world.client.pk, Kind.WEEKLY_CLIENT, "push"),
+            (world.clinician.pk, Kind.WEEKLY_CLINICIAN, "email"),
+        ]
+    )
+
+
 def test_it_honours_the_clinicians_opt_out(zones_world):
     world = zones_world
     clinician_weekly_summary_set(user=world.clinician, enabled=False)
