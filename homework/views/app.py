@@ -6,8 +6,10 @@ under its own URL, and it must control /portal/. Neither is a static file, becau
 the manifest names the client's clinic and the worker must not be cached for long.
 """
 
+import hashlib
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
+from pathlib import Path
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -23,6 +25,27 @@ from accounts.models import Role, User
 # under the cache of the person it was rendered for.
 OFFLINE_KEY_HEADER = "X-Offline-Cache-Key"
 THEME_COLOUR = "#1d5c63"  # --accent in static/css/kindwork.css
+# How many pages the installed app keeps for one person (Today always stays). Today, a
+# practice and a log page per plan need far fewer; the bound is for pages kept with
+# query strings (a log page opened from the timer carries ?minutes=).
+OFFLINE_MAX_PAGES = 60
+
+
+@cache
+def cache_version() -> str:
+    """The offline caches' version: changes with the worker's code and the static files.
+
+    A changed version changes the worker's bytes, so browsers install the new worker,
+    which deletes the caches of older versions (pages kept under an older version link
+    to static files of that version). Computed once per process, as a deploy restarts it.
+    """
+    worker = Path(settings.BASE_DIR) / "templates" / "app" / "sw.js"
+    digest = hashlib.sha256(worker.read_bytes())
+    for folder in map(Path, settings.STATICFILES_DIRS):
+        for path in sorted(path for path in folder.rglob("*") if path.is_file()):
+            digest.update(path.relative_to(folder).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def offline_cache_key(user: object) -> str:
@@ -84,7 +107,14 @@ def manifest(request: HttpRequest) -> JsonResponse:
 @require_GET
 def service_worker(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(
-        render_to_string("app/sw.js", {"key_header": OFFLINE_KEY_HEADER}),
+        render_to_string(
+            "app/sw.js",
+            {
+                "key_header": OFFLINE_KEY_HEADER,
+                "version": cache_version(),
+                "max_pages": OFFLINE_MAX_PAGES,
+            },
+        ),
         content_type="text/javascript; charset=utf-8",
     )
     response["Service-Worker-Allowed"] = "/"

@@ -18,6 +18,7 @@ from homework.audio import RangeNotSatisfiable, byte_range
 from homework.models import Exercise
 from homework.selectors.exercises import exercise_for_user_or_404
 from homework.services import exercises as services
+from homework.views.app import offline_cacheable
 from homework.views.exercises import _editable_exercise, audio_max_mb
 
 CHUNK = 64 * 1024
@@ -69,6 +70,7 @@ def audio_response(request: HttpRequest, exercise: Exercise) -> HttpResponse:
 
 @login_required
 @require_GET
+@offline_cacheable  # the installed app keeps the recordings of a client's current plans
 def exercise_audio(request: HttpRequest, exercise_id: int) -> HttpResponse:
     return audio_response(request, exercise_for_user_or_404(request.user, exercise_id))
 

@@ -29,6 +29,7 @@ from homework.selectors.practice import (
     client_today,
     log_details,
     logging_closed_reason,
+    moment_practice,
     next_session_for_client,
     phrase_bank,
     reflection_visible_to,
@@ -63,6 +64,19 @@ def today(request: HttpRequest) -> HttpResponse:
             ),
             "panels": panels_render(page="today", request=request, client=request.user),
         },
+    )
+
+
+@client_required
+@offline_cacheable
+def moment(request: HttpRequest) -> HttpResponse:
+    """ "I need a moment": the client's "any time" practices, or, with none, a short
+    built-in practice to follow with nothing to log."""
+    items = today_for_client(client=request.user).moment_items
+    return render(
+        request,
+        "portal/moment.html",
+        {"items": items, "exercise": None if items else moment_practice()},
     )
 
 
