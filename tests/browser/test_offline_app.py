@@ -111,8 +111,20 @@ def test_the_audio_guide_of_a_current_plan_plays_offline_and_seeks(
     )
     assert duration == pytest.approx(1.0, abs=0.05)
 
-    # Back online, the plan ended: Today no longer lists it, and the phone lets it go.
+    # Online with nothing kept (not yet, or let go): the worker asks the server, which
+    # answers the range itself.
     context.set_offline(False)
+    page.evaluate(
+        "async () => { for (const n of await caches.keys()) if (n.endsWith('-audio')) "
+        "await caches.delete(n); }"
+    )
+    served = page.evaluate(FETCH_RANGE, [src, "bytes=100-199"])
+    assert (served["status"], served["range"]) == (206, f"bytes 100-199/{len(data)}")
+    assert bytes(served["bytes"]) == data[100:200]
+
+    # The plan ended: Today no longer lists its recording, and the phone lets it go.
+    page.goto("/portal/")
+    _wait_until(lambda: page.evaluate(AUDIO_KEPT) == [audio_url], what="the recording kept again")
     assignment.status = "ended"
     assignment.save()
     page.goto("/portal/")
