@@ -6,6 +6,7 @@ through the services.
 """
 
 from datetime import date, datetime, timedelta
+from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -41,6 +42,7 @@ from homework.services.completions import (
     CompletionLocked,
     completion_clinician_tell,
     completion_correct,
+    completion_for_client_uuid,
     completion_log,
     earliest_loggable_day,
 )
@@ -197,6 +199,20 @@ def _log_page(
     )
 
 
+def _already_arrived(request: HttpRequest, assignment: Assignment) -> bool:
+    """Whether the new log's id (the form's, or ?client_uuid= from the phone's queue
+    asking before it sends) is already a log of this plan."""
+    data = request.POST if request.method == "POST" else request.GET
+    if data.get("completion_id"):
+        return False  # a correction carries no id of its own
+    try:
+        client_uuid = UUID(data.get("client_uuid", ""))
+    except ValueError:
+        return False
+    replayed = completion_for_client_uuid(client=request.user, client_uuid=client_uuid)
+    return replayed is not None and replayed.assignment_id == assignment.pk
+
+
 @client_required
 @offline_cacheable
 def log(request: HttpRequest, assignment_id: int) -> HttpResponse:
@@ -205,6 +221,16 @@ def log(request: HttpRequest, assignment_id: int) -> HttpResponse:
     An "any time" practice takes a new log each time.
     """
     assignment = assignment_for_client_or_404(request.user, assignment_id)
+    if _already_arrived(request, assignment):
+        # A log the phone sends again (its answer was lost on the way, or it was a double
+        # tap) is answered as the success it was, whatever changed since: the plan may
+        # have ended, or the day left the grace window, and neither is a reason to tell
+        # the client a log they made was refused.
+        if request.method == "POST":
+            messages.success(
+                request, "Your practice is logged. Thank you for taking this time for yourself."
+            )
+        return redirect("homework:today")
     now = timezone.now()
     day = local_date(now, request.user.zone)
     existing = (

@@ -122,10 +122,21 @@
     return put(entry);
   }
 
+  // Where the server sends a log that arrived: Today, or some care after a hard practice.
+  function arrived(entry, response) {
+    var path = new URL(response.url).pathname;
+    return response.ok && response.redirected &&
+      (path === (entry.done || "/portal/") || /^\/portal\/history\/\d+\/grounding\/$/.test(path));
+  }
+
   function send(entry) {
     // A fresh form first: its CSRF token belongs to the session of now, not of when
-    // the log was written, and a closed plan shows its reason instead of a form.
-    return fetch(entry.url, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+    // the log was written, and a closed plan shows its reason instead of a form. Asked
+    // with the log's id: if an earlier send arrived (its answer lost), the server says so.
+    var asked = new URL(entry.url, location.href);
+    asked.searchParams.set("client_uuid", entry.client_uuid);
+    return fetch(asked.href, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+      if (arrived(entry, response)) return remove(entry.client_uuid);
       return response.text().then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var form = doc.querySelector("form[data-offline-log]");
@@ -136,13 +147,11 @@
           }
           return refuse(entry, textOf(doc, REASONS) || "this practice no longer takes logs.");
         }
-        var done = form.getAttribute("data-done");
+        entry.done = form.getAttribute("data-done");
         var body = new URLSearchParams(entry.fields);
         body.set("csrfmiddlewaretoken", form.querySelector("input[name=csrfmiddlewaretoken]").value);
         return fetch(entry.url, { method: "POST", body: body, credentials: "same-origin" }).then(function (answer) {
-          if (answer.ok && answer.redirected && new URL(answer.url).pathname === done) {
-            return remove(entry.client_uuid);
-          }
+          if (arrived(entry, answer)) return remove(entry.client_uuid);
           if (answer.status === 400) {
             return answer.text().then(function (page) {
               var errors = new DOMParser().parseFromString(page, "text/html");
@@ -191,6 +200,7 @@
       fields: fields,
       practised_on: practisedOn,
       title: title.trim(),
+      done: form.getAttribute("data-done"),
       state: "queued",
       saved_at: new Date().toISOString()
     }).then(function () {

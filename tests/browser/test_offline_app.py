@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from homework.models import Completion, Exercise
 from homework.schedule import local_date
+from homework.services.completions import completion_log
 from homework.services.exercises import exercise_audio_attach, exercise_library_load
 from homework.views import app as app_views
 from tests.browser.conftest import PHONE
@@ -43,6 +44,14 @@ FETCH_RANGE = """async ([url, range]) => {
     bytes: bytes
   };
 }"""
+
+
+QUEUE = """() => new Promise((resolve) => {
+  indexedDB.open("kindwork-offline", 1).onsuccess = (event) => {
+    const read = event.target.result.transaction("logs").objectStore("logs").getAll();
+    read.onsuccess = () => resolve(read.result.map(row => row.state));
+  };
+})"""
 
 
 @pytest.fixture
@@ -327,3 +336,82 @@ def test_the_pages_kept_are_bounded_and_today_stays(
     assert live_server.url + "/portal/" in urls
     assert any(url.endswith("?minutes=11") for url in urls)
     assert not any(url.endswith("?minutes=1") for url in urls)
+
+
+def _queue_one_log_offline(
+    page, context, assignment, *, hard: bool = False, day: str | None = None
+) -> str:
+    """Keep the log page, go offline, log; the queued log's id."""
+    log_url = f"/portal/practice/{assignment.pk}/log/"
+    _wait_until(
+        lambda: any(url.endswith(log_url) for url in page.evaluate(KEPT_PAGES)["urls"]),
+        what="the log page kept",
+    )
+    context.set_offline(True)
+    page.goto(log_url)
+    page.get_by_label("Minutes practised").fill("6")
+    if day:
+        page.get_by_label("When did you practise?").select_option(day)
+    if hard:
+        page.get_by_label("This stirred up something hard").check()
+    page.get_by_role("button", name="Save my log").click()
+    expect(page.locator("[data-offline-saved]")).to_be_visible()
+    return page.evaluate(
+        """() => new Promise((resolve) => {
+            indexedDB.open("kindwork-offline", 1).onsuccess = (event) => {
+              const read = event.target.result.transaction("logs").objectStore("logs").getAll();
+              read.onsuccess = () => resolve(read.result[0].client_uuid);
+            };
+        })"""
+    )
+
+
+def test_a_hard_practice_logged_offline_is_sent_once_and_leaves_the_queue(
+    live_server, world, new_context, audit
+):
+    assignment = make_assignment(world.client)
+    context, page = _phone(new_context, timezone_id=world.client.timezone)
+    log_in(page, world.client)
+    page.goto("/portal/")
+    _controlled(page)
+    _queue_one_log_offline(page, context, assignment, hard=True)
+    context.set_offline(False)
+    page.goto("/portal/")
+    _wait_until(lambda: Completion.objects.exists(), what="the queued log to arrive")
+    # The server answers a hard practice with its care page, not Today: still arrived.
+    _wait_until(lambda: page.evaluate(QUEUE) == [], what="the phone's queue to empty")
+    page.reload()
+    page.wait_for_timeout(1000)
+    expect(page.locator("[data-offline-queue]")).to_be_hidden()
+    completion = Completion.objects.get()
+    assert (completion.stirred_up, completion.minutes) == (True, 6)
+
+
+def test_a_log_that_arrived_but_whose_answer_was_lost_is_not_shown_as_refused(
+    live_server, world, new_context, audit
+):
+    assignment = make_assignment(world.client)
+    context, page = _phone(new_context, timezone_id=world.client.timezone)
+    log_in(page, world.client)
+    page.goto("/portal/")
+    _controlled(page)
+    yesterday = local_date(timezone.now(), world.client.zone) - timedelta(days=1)
+    key = _queue_one_log_offline(page, context, assignment, day=yesterday.isoformat())
+    # The phone's send reached the server, but the answer never came back; meanwhile the
+    # clinician ended the plan.
+    completion_log(
+        client=world.client,
+        assignment=assignment,
+        minutes=6,
+        practised_on=yesterday,
+        client_uuid=key,
+    )
+    assignment.status = "ended"
+    assignment.save()
+    context.set_offline(False)
+    page.goto("/portal/")
+    _wait_until(lambda: page.evaluate(QUEUE) == [], what="the phone's queue to empty")
+    page.reload()
+    page.wait_for_timeout(1000)
+    expect(page.locator("[data-offline-queue]")).to_be_hidden()
+    assert Completion.objects.count() == 1
