@@ -1,5 +1,6 @@
-"""The installable app: the web app manifest, the service worker and the per-person key
-that keeps one person's offline copies of their pages apart from anyone else's.
+"""The installable app: the web app manifest and the service worker. The per-person key
+that keeps one person's offline copies of their pages apart from anyone else's is
+accounts.offline's.
 
 Both files are served at the site root: a service worker controls only the paths
 under its own URL, and it must control /portal/. Neither is a static file, because
@@ -7,8 +8,7 @@ the manifest names the client's clinic and the worker must not be cached for lon
 """
 
 import hashlib
-from collections.abc import Callable
-from functools import cache, wraps
+from functools import cache
 from pathlib import Path
 
 from django.conf import settings
@@ -16,14 +16,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.crypto import salted_hmac
 from django.views.decorators.http import require_GET
 
-from accounts.models import Role, User
+from accounts.offline import OFFLINE_KEY_HEADER
 
-# The header a cacheable portal page carries: the service worker stores a page only
-# under the cache of the person it was rendered for.
-OFFLINE_KEY_HEADER = "X-Offline-Cache-Key"
 THEME_COLOUR = "#1d5c63"  # --accent in static/css/kindwork.css
 # How many pages the installed app keeps for one person (Today always stays). Today, a
 # practice and a log page per plan need far fewer; the bound is for pages kept with
@@ -46,29 +42,6 @@ def cache_version() -> str:
             digest.update(path.relative_to(folder).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
-
-
-def offline_cache_key(user: object) -> str:
-    """A client's offline cache name part: stable per person, not their id, not guessable.
-
-    Empty for anyone else: only the client portal is kept for offline use."""
-    if not isinstance(user, User) or user.role != Role.CLIENT:
-        return ""
-    return salted_hmac("homework.offline-cache", str(user.pk), algorithm="sha256").hexdigest()[:24]
-
-
-def offline_cacheable(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Marks a client page the installed app may keep for offline use."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        key = offline_cache_key(request.user)
-        if key and request.method == "GET" and response.status_code == 200:
-            response[OFFLINE_KEY_HEADER] = key
-        return response
-
-    return wrapped
 
 
 @require_GET

@@ -14,11 +14,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import clinician_required
+from accounts.offline import offline_cacheable
 from homework.audio import RangeNotSatisfiable, byte_range
 from homework.models import Exercise
 from homework.selectors.exercises import exercise_for_user_or_404
 from homework.services import exercises as services
-from homework.views.app import offline_cacheable
 from homework.views.exercises import _editable_exercise, audio_max_mb
 
 CHUNK = 64 * 1024

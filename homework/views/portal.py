@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.access import client_required
 from accounts.models import User
+from accounts.offline import offline_cacheable
 from accounts.selectors import crisis_resources_for_user
 from homework import charts
 from homework.forms.completions import CompletionForm, ReplyForm
@@ -47,7 +48,6 @@ from homework.services.completions import (
     earliest_loggable_day,
 )
 from homework.services.feedback import client_reply_create, feedback_mark_read
-from homework.views.app import offline_cacheable
 
 HISTORY_PAGE_SIZE = 20
 

@@ -173,8 +173,11 @@ def test_i_need_a_moment_is_there_without_an_any_time_plan_offline_too(
     expect(moment).to_be_visible()
     _controlled(page)
     _wait_until(
-        lambda: any(url.endswith("/portal/moment/") for url in page.evaluate(KEPT_PAGES)["urls"]),
-        what="the moment page kept",
+        lambda: (
+            {"/portal/moment/", "/portal/help/"}
+            <= {url.removeprefix(live_server.url) for url in page.evaluate(KEPT_PAGES)["urls"]}
+        ),
+        what="the moment and help pages kept",
     )
     moment.get_by_role("link", name="take a moment").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("I need a moment")
@@ -190,6 +193,11 @@ def test_i_need_a_moment_is_there_without_an_any_time_plan_offline_too(
     # practice.js runs offline too: one step at a time.
     expect(page.get_by_text("Step 1 of 4")).to_be_visible()
     assert not Completion.objects.exists()
+    # Help is there with no connection too: the clinic's crisis page was kept.
+    page.get_by_role("link", name="help is here").click()
+    expect(page.get_by_role("heading", level=1)).not_to_have_text("Today")
+    assert page.url.endswith("/portal/help/")
+    expect(page.locator("main")).to_contain_text("Hard moments happen")
 
     # Without JavaScript: a plain link to a plain page, every step listed.
     plain = new_context(PHONE, java_script_enabled=False).new_page()

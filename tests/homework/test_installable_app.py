@@ -11,14 +11,10 @@ from django.urls import reverse
 from django.utils.html import escape
 from PIL import Image
 
+from accounts.offline import OFFLINE_KEY_HEADER, offline_cache_key
 from homework.models import Exercise
 from homework.services.exercises import exercise_audio_attach, exercise_library_load
-from homework.views.app import (
-    OFFLINE_KEY_HEADER,
-    OFFLINE_MAX_PAGES,
-    cache_version,
-    offline_cache_key,
-)
+from homework.views.app import OFFLINE_MAX_PAGES, cache_version
 from tests.factories import make_assignment, make_exercise
 from tests.homework.test_audio_guides import a_wav
 
@@ -83,6 +79,16 @@ def test_a_clients_pages_carry_their_own_offline_key(world):
         assert response[OFFLINE_KEY_HEADER] == key
         assert f'<meta name="kindwork-offline-key" content="{key}">' in response.content.decode()
     assert offline_cache_key(world.other_client) not in (key, "")
+
+
+def test_the_crisis_help_page_is_kept_for_a_client_only(world):
+    url = reverse("accounts:crisis-help")
+    mine = world.login(world.client).get(url)
+    assert mine.status_code == 200
+    assert mine[OFFLINE_KEY_HEADER] == offline_cache_key(world.client)
+    assert f'href="{url}" data-offline-keep' in mine.content.decode()
+    clinician = world.login(world.clinician).get(url)
+    assert clinician.status_code == 200 and OFFLINE_KEY_HEADER not in clinician
 
 
 def test_no_one_elses_pages_are_marked_for_keeping(world):
