@@ -1,6 +1,6 @@
 // The installable app's service worker (served at /sw.js, scope "/").
-// Keeps the client's Today, practice and log pages, the audio guides of their current
-// plans and the static files for offline use. A page or recording is kept only under
+// Keeps the client's Today, practice and log pages, "I need a moment", the crisis help
+// page, the audio guides of their current plans and the static files for offline use. A page or recording is kept only under
 // the caches of the person it was served to (the server's {{ key_header }} header),
 // caches of anyone else are deleted, and nothing outside /portal/, /static/ and the
 // audio of the client's own plans is ever kept: no clinician page, no API answer.

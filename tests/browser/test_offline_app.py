@@ -423,3 +423,49 @@ def test_a_log_that_arrived_but_whose_answer_was_lost_is_not_shown_as_refused(
     page.wait_for_timeout(1000)
     expect(page.locator("[data-offline-queue]")).to_be_hidden()
     assert Completion.objects.count() == 1
+
+
+def test_a_second_person_on_the_same_phone_never_gets_the_first_ones_pages_or_logs(
+    live_server, world, new_context, audit
+):
+    mine = make_assignment(world.client)
+    theirs = make_assignment(world.other_client)
+    context, page = _phone(new_context, timezone_id=world.client.timezone)
+    log_in(page, world.client)
+    page.goto("/portal/")
+    _controlled(page)
+    _queue_one_log_offline(page, context, mine)
+    first = page.evaluate(KEPT_PAGES)["names"]
+    assert first
+
+    # The session ends while offline (no Log out pressed); someone else logs in.
+    context.clear_cookies()
+    context.set_offline(False)
+    log_in(page, world.other_client)
+    page.goto("/portal/")
+    _wait_until(
+        lambda: (
+            (names := page.evaluate(KEPT_PAGES)["names"])
+            and not set(names) & set(first)
+            and any(
+                url.endswith(f"/portal/practice/{theirs.pk}/")
+                for url in page.evaluate(KEPT_PAGES)["urls"]
+            )
+        ),
+        what="only the second person's pages kept",
+    )
+    assert not any(
+        f"/portal/practice/{mine.pk}/" in url for url in page.evaluate(KEPT_PAGES)["urls"]
+    )
+    # The first person's queued log is neither shown to nor sent as the second.
+    page.wait_for_timeout(1000)
+    expect(page.locator("[data-offline-queue]")).to_be_hidden()
+    assert not Completion.objects.exists()
+    assert page.evaluate(QUEUE) == ["queued"]
+
+    # Back as the first person: their log is sent, as theirs.
+    context.clear_cookies()
+    log_in(page, world.client)
+    _wait_until(lambda: Completion.objects.exists(), what="the first person's log")
+    completion = Completion.objects.get()
+    assert (completion.client_id, completion.assignment_id) == (world.client.pk, mine.pk)
