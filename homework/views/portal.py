@@ -72,8 +72,8 @@ def today(request: HttpRequest) -> HttpResponse:
 @client_required
 @offline_cacheable
 def moment(request: HttpRequest) -> HttpResponse:
-    """ "I need a moment": the client's "any time" practices, or, with none, a short
-    built-in practice to follow with nothing to log."""
+    """The page "I need a moment" opens: the client's "any time" practices, or, with
+    none, a short built-in practice to follow with nothing to log."""
     items = today_for_client(client=request.user).moment_items
     return render(
         request,
