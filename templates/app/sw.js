@@ -91,18 +91,26 @@ function trim(cache) {
   });
 }
 
-// Store a page under its person's cache, dropping anyone else's first.
-function keep(request, response) {
+// Counts logouts: a page or recording asked for before a logout and answered after it
+// is not kept (it would bring the person's cache back after the logout deleted it).
+let logouts = 0;
+
+// Store a page under its person's cache, dropping anyone else's first. `asked`: the
+// logout count when it was asked for.
+function keep(request, response, asked) {
   const key = response.headers.get(KEY_HEADER);
   if (!key || !response.ok || response.redirected || response.type !== "basic") return Promise.resolve();
+  if (asked !== logouts) return Promise.resolve();
   return clearUserCaches(key).then(function () {
     return caches.open(pagesCache(key));
   }).then(function (cache) {
+    if (asked !== logouts) return null;
     return cache.put(request.url, response).then(function () { return trim(cache); });
   });
 }
 
 function warm(urls) {
+  const asked = logouts;
   return Promise.all(urls.map(function (url) {
     const path = new URL(url, self.location.origin).pathname;
     if (!isPage(path) && path.indexOf("/static/") !== 0) return null;
@@ -110,7 +118,7 @@ function warm(urls) {
       if (path.indexOf("/static/") === 0) {
         return response.ok ? caches.open(STATIC_CACHE).then(function (c) { return c.put(url, response); }) : null;
       }
-      return keep(new Request(new URL(url, self.location.origin).href), response);
+      return keep(new Request(new URL(url, self.location.origin).href), response, asked);
     }).catch(function () { return null; });
   }));
 }
@@ -119,6 +127,7 @@ function warm(urls) {
 // every current plan): recordings not listed any more (a plan ended, a recording was
 // replaced) are dropped. A recording already kept is not fetched again.
 function warmAudio(key, urls, complete) {
+  const asked = logouts;
   const wanted = urls.filter(function (url) {
     return AUDIO.test(new URL(url, self.location.origin).pathname);
   }).map(function (url) { return new URL(url, self.location.origin).href; });
@@ -132,6 +141,7 @@ function warmAudio(key, urls, complete) {
           // is answered from the whole body (rangeOf below).
           return fetch(url, { credentials: "same-origin" }).then(function (response) {
             if (response.status !== 200 || response.headers.get(KEY_HEADER) !== key) return null;
+            if (asked !== logouts) return null;
             return cache.put(url, response);
           }).catch(function () { return null; });
         }));
@@ -150,6 +160,7 @@ self.addEventListener("message", function (event) {
       ]);
     }));
   } else if (data.type === "logout") {
+    logouts += 1;
     event.waitUntil(clearUserCaches(null));
   }
 });
@@ -166,8 +177,9 @@ function offlinePage() {
 
 function page(event) {
   const request = event.request;
+  const asked = logouts;
   return fetch(request).then(function (response) {
-    event.waitUntil(keep(request, response.clone()));
+    event.waitUntil(keep(request, response.clone(), asked));
     return response;
   }).catch(function () {
     return currentKey().then(function (key) {
