@@ -443,7 +443,10 @@ def test_a_second_person_on_the_same_phone_never_gets_the_first_ones_pages_or_lo
     first = page.evaluate(KEPT_PAGES)["names"]
     assert first
 
-    # The session ends while offline (no Log out pressed); someone else logs in.
+    # The session ends while offline (no Log out pressed, the app closed); someone else
+    # logs in. (Closed: an open portal page would send its queue when back online, and
+    # that request's new CSRF cookie could race the login form's.)
+    page.goto("about:blank")
     context.clear_cookies()
     context.set_offline(False)
     log_in(page, world.other_client)
@@ -462,15 +465,20 @@ def test_a_second_person_on_the_same_phone_never_gets_the_first_ones_pages_or_lo
     assert not any(
         f"/portal/practice/{mine.pk}/" in url for url in page.evaluate(KEPT_PAGES)["urls"]
     )
-    # The first person's queued log is neither shown to nor sent as the second.
+    # The first person's queued log is neither shown to nor sent as the second. (It may
+    # already have reached the server as the first person's, before their session ended:
+    # in about one run in three, leaving the page under the emulated offline lets the
+    # send that Background Sync started through, and the page is gone before the answer,
+    # so the phone still holds it; observed, cause not pinned down.)
     page.wait_for_timeout(1000)
     expect(page.locator("[data-offline-queue]")).to_be_hidden()
-    assert not Completion.objects.exists()
     assert page.evaluate(QUEUE) == ["queued"]
+    assert not Completion.objects.filter(client=world.other_client).exists()
+    assert set(Completion.objects.values_list("client_id", flat=True)) <= {world.client.pk}
 
-    # Back as the first person: their log is sent, as theirs.
+    # Back as the first person: their log is sent (or found already there), once, as theirs.
     context.clear_cookies()
     log_in(page, world.client)
-    _wait_until(lambda: Completion.objects.exists(), what="the first person's log")
+    _wait_until(lambda: page.evaluate(QUEUE) == [], what="the first person's queue to empty")
     completion = Completion.objects.get()
     assert (completion.client_id, completion.assignment_id) == (world.client.pk, mine.pk)
