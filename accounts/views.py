@@ -29,6 +29,7 @@ from accounts.forms import (
     form_data,
 )
 from accounts.models import Role, User
+from accounts.offline import offline_cacheable
 from accounts.selectors import crisis_resources_for_user
 
 HOME_BY_ROLE = {
@@ -226,6 +227,7 @@ class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
 
 @account_required
 @require_http_methods(["GET", "HEAD"])
+@offline_cacheable  # a client's phone keeps it: help must open with no connection too
 def crisis_help(request: HttpRequest) -> HttpResponse:
     """The clinic's crisis resources: one tap from every portal page."""
     return render(

@@ -1,8 +1,11 @@
 """Exercises, assignments (with a schedule), completions and feedback."""
 
+import hashlib
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from core.encryption import EncryptedJSONField, EncryptedTextField
@@ -108,6 +111,15 @@ class Exercise(models.Model):
     @property
     def is_archived(self) -> bool:
         return self.archived_at is not None
+
+    @property
+    def audio_url(self) -> str:
+        """Where the recording is heard; a replaced recording gets a new address, so the
+        installed app's kept copy of the old one is never played in its place."""
+        if not self.audio:
+            return ""
+        version = hashlib.sha256(self.audio.name.encode()).hexdigest()[:10]
+        return f"{reverse('homework:exercise-audio', args=[self.pk])}?v={version}"
 
 
 class ScheduleKind(models.TextChoices):

@@ -66,6 +66,7 @@ urlpatterns = [
     # --- end exercise library and assignments ---
     # --- Practice, review and progress (client portal and clinician) ---
     path("portal/", portal.today, name="today"),
+    path("portal/moment/", portal.moment, name="moment"),
     path("portal/practice/<int:assignment_id>/", portal.practice, name="practice"),
     path("portal/practice/<int:assignment_id>/log/", portal.log, name="log"),
     path("portal/history/", portal.history, name="history"),

@@ -25,6 +25,7 @@ from homework.models import (
     AssignmentStatus,
     ClientNote,
     Completion,
+    Exercise,
     Feedback,
     Rating,
 )
@@ -310,6 +311,11 @@ class Today:
         return bool(self.due or self.done or self.later or self.paused)
 
     @property
+    def items(self) -> list[TodayItem]:
+        """Every current plan: the ones Today shows, in any state."""
+        return [*self.due, *self.done, *self.later, *self.paused]
+
+    @property
     def moment_items(self) -> list[TodayItem]:
         """The "any time" practices the client may open in a hard moment right now."""
         return [
@@ -328,6 +334,20 @@ class Today:
             "paused": [item.as_dict() for item in self.paused],
             "unread_feedback": self.unread_feedback,
         }
+
+
+# The built-in practice "I need a moment" opens for a client with no "any time" plan.
+MOMENT_PRACTICE_SLUG = "self-compassion-break"
+
+
+def moment_practice() -> Exercise | None:
+    """A short built-in practice for a hard moment, to follow without a plan or a log."""
+    return (
+        Exercise.objects.active()
+        .filter(clinic__isnull=True, slug=MOMENT_PRACTICE_SLUG)
+        .only("title", "summary", "steps", "typical_minutes")
+        .first()
+    )
 
 
 def client_today(client: User, now: datetime | None = None) -> date:

@@ -2,7 +2,7 @@
 
 from django import template
 
-from homework.views.app import offline_cache_key
+from accounts.offline import offline_cache_key
 
 register = template.Library()
 

@@ -1,51 +1,47 @@
-"""The installable app: the web app manifest, the service worker and the per-person key
-that keeps one person's offline copies of their pages apart from anyone else's.
+"""The installable app: the web app manifest and the service worker. The per-person key
+that keeps one person's offline copies of their pages apart from anyone else's is
+accounts.offline's.
 
 Both files are served at the site root: a service worker controls only the paths
 under its own URL, and it must control /portal/. Neither is a static file, because
 the manifest names the client's clinic and the worker must not be cached for long.
 """
 
-from collections.abc import Callable
-from functools import wraps
+import hashlib
+from functools import cache
+from pathlib import Path
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.crypto import salted_hmac
 from django.views.decorators.http import require_GET
 
-from accounts.models import Role, User
+from accounts.offline import OFFLINE_KEY_HEADER
 
-# The header a cacheable portal page carries: the service worker stores a page only
-# under the cache of the person it was rendered for.
-OFFLINE_KEY_HEADER = "X-Offline-Cache-Key"
 THEME_COLOUR = "#1d5c63"  # --accent in static/css/kindwork.css
+# How many pages the installed app keeps for one person (Today always stays). Today, a
+# practice and a log page per plan need far fewer; the bound is for pages kept with
+# query strings (a log page opened from the timer carries ?minutes=).
+OFFLINE_MAX_PAGES = 60
 
 
-def offline_cache_key(user: object) -> str:
-    """A client's offline cache name part: stable per person, not their id, not guessable.
+@cache
+def cache_version() -> str:
+    """The offline caches' version: changes with the worker's code and the static files.
 
-    Empty for anyone else: only the client portal is kept for offline use."""
-    if not isinstance(user, User) or user.role != Role.CLIENT:
-        return ""
-    return salted_hmac("homework.offline-cache", str(user.pk), algorithm="sha256").hexdigest()[:24]
-
-
-def offline_cacheable(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Marks a client page the installed app may keep for offline use."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        key = offline_cache_key(request.user)
-        if key and request.method == "GET" and response.status_code == 200:
-            response[OFFLINE_KEY_HEADER] = key
-        return response
-
-    return wrapped
+    A changed version changes the worker's bytes, so browsers install the new worker,
+    which deletes the caches of older versions (pages kept under an older version link
+    to static files of that version). Computed once per process, as a deploy restarts it.
+    """
+    worker = Path(settings.BASE_DIR) / "templates" / "app" / "sw.js"
+    digest = hashlib.sha256(worker.read_bytes())
+    for folder in map(Path, settings.STATICFILES_DIRS):
+        for path in sorted(path for path in folder.rglob("*") if path.is_file()):
+            digest.update(path.relative_to(folder).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 @require_GET
@@ -84,7 +80,14 @@ def manifest(request: HttpRequest) -> JsonResponse:
 @require_GET
 def service_worker(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(
-        render_to_string("app/sw.js", {"key_header": OFFLINE_KEY_HEADER}),
+        render_to_string(
+            "app/sw.js",
+            {
+                "key_header": OFFLINE_KEY_HEADER,
+                "version": cache_version(),
+                "max_pages": OFFLINE_MAX_PAGES,
+            },
+        ),
         content_type="text/javascript; charset=utf-8",
     )
     response["Service-Worker-Allowed"] = "/"

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import clinician_required
+from accounts.offline import offline_cacheable
 from homework.audio import RangeNotSatisfiable, byte_range
 from homework.models import Exercise
 from homework.selectors.exercises import exercise_for_user_or_404
@@ -69,6 +70,7 @@ def audio_response(request: HttpRequest, exercise: Exercise) -> HttpResponse:
 
 @login_required
 @require_GET
+@offline_cacheable  # the installed app keeps the recordings of a client's current plans
 def exercise_audio(request: HttpRequest, exercise_id: int) -> HttpResponse:
     return audio_response(request, exercise_for_user_or_404(request.user, exercise_id))
 

@@ -6,6 +6,7 @@ through the services.
 """
 
 from datetime import date, datetime, timedelta
+from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.access import client_required
 from accounts.models import User
+from accounts.offline import offline_cacheable
 from accounts.selectors import crisis_resources_for_user
 from homework import charts
 from homework.forms.completions import CompletionForm, ReplyForm
@@ -29,6 +31,7 @@ from homework.selectors.practice import (
     client_today,
     log_details,
     logging_closed_reason,
+    moment_practice,
     next_session_for_client,
     phrase_bank,
     reflection_visible_to,
@@ -40,11 +43,11 @@ from homework.services.completions import (
     CompletionLocked,
     completion_clinician_tell,
     completion_correct,
+    completion_for_client_uuid,
     completion_log,
     earliest_loggable_day,
 )
 from homework.services.feedback import client_reply_create, feedback_mark_read
-from homework.views.app import offline_cacheable
 
 HISTORY_PAGE_SIZE = 20
 
@@ -63,6 +66,19 @@ def today(request: HttpRequest) -> HttpResponse:
             ),
             "panels": panels_render(page="today", request=request, client=request.user),
         },
+    )
+
+
+@client_required
+@offline_cacheable
+def moment(request: HttpRequest) -> HttpResponse:
+    """The page "I need a moment" opens: the client's "any time" practices, or, with
+    none, a short built-in practice to follow with nothing to log."""
+    items = today_for_client(client=request.user).moment_items
+    return render(
+        request,
+        "portal/moment.html",
+        {"items": items, "exercise": None if items else moment_practice()},
     )
 
 
@@ -183,6 +199,20 @@ def _log_page(
     )
 
 
+def _already_arrived(request: HttpRequest, assignment: Assignment) -> bool:
+    """Whether the new log's id (the form's, or ?client_uuid= from the phone's queue
+    asking before it sends) is already a log of this plan."""
+    data = request.POST if request.method == "POST" else request.GET
+    if data.get("completion_id"):
+        return False  # a correction carries no id of its own
+    try:
+        client_uuid = UUID(data.get("client_uuid", ""))
+    except ValueError:
+        return False
+    replayed = completion_for_client_uuid(client=request.user, client_uuid=client_uuid)
+    return replayed is not None and replayed.assignment_id == assignment.pk
+
+
 @client_required
 @offline_cacheable
 def log(request: HttpRequest, assignment_id: int) -> HttpResponse:
@@ -191,6 +221,16 @@ def log(request: HttpRequest, assignment_id: int) -> HttpResponse:
     An "any time" practice takes a new log each time.
     """
     assignment = assignment_for_client_or_404(request.user, assignment_id)
+    if _already_arrived(request, assignment):
+        # A log the phone sends again (its answer was lost on the way, or it was a double
+        # tap) is answered as the success it was, whatever changed since: the plan may
+        # have ended, or the day left the grace window, and neither is a reason to tell
+        # the client a log they made was refused.
+        if request.method == "POST":
+            messages.success(
+                request, "Your practice is logged. Thank you for taking this time for yourself."
+            )
+        return redirect("homework:today")
     now = timezone.now()
     day = local_date(now, request.user.zone)
     existing = (

@@ -9,11 +9,12 @@
   var key = meta ? meta.getAttribute("content") : "";
   var hasWorker = "serviceWorker" in navigator;
 
+  // A person's caches are named kindwork-user-<key>-… (pages, audio): see sw.js.
   function clearKeptPages() {
     if (!window.caches) return Promise.resolve();
     return caches.keys().then(function (names) {
       return Promise.all(names.filter(function (name) {
-        return name.indexOf(USER_PREFIX) === 0 && name !== USER_PREFIX + key;
+        return name.indexOf(USER_PREFIX) === 0 && !(key && name.indexOf(USER_PREFIX + key + "-") === 0);
       }).map(function (name) { return caches.delete(name); }));
     });
   }
@@ -121,10 +122,21 @@
     return put(entry);
   }
 
+  // Where the server sends a log that arrived: Today, or some care after a hard practice.
+  function arrived(entry, response) {
+    var path = new URL(response.url).pathname;
+    return response.ok && response.redirected &&
+      (path === (entry.done || "/portal/") || /^\/portal\/history\/\d+\/grounding\/$/.test(path));
+  }
+
   function send(entry) {
     // A fresh form first: its CSRF token belongs to the session of now, not of when
-    // the log was written, and a closed plan shows its reason instead of a form.
-    return fetch(entry.url, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+    // the log was written, and a closed plan shows its reason instead of a form. Asked
+    // with the log's id: if an earlier send arrived (its answer lost), the server says so.
+    var asked = new URL(entry.url, location.href);
+    asked.searchParams.set("client_uuid", entry.client_uuid);
+    return fetch(asked.href, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+      if (arrived(entry, response)) return remove(entry.client_uuid);
       return response.text().then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var form = doc.querySelector("form[data-offline-log]");
@@ -135,13 +147,11 @@
           }
           return refuse(entry, textOf(doc, REASONS) || "this practice no longer takes logs.");
         }
-        var done = form.getAttribute("data-done");
+        entry.done = form.getAttribute("data-done");
         var body = new URLSearchParams(entry.fields);
         body.set("csrfmiddlewaretoken", form.querySelector("input[name=csrfmiddlewaretoken]").value);
         return fetch(entry.url, { method: "POST", body: body, credentials: "same-origin" }).then(function (answer) {
-          if (answer.ok && answer.redirected && new URL(answer.url).pathname === done) {
-            return remove(entry.client_uuid);
-          }
+          if (arrived(entry, answer)) return remove(entry.client_uuid);
           if (answer.status === 400) {
             return answer.text().then(function (page) {
               var errors = new DOMParser().parseFromString(page, "text/html");
@@ -190,6 +200,7 @@
       fields: fields,
       practised_on: practisedOn,
       title: title.trim(),
+      done: form.getAttribute("data-done"),
       state: "queued",
       saved_at: new Date().toISOString()
     }).then(function () {
@@ -238,22 +249,34 @@
 
   // --- The worker ---
 
-  navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {
-    return navigator.serviceWorker.ready;
-  }).then(function (registration) {
+  // Which pages, static files and recordings to keep for offline use: this page, the
+  // practices it links to and their log pages, "I need a moment", and the audio guides.
+  // Today lists the recordings of every current plan (complete: others are dropped).
+  function warm(registration) {
     var urls = [location.pathname];
-    document.querySelectorAll("a[href^='/portal/practice/'], link[rel=stylesheet], script[src]").forEach(function (node) {
+    document.querySelectorAll("a[href^='/portal/practice/'], a[data-offline-keep], link[rel=stylesheet], script[src]").forEach(function (node) {
       urls.push(node.getAttribute("href") || node.getAttribute("src"));
     });
     document.querySelectorAll("a[href^='/portal/practice/']").forEach(function (link) {
       var href = link.getAttribute("href");
       if (/^\/portal\/practice\/\d+\/$/.test(href)) urls.push(href + "log/");
     });
-    registration.active.postMessage({ type: "warm", key: key, urls: urls.concat(["/portal/"]) });
-  }).catch(function () { return null; });
+    var listed = document.querySelector('meta[name="kindwork-offline-audio"]');
+    var audio = listed ? listed.getAttribute("content").split(/\s+/).filter(Boolean) : [];
+    document.querySelectorAll("audio[src]").forEach(function (node) { audio.push(node.getAttribute("src")); });
+    (registration.active || navigator.serviceWorker.controller).postMessage({
+      type: "warm", key: key, urls: urls.concat(["/portal/"]), audio: audio, complete: listed !== null
+    });
+  }
+
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {
+    return navigator.serviceWorker.ready;
+  }).then(warm).catch(function () { return null; });
 
   navigator.serviceWorker.addEventListener("message", function (event) {
     if (event.data && event.data.type === "flush") flush();
+    // A new version of the worker deleted the older caches: keep this version's.
+    if (event.data && event.data.type === "rewarm") navigator.serviceWorker.ready.then(warm);
   });
   window.addEventListener("online", flush);
   // Some browsers never say they are back online: try again now and then while logs wait.

@@ -96,8 +96,16 @@ def test_it_installs_keeps_practice_offline_and_sends_one_log_when_back_online(
 
     # The worker registers under the enforced CSP and takes control of the page.
     _controlled(page)
-    installability = context.new_cdp_session(page).send("Page.getInstallabilityErrors")
+    devtools = context.new_cdp_session(page)
+    installability = devtools.send("Page.getInstallabilityErrors")
     assert installability["installabilityErrors"] == []
+    # Chromium installs it (what "Install app" does), to open in its own window: desktop
+    # Chromium asks "open as window" at install, a phone's installed app always does.
+    manifest_id = live_server.url + "/portal/"
+    devtools.send("PWA.install", {"manifestId": manifest_id})
+    devtools.send(
+        "PWA.changeAppUserSettings", {"manifestId": manifest_id, "displayMode": "standalone"}
+    )
     log_url = f"/portal/practice/{assignment.pk}/log/"
     _wait_until(
         lambda: any(url.endswith(log_url) for url in page.evaluate(KEPT_PAGES)["urls"]),
@@ -120,9 +128,23 @@ def test_it_installs_keeps_practice_offline_and_sends_one_log_when_back_online(
     assert not Completion.objects.exists()
     page.goto("/portal/")  # Today, from the phone, still offline
     expect(page.locator("[data-offline-queue]")).to_contain_text("1 practice log is saved")
+
+    # The installed app, opened from its icon with no connection: its own window (no
+    # browser interface: display-mode standalone), on Today, from the phone's copy. A
+    # headless window can't be narrower than about 500 px: the page gets a phone's 390.
+    with context.expect_page() as opened:
+        devtools.send("PWA.launch", {"manifestId": manifest_id})
+    app = opened.value
+    app.set_viewport_size(PHONE)
+    expect(app.get_by_role("heading", level=1)).to_have_text("Today")
+    assert app.url == manifest_id
+    assert app.evaluate("() => matchMedia('(display-mode: standalone)').matches")
+    expect(app.get_by_role("banner")).to_contain_text(world.clinic.name)
+    expect(app.locator("[data-offline-queue]")).to_contain_text("1 practice log is saved")
     if os.getenv("KINDWORK_SCREENSHOTS") == "1":
         folder = Path(settings.BASE_DIR) / "docs" / "screenshots"
-        page.screenshot(path=folder / "installed-app-phone.png")
+        app.screenshot(path=folder / "installed-app-phone.png")
+    app.close()
 
     # Back online (the next page load sends the queue; so do Background Sync and the
     # online event where the browser fires them): sent once, with the day it was

@@ -48,6 +48,7 @@ def test_it_audits_every_page_a_client_opens(live_server, world, new_context, au
         _pages(
             [
                 ("homework:today",),
+                ("homework:moment",),
                 ("homework:practice", assignment.pk),
                 ("homework:log", assignment.pk),
                 ("homework:history",),

@@ -12,6 +12,7 @@ import pytest
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils.html import escape
 
 from homework.audio import RangeNotSatisfiable, audio_kind, byte_range
 from homework.models import Exercise
@@ -82,7 +83,8 @@ def test_a_clinician_attaches_a_recording_and_the_client_plays_it(world, guided,
     page = world.login(world.client).get(reverse("homework:practice", args=[assignment.pk]))
     html = page.content.decode()
     audio_url = reverse("homework:exercise-audio", args=[exercise.pk])
-    assert f'<audio controls preload="none" src="{audio_url}"' in html
+    assert f'<audio controls preload="none" src="{escape(exercise.audio_url)}"' in html
+    assert exercise.audio_url.startswith(f"{audio_url}?v=")
     assert "the steps below are its transcript" in html
 
     whole = world.login(world.client).get(audio_url)

@@ -270,3 +270,82 @@ def test_one_of_several_any_time_logs_is_corrected_on_its_own(world):
     second.refresh_from_db()
     assert (first.minutes, second.minutes) == (9, 3)
     assert Completion.objects.filter(assignment=assignment).count() == 2
+
+
+# --- A log the phone sends again after it arrived (its answer lost on the way) ---
+
+
+def _arrived(world, assignment, practised_on):
+    key = uuid.uuid4()
+    now = datetime.now(tz=UTC)
+    completion_log(
+        client=world.client,
+        assignment=assignment,
+        minutes=4,
+        practised_on=practised_on,
+        client_uuid=key,
+        now=now,
+    )
+    return key
+
+
+def test_a_resent_log_is_answered_as_arrived_after_its_plan_ended(world):
+    assignment = make_assignment(world.client, start_date=date(2026, 1, 5))
+    today = local_date(datetime.now(tz=UTC), world.client.zone)
+    key = _arrived(world, assignment, today)
+    assignment.status = "ended"
+    assignment.save()
+    browser = world.login(world.client)
+    asked = browser.get(reverse("homework:log", args=[assignment.pk]), {"client_uuid": str(key)})
+    assert (asked.status_code, asked["Location"]) == (302, reverse("homework:today"))
+    sent = _post_log(browser, assignment, client_uuid=str(key), practised_on=today.isoformat())
+    assert (sent.status_code, sent["Location"]) == (302, reverse("homework:today"))
+    assert Completion.objects.get().minutes == 4
+
+
+def test_a_resent_log_is_answered_as_arrived_after_its_day_left_the_window(world):
+    assignment = make_assignment(world.client, start_date=date(2026, 1, 5))
+    today = local_date(datetime.now(tz=UTC), world.client.zone)
+    key = _arrived(world, assignment, today - timedelta(days=1))
+    long_ago = (today - timedelta(days=6)).isoformat()  # as if sent days later
+    response = _post_log(
+        world.login(world.client), assignment, client_uuid=str(key), practised_on=long_ago
+    )
+    assert response.status_code == 302
+    assert Completion.objects.count() == 1
+
+
+def test_asking_with_an_id_that_did_not_arrive_shows_the_form(world):
+    assignment = make_assignment(world.client, start_date=date(2026, 1, 5))
+    today = local_date(datetime.now(tz=UTC), world.client.zone)
+    theirs = make_assignment(world.other_client, start_date=date(2026, 1, 5))
+    other_key = uuid.uuid4()
+    completion_log(client=world.other_client, assignment=theirs, minutes=2, client_uuid=other_key)
+    elsewhere = _arrived(world, make_assignment(world.client, start_date=date(2026, 1, 5)), today)
+    browser = world.login(world.client)
+    url = reverse("homework:log", args=[assignment.pk])
+    # Unknown, someone else's, another plan's, not an id at all: the ordinary form.
+    for value in (str(uuid.uuid4()), str(other_key), str(elsewhere), "not-an-id", "x" * 5000):
+        response = browser.get(url, {"client_uuid": value})
+        assert response.status_code == 200, value
+        assert "data-offline-log" in response.content.decode()
+    # Someone else's id is not theirs to use: a new log is written for this client.
+    assert _post_log(browser, assignment, client_uuid=str(other_key)).status_code == 302
+    assert Completion.objects.filter(client=world.client, assignment=assignment).count() == 1
+
+
+def test_a_correction_is_never_taken_for_a_resend(world):
+    assignment = make_assignment(world.client, start_date=date(2026, 1, 5))
+    today = local_date(datetime.now(tz=UTC), world.client.zone)
+    key = _arrived(world, assignment, today)
+    completion = Completion.objects.get()
+    response = _post_log(
+        world.login(world.client),
+        assignment,
+        client_uuid=str(key),
+        completion_id=str(completion.pk),
+        minutes="9",
+    )
+    assert response.status_code == 302
+    completion.refresh_from_db()
+    assert completion.minutes == 9

@@ -42,6 +42,8 @@ PORTAL_QUERIES = {
     "homework:history": 6 + HEADROOM,
     "homework:progress": 5 + 2 + COURSE_PANEL + HEADROOM,
     "homework:phrases": 3 + HEADROOM,
+    # Today's plans (auth and the four of today_for_client) and the built-in practice.
+    "homework:moment": 6 + 1 + HEADROOM,
 }
 PRACTICE_QUERIES = 4 + HEADROOM
 

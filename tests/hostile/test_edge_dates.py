@@ -50,6 +50,7 @@ def edge_world(request, world):
 
 CLIENT_PAGES = [
     "homework:today",
+    "homework:moment",
     "homework:history",
     "homework:progress",
     "homework:phrases",
