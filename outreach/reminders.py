@@ -655,12 +655,58 @@ def _notifications_write(*, due: list[DueReminder], now: datetime) -> list[int]:
         for reminder in due
         for channel in channels.get(reminder.client_id, email_only)
     ]
+    if connection.vendor == "postgresql":
+        return _notifications_insert(rows)
     Notification.objects.bulk_create(rows, batch_size=WRITE_BATCH, ignore_conflicts=True)
     return list(
         Notification.objects.filter(
             idempotency_key__in=[reminder.key for reminder in due], context__batch=batch
         ).values_list("id", flat=True)
     )
+
+
+# The outbox columns that differ from one reminder row to the next; every other column
+# takes the first row's value (the model's defaults and the tick's instant).
+_PER_ROW = ("channel", "recipient_id", "to_email", "idempotency_key", "context")
+
+
+def _notifications_insert(rows: list[Notification]) -> list[int]:
+    """PostgreSQL: the rows in one INSERT … SELECT FROM unnest(…), skipping keys already
+    written, returning the ids of the rows it inserted (ours, so no re-read by batch token).
+
+    Every concrete column of the model is written, so a column added later is filled
+    with its default as bulk_create would; values pass through each field's own
+    preparation and are cast to its column type.
+    """
+    fields = [f for f in Notification._meta.concrete_fields if not f.primary_key]
+    first = rows[0]
+    columns, values, params = [], [], []
+    per_row = []
+    for field in fields:
+        columns.append(connection.ops.quote_name(field.column))
+        db_type = field.db_type(connection)
+        if field.attname in _PER_ROW:
+            per_row.append((field, db_type))
+            values.append(f"u.{connection.ops.quote_name(field.column)}")
+        else:
+            values.append(f"%s::{db_type}")
+            params.append(field.get_db_prep_save(getattr(first, field.attname), connection))
+    arrays = ", ".join(f"%s::{db_type}[]" for _, db_type in per_row)
+    names = ", ".join(connection.ops.quote_name(field.column) for field, _ in per_row)
+    for field, _ in per_row:
+        params.append(
+            [field.get_db_prep_save(getattr(row, field.attname), connection) for row in rows]
+        )
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    # Identifiers and types come from the model (quoted); every value is a parameter.
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+        f"SELECT {', '.join(values)} FROM unnest({arrays}) AS u({names}) "
+        f"ON CONFLICT DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def reminders_create_due(
