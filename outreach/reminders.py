@@ -594,11 +594,11 @@ def reminders_due(
 ) -> list[DueReminder]:
     """The reminders that are due and not yet written, in a fixed number of queries.
 
-    Two whatever the number of clients: the zones, and the candidate plans (one query
-    streamed through one server-side cursor, chunk_size rows at a time) with their
-    week's practice counted and their history flagged in SQL. Plans with a pause,
-    resume or end in their history (few) take two more: that history and their week's
-    practice, for the full rule. A tick that finds everything written stops after two.
+    Three whatever the number of clients: the zones, JIT off (PostgreSQL only), and
+    the candidate plans (one query streamed through one server-side cursor, chunk_size
+    rows at a time) with their week's practice counted and their history flagged in
+    SQL. Plans with a pause, resume or end in their history (few) take two more: that
+    history and their week's practice, for the full rule (`_with_history`).
     """
     filters = _zone_filters(now=now)
     if filters is None:
