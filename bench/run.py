@@ -785,7 +785,7 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("part", choices=["web", "jobs", "all"], nargs="?", default="all")
+    parser.add_argument("part", choices=["web", "jobs", "all", "scale"], nargs="?", default="all")
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per target")
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per target")
     parser.add_argument("--connections", type=int, default=16)
@@ -814,7 +814,29 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="jobs: the reminder fan-out only (emails/s and pushes/s), not the weekly summaries",
     )
+    parser.add_argument(
+        "--scale-workers",
+        type=int,
+        nargs="*",
+        default=[1, 2, 4],
+        help="scale: numbers of worker processes (and shards), one run each",
+    )
+    parser.add_argument(
+        "--window", type=float, default=40.0, help="scale: seconds of delivery measured"
+    )
     args = parser.parse_args(argv)
+    if args.part == "scale":
+        from bench import scale
+
+        print(f"Machine: {os.cpu_count()} cores; load average {load_average()}", flush=True)
+        scale.run_scale(
+            production_environment(),
+            args.scale_workers,
+            window=args.window,
+            summaries=not args.no_summaries,
+            clients=args.clients[0] if args.clients else None,
+        )
+        return
     options = Options(
         duration=args.duration,
         warmup=args.warmup,

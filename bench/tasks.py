@@ -15,3 +15,15 @@ from outreach.summaries import weekly_summaries_create_due
 @shared_task
 def bench_weekly_summaries_tick(now: str) -> int:
     return len(weekly_summaries_create_due(now=datetime.fromisoformat(now)))
+
+
+@shared_task
+def bench_weekly_summaries_shard(now: str, index: int, count: int) -> int:
+    """One shard of that tick, as outreach.tasks.weekly_summaries_shard runs it."""
+    from outreach.reminders import Shard
+
+    return len(
+        weekly_summaries_create_due(
+            now=datetime.fromisoformat(now), shard=Shard(index=index, count=count)
+        )
+    )

@@ -31,22 +31,27 @@ Policy, in words:
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from types import SimpleNamespace
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     CharField,
+    Count,
     DateField,
     Exists,
+    F,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     TimeField,
     Value,
     When,
@@ -60,14 +65,14 @@ from homework.models import Assignment, AssignmentEvent, AssignmentStatus, Compl
 from homework.selectors.practice import STATUS_ACTIONS, schedule_for
 from notifications.models import Notification
 from notifications.services import notifications_enqueue
-from outreach.services import channels_for, notifications_for_channels
+from outreach.services import channels_for
 
 logger = logging.getLogger(__name__)
 
 # Rows fetched per round trip of the candidate query's server-side cursor.
 CHUNK_SIZE = 1000
-# Outbox rows written per transaction.
-WRITE_BATCH = 1000
+# Outbox rows written per transaction (and per INSERT).
+WRITE_BATCH = 2000
 
 _ASSIGNMENT_FIELDS = (
     "id",
@@ -206,8 +211,9 @@ def reminder_due_at(
 # --- Who is due now ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DueReminder:
+class DueReminder(NamedTuple):
+    """One reminder to write (a tuple: hundreds of thousands are made in one tick)."""
+
     assignment_id: int
     client_id: int
     to_email: str
@@ -219,41 +225,14 @@ class DueReminder:
         return reminder_key(assignment_id=self.assignment_id, day=self.day)
 
 
-def _schedule_of(row: dict) -> schedule.Schedule:
-    return schedule.Schedule(
-        kind=row["schedule_kind"],
-        start_date=row["start_date"],
-        end_date=row["end_date"],
-        weekdays=row["weekdays"],
-        times_per_week=row["times_per_week"],
-    )
+@dataclass(frozen=True)
+class _ZoneDay:
+    """One zone's "today" as the tick sees it, worked out once per zone, never per client."""
 
-
-def _candidate(row: dict, now: datetime) -> DueReminder | None:
-    """Everything that can be decided from the assignment row alone."""
-    zone = zone_for(row["client__timezone"])
-    at = effective_reminder_time(
-        assignment_time=row["reminder_time"],
-        preferred_time=row["client__client_profile__reminder_time"],
-    )
-    if zone is None:
-        return None
-    today = schedule.local_date(now, zone)
-    if not schedule.is_scheduled_day(_schedule_of(row), today):
-        return None
-    due_at = reminder_due_at(
-        day=today,
-        reminder_time=at,
-        zone=zone,
-        quiet_hours_start=row["client__client_profile__quiet_hours_start"],
-        quiet_hours_end=row["client__client_profile__quiet_hours_end"],
-    )
-    if due_at is None or due_at > now or row["created_at"] >= due_at:
-        return None
-    paused_until = row["client__client_profile__reminders_paused_until"]
-    if paused_until is not None and paused_until > due_at:
-        return None
-    return DueReminder(row["id"], row["client_id"], row["client__email"], today, due_at)
+    zone: ZoneInfo
+    today: date
+    monday: date
+    sunday: date
 
 
 def _latest_wall_clock(now: datetime, zone: ZoneInfo) -> time:
@@ -276,13 +255,23 @@ def _latest_wall_clock(now: datetime, zone: ZoneInfo) -> time:
     return latest
 
 
-def _zone_filters(*, now: datetime) -> tuple[Q, Case, Case] | None:
-    """Per zone of the active clients: reminders not yet due there, local today, its key suffix.
+@dataclass(frozen=True)
+class _ZoneFilters:
+    days: dict[str, _ZoneDay]  # by zone name, known zones of active clients only
+    may_be_due: Q  # leaves out plans whose reminder time has not come yet in their zone
+    today: Case  # the client's local today
+    monday: Case  # the Monday of that week
+    sunday: Case  # and its Sunday
+    weekday_bit: Case  # 1 << today's weekday (Monday = 0), for the plan's weekday mask
+    key_suffix: Case  # ":<local today>", the end of the outbox key
 
-    One query (the distinct zone names), so the candidate query below can leave out,
-    in SQL, plans whose reminder time has not come yet, plans practised on the
-    client's local today and plans whose key for that day is written. Zones are few
-    whatever the number of clients.
+
+def _zone_filters(*, now: datetime) -> _ZoneFilters | None:
+    """Per zone of the active clients: what the candidate query needs to decide in SQL.
+
+    One query (the distinct zone names); zones are few whatever the number of
+    clients, so the local date, its weekday and the latest wall-clock time are
+    worked out once per zone and reach SQL as one CASE branch per zone.
     """
     names = (
         User.objects.filter(is_active=True, role=Role.CLIENT)
@@ -290,25 +279,38 @@ def _zone_filters(*, now: datetime) -> tuple[Q, Case, Case] | None:
         .values_list("timezone", flat=True)
         .distinct()
     )
+    days: dict[str, _ZoneDay] = {}
     may_be_due = Q(pk__in=[])
-    day_of: list[When] = []
+    today_of: list[When] = []
+    monday_of: list[When] = []
+    sunday_of: list[When] = []
+    bit_of: list[When] = []
     suffix_of: list[When] = []
     for name in names:
         zone = zone_for(name)
         if zone is None:
-            continue  # an unknown zone never has a reminder due (see _candidate)
+            continue  # an unknown zone never has a reminder due
         latest = _latest_wall_clock(now, zone)
         in_zone = Q(client__timezone=name)
         may_be_due |= in_zone if latest == time.max else in_zone & Q(_at__lte=latest)
         today = schedule.local_date(now, zone)
-        day_of.append(When(in_zone, then=Value(today)))
+        monday = schedule.week_start(today)
+        days[name] = _ZoneDay(zone, today, monday, monday + timedelta(days=6))
+        today_of.append(When(in_zone, then=Value(today)))
+        monday_of.append(When(in_zone, then=Value(monday)))
+        sunday_of.append(When(in_zone, then=Value(monday + timedelta(days=6))))
+        bit_of.append(When(in_zone, then=Value(1 << today.weekday())))
         suffix_of.append(When(in_zone, then=Value(":" + today.isoformat())))
-    if not day_of:
+    if not days:
         return None
-    return (
-        may_be_due,
-        Case(*day_of, default=None, output_field=DateField()),
-        Case(*suffix_of, default=Value(":"), output_field=CharField()),
+    return _ZoneFilters(
+        days=days,
+        may_be_due=may_be_due,
+        today=Case(*today_of, default=None, output_field=DateField()),
+        monday=Case(*monday_of, default=None, output_field=DateField()),
+        sunday=Case(*sunday_of, default=None, output_field=DateField()),
+        weekday_bit=Case(*bit_of, default=Value(0), output_field=IntegerField()),
+        key_suffix=Case(*suffix_of, default=Value(":"), output_field=CharField()),
     )
 
 
@@ -337,23 +339,73 @@ class Shard:
 
 EVERY_CLIENT = Shard()
 
+# The candidate query's columns, in this order (plain tuples: a row costs little in Python).
+_ROW_FIELDS = (
+    "id",
+    "client_id",
+    "client__email",
+    "client__timezone",
+    "_at",
+    "client__client_profile__quiet_hours_start",
+    "client__client_profile__quiet_hours_end",
+    "_created_lately",
+    "client__client_profile__reminders_paused_until",
+    "_has_history",
+    # "N times a week" plans only (NULL for the others):
+    "_done_this_week",
+    "_start_date",
+    "_end_date",
+    "_times_per_week",
+)
+# A plan created longer ago than this was created before its client's local today began
+# (no local day lasts more than 25 hours), so before any reminder of today: the query
+# sends created_at only when it may matter.
+_CREATED_LATELY = timedelta(days=2)
 
-def _candidate_rows(*, now: datetime, shard: Shard = EVERY_CLIENT) -> QuerySet | None:
-    """Active plans of active clients whose reminder may be due now and is not yet written.
 
-    Necessary conditions only; `_candidate` and `schedule.due_on` decide in Python.
+def _candidate_rows(
+    *, now: datetime, filters: _ZoneFilters, shard: Shard = EVERY_CLIENT
+) -> QuerySet:
+    """Active plans of active clients that ask for practice on their local today and whose
+    reminder may be due now and is not yet written, decided in SQL as far as SQL can.
+
+    Left to Python, per row: the exact instant the reminder falls due (DST gaps and
+    folds, quiet hours: one computation per zone, time and quiet hours, cached) and,
+    for "N times a week", the week's quota when the plan starts or ends this week.
+    A plan with a pause, resume or end in its history takes the full rule
+    (`schedule_for`), as the portal's Today page does.
     """
-    filters = _zone_filters(now=now)
-    if filters is None:
-        return None
-    may_be_due, local_today, day_suffix = filters
     utc_today = now.astimezone(UTC).date()
     written = Notification.objects.filter(idempotency_key=OuterRef("_key"))
     practised = Completion.objects.filter(
         assignment_id=OuterRef("id"), local_date=OuterRef("_today")
     )
+    # Days practised this week on days the plan ran, up to the day after the UTC date
+    # (no practice is logged on a later day). "N times a week" plans only.
+    done_this_week = Subquery(
+        Completion.objects.filter(
+            assignment_id=OuterRef("id"),
+            local_date__gte=OuterRef("_monday"),
+            local_date__lte=utc_today + timedelta(days=1),
+        )
+        .filter(local_date__gte=OuterRef("start_date"))
+        .filter(local_date__lte=OuterRef("_sunday"))
+        .filter(
+            local_date__lte=Coalesce(
+                OuterRef("end_date"), OuterRef("_sunday"), output_field=DateField()
+            )
+        )
+        .order_by()
+        .values("assignment_id")
+        .annotate(n=Count("local_date", distinct=True))
+        .values("n"),
+        output_field=IntegerField(),
+    )
+    history = AssignmentEvent.objects.filter(
+        assignment_id=OuterRef("id"), action__in=STATUS_ACTIONS
+    )
     # Local "today" is within a day of the UTC date in every zone (UTC-12 .. UTC+14).
-    plans = shard.filter(Assignment.objects.all(), "client_id")
+    plans = shard.filter(Assignment.objects.order_by(), "client_id")
     return (
         plans.filter(
             status=AssignmentStatus.ACTIVE,
@@ -368,37 +420,173 @@ def _candidate_rows(*, now: datetime, shard: Shard = EVERY_CLIENT) -> QuerySet |
             | Q(client__client_profile__reminders_paused_until__lte=now)
         )
         .alias(
-            _at=effective_reminder_time_sql(),
-            _today=local_today,
-            _key=Concat(Value("reminder:"), Cast("id", CharField()), day_suffix),
+            _today=filters.today,
+            _monday=filters.monday,
+            _sunday=filters.sunday,
+            _weekday_hit=F("weekdays").bitand(filters.weekday_bit),
+            _key=Concat(Value("reminder:"), Cast("id", CharField()), filters.key_suffix),
         )
-        .filter(may_be_due)
+        .annotate(_at=effective_reminder_time_sql())
+        .filter(filters.may_be_due)
+        # The plan runs today (its dates) and, for chosen weekdays, today is one of them.
+        .filter(start_date__lte=F("_today"))
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=F("_today")))
+        .filter(~Q(schedule_kind=schedule.WEEKDAYS) | Q(_weekday_hit__gt=0))
         .filter(~Exists(written), ~Exists(practised))
+        .annotate(
+            _has_history=Exists(history),
+            _created_lately=Case(
+                When(created_at__gte=now - _CREATED_LATELY, then=F("created_at")),
+                default=None,
+            ),
+            **{
+                name: Case(
+                    When(schedule_kind=schedule.TIMES_PER_WEEK, then=value),
+                    default=None,
+                    output_field=field,
+                )
+                for name, value, field in [
+                    ("_done_this_week", Coalesce(done_this_week, 0), IntegerField()),
+                    ("_start_date", F("start_date"), DateField()),
+                    ("_end_date", F("end_date"), DateField()),
+                    ("_times_per_week", F("times_per_week"), IntegerField()),
+                ]
+            },
+        )
     )
 
 
-def _done_dates(*, candidate_ids: QuerySet, now: datetime) -> dict[int, set[date]]:
-    """Practice dates of every candidate plan this week (around the UTC date), one query."""
-    utc_today = now.astimezone(UTC).date()
-    earliest = schedule.week_start(utc_today - timedelta(days=1))
-    latest = utc_today + timedelta(days=1)
-    done: dict[int, set[date]] = defaultdict(set)
-    rows = Completion.objects.filter(
-        assignment_id__in=candidate_ids, local_date__gte=earliest, local_date__lte=latest
-    ).values_list("assignment_id", "local_date")
-    for assignment_id, day in rows:
-        done[assignment_id].add(day)
-    return done
+def _week_quota(day: _ZoneDay, start: date, end: date | None, times_per_week: int | None) -> int:
+    """schedule.week_quota of an "N times a week" plan without a history, in O(1):
+    N, or the number of days the plan runs this week if fewer."""
+    first = max(day.monday, start)
+    last = day.sunday if end is None else min(day.sunday, end)
+    return min(times_per_week or 0, (last - first).days + 1)
 
 
-def _status_events(*, candidate_ids: QuerySet) -> dict[int, list[AssignmentEvent]]:
-    """Pause, resume and end events of every candidate plan, one query."""
-    events: dict[int, list[AssignmentEvent]] = defaultdict(list)
+def _with_history(
+    rows: list[tuple], *, now: datetime, days: dict[str, _ZoneDay]
+) -> list[DueReminder]:
+    """The full rule for plans whose history has pauses, resumes or ends: their schedule
+    built by the portal's own selector from that history (one query, which brings the
+    plan's schedule along) and their week's practice (one more)."""
+    ids = [row[0] for row in rows]
+    plans: dict[int, SimpleNamespace] = {}
+    events: dict[int, list[SimpleNamespace]] = defaultdict(list)
     for event in AssignmentEvent.objects.filter(
-        assignment_id__in=candidate_ids, action__in=STATUS_ACTIONS
-    ).only("id", "assignment_id", "action", "created_at"):
-        events[event.assignment_id].append(event)
-    return events
+        assignment_id__in=ids, action__in=STATUS_ACTIONS
+    ).values(
+        "id",
+        "assignment_id",
+        "action",
+        "created_at",
+        "assignment__schedule_kind",
+        "assignment__start_date",
+        "assignment__end_date",
+        "assignment__weekdays",
+        "assignment__times_per_week",
+        "assignment__updated_at",
+    ):
+        assignment_id = event["assignment_id"]
+        events[assignment_id].append(
+            SimpleNamespace(pk=event["id"], action=event["action"], created_at=event["created_at"])
+        )
+        plans[assignment_id] = SimpleNamespace(
+            schedule_kind=event["assignment__schedule_kind"],
+            start_date=event["assignment__start_date"],
+            end_date=event["assignment__end_date"],
+            weekdays=event["assignment__weekdays"],
+            times_per_week=event["assignment__times_per_week"],
+            status=AssignmentStatus.ACTIVE,  # the candidate query reads active plans only
+            updated_at=event["assignment__updated_at"],
+        )
+    utc_today = now.astimezone(UTC).date()
+    done: dict[int, set[date]] = defaultdict(set)
+    for assignment_id, day in Completion.objects.filter(
+        assignment_id__in=ids,
+        local_date__gte=schedule.week_start(utc_today - timedelta(days=1)),
+        local_date__lte=utc_today + timedelta(days=1),
+    ).values_list("assignment_id", "local_date"):
+        done[assignment_id].add(day)
+    due = []
+    for row, reminder in zip(rows, _due_instants(rows, now=now, days=days), strict=True):
+        if reminder is None or row[0] not in plans:  # its history changed meanwhile
+            continue
+        plan = schedule_for(plans[row[0]], zone=days[row[3]].zone, events=events[row[0]])
+        if schedule.due_on(plan, reminder.day, done.get(row[0], set())):
+            due.append(reminder)
+    return due
+
+
+def _due_instants(
+    rows: list[tuple],
+    *,
+    now: datetime,
+    days: dict[str, _ZoneDay],
+    instants: dict[tuple, tuple | None] | None = None,
+) -> list[DueReminder | None]:
+    """For each candidate row: its reminder if that has fallen due by now, else None.
+
+    The instant depends only on the zone, the wall-clock time and the quiet hours, so it
+    is computed once per distinct combination (a handful per zone) and looked up for
+    each row; rows then compare only with the UTC instant (same tzinfo: cheap).
+    """
+    instants = {} if instants is None else instants
+    found: list[DueReminder | None] = []
+    for row in rows:
+        combination = row[3:7]  # zone name, reminder time, quiet hours start and end
+        try:
+            instant = instants[combination]
+        except KeyError:
+            day = days[row[3]]
+            due_at = reminder_due_at(
+                day=day.today,
+                reminder_time=row[4],
+                zone=day.zone,
+                quiet_hours_start=row[5],
+                quiet_hours_end=row[6],
+            )
+            instant = instants[combination] = (
+                None
+                if due_at is None or due_at > now
+                else (due_at, due_at.astimezone(UTC), day.today)
+            )
+        if instant is None:
+            found.append(None)
+            continue
+        due_at, due_utc, today = instant
+        created_at, paused_until = row[7], row[8]
+        if (created_at is not None and created_at >= due_utc) or (
+            paused_until is not None and paused_until > due_utc
+        ):
+            found.append(None)
+        else:
+            found.append(DueReminder(row[0], row[1], row[2], today, due_at))
+    return found
+
+
+def _stream(queryset: QuerySet, *, chunk_size: int) -> Iterator[tuple]:
+    """The candidate rows through a server-side cursor, in one transaction on PostgreSQL.
+
+    There with JIT compilation off: the CASE per zone and the subqueries make
+    PostgreSQL estimate the query as costly, and compiling it took longer (4.8 s for
+    200,000 clients) than running it. The transaction (no savepoint when nested) keeps
+    the cursor streaming instead of materialising every row first, as a cursor held
+    across commits must. Rows come as psycopg loads them (dates, times, aware
+    datetimes, booleans: already the right types), without Django's per-value
+    converters, which SQLite needs and keeps.
+    """
+    if connection.vendor != "postgresql":
+        yield from queryset.iterator(chunk_size=chunk_size)
+        return
+    sql, params = queryset.query.sql_with_params()
+    with transaction.atomic(savepoint=False):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, params)
+            while chunk := cursor.fetchmany(chunk_size):
+                yield from chunk
 
 
 def reminders_due(
@@ -406,37 +594,34 @@ def reminders_due(
 ) -> list[DueReminder]:
     """The reminders that are due and not yet written, in a fixed number of queries.
 
-    Four whatever the number of clients: the zones, the candidate plans (one query
-    streamed through one server-side cursor, chunk_size rows at a time), their
-    completions and their history (each with the candidate query as a subquery).
-    A tick that finds everything written stops after the first two.
+    Three whatever the number of clients: the zones, JIT off (PostgreSQL only), and
+    the candidate plans (one query streamed through one server-side cursor, chunk_size
+    rows at a time) with their week's practice counted and their history flagged in
+    SQL. Plans with a pause, resume or end in their history (few) take two more: that
+    history and their week's practice, for the full rule (`_with_history`).
     """
-    queryset = _candidate_rows(now=now, shard=shard)
-    if queryset is None:
+    filters = _zone_filters(now=now)
+    if filters is None:
         return []
-    rows: dict[int, dict] = {}
-    candidates: list[DueReminder] = []
-    for row in queryset.values(*_ASSIGNMENT_FIELDS).iterator(chunk_size=chunk_size):
-        candidate = _candidate(row, now)
-        if candidate is not None:
-            rows[candidate.assignment_id] = row
-            candidates.append(candidate)
-    if not candidates:
-        return []
-    candidate_ids = queryset.order_by().values("id")
-    done = _done_dates(candidate_ids=candidate_ids, now=now)
-    events = _status_events(candidate_ids=candidate_ids)
-    due = []
-    for candidate in candidates:
-        # Built by the same selector as the portal's Today page, so a reminder goes out
-        # exactly when that page shows the practice as due (pauses shrink a weekly quota).
-        plan = schedule_for(
-            SimpleNamespace(**rows[candidate.assignment_id]),
-            zone=candidate.due_at.tzinfo,
-            events=events.get(candidate.assignment_id, ()),
-        )
-        if schedule.due_on(plan, candidate.day, done.get(candidate.assignment_id, set())):
-            due.append(candidate)
+    days = filters.days
+    queryset = _candidate_rows(now=now, filters=filters, shard=shard).values_list(*_ROW_FIELDS)
+    due: list[DueReminder] = []
+    instants: dict[tuple, datetime | None] = {}
+    with_history: list[tuple] = []
+    plain: list[tuple] = []
+    for row in _stream(queryset, chunk_size=chunk_size):
+        if row[9]:
+            with_history.append(row)
+        # "N times a week" (a count of days done): the week's quota is N, or fewer in a
+        # week the plan starts or ends in.
+        elif row[10] is None or _week_quota(days[row[3]], row[11], row[12], row[13]) > row[10]:
+            plain.append(row)
+        if len(plain) >= chunk_size:
+            due += filter(None, _due_instants(plain, now=now, days=days, instants=instants))
+            plain.clear()
+    due += filter(None, _due_instants(plain, now=now, days=days, instants=instants))
+    if with_history:
+        due.extend(_with_history(with_history, now=now, days=days))
     return due
 
 
@@ -444,36 +629,84 @@ def _notifications_write(*, due: list[DueReminder], now: datetime) -> list[int]:
     """Insert the rows, ignoring keys another run inserted meanwhile; return our new ids.
 
     The batch token tells our rows apart from ones a concurrent run just wrote, so
-    each new row is enqueued by exactly the run that created it.
+    each new row is enqueued by exactly the run that created it. One unsaved row per
+    channel each client is reached on, built directly (a model instance costs more
+    than anything else here when a tick writes hundreds of thousands).
     """
     batch = uuid.uuid4().hex
     channels = channels_for(user_ids=list({reminder.client_id for reminder in due}))
-    rows = notifications_for_channels(
-        channels=channels,
-        rows=[
-            Notification(
-                kind=Notification.Kind.REMINDER,
-                recipient_id=reminder.client_id,
-                to_email=reminder.to_email,
-                idempotency_key=reminder.key,
-                # Ids and dates only: the email is built from them at send time.
-                context={
-                    "assignment_id": reminder.assignment_id,
-                    "local_date": reminder.day.isoformat(),
-                    "batch": batch,
-                },
-                created_at=now,
-                next_attempt_at=now,
-            )
-            for reminder in due
-        ],
-    )
-    Notification.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+    email_only = [Notification.Channel.EMAIL]
+    rows = [
+        Notification(
+            kind=Notification.Kind.REMINDER,
+            channel=channel,
+            recipient_id=reminder.client_id,
+            to_email=reminder.to_email,
+            idempotency_key=reminder.key,
+            # Ids and dates only: the email is built from them at send time.
+            context={
+                "assignment_id": reminder.assignment_id,
+                "local_date": reminder.day.isoformat(),
+                "batch": batch,
+            },
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for reminder in due
+        for channel in channels.get(reminder.client_id, email_only)
+    ]
+    if connection.vendor == "postgresql":
+        return _notifications_insert(rows)
+    Notification.objects.bulk_create(rows, batch_size=WRITE_BATCH, ignore_conflicts=True)
     return list(
         Notification.objects.filter(
             idempotency_key__in=[reminder.key for reminder in due], context__batch=batch
         ).values_list("id", flat=True)
     )
+
+
+# The outbox columns that differ from one reminder row to the next; every other column
+# takes the first row's value (the model's defaults and the tick's instant).
+_PER_ROW = ("channel", "recipient_id", "to_email", "idempotency_key", "context")
+
+
+def _notifications_insert(rows: list[Notification]) -> list[int]:
+    """PostgreSQL: the rows in one INSERT … SELECT FROM unnest(…), skipping keys already
+    written, returning the ids of the rows it inserted (ours, so no re-read by batch token).
+
+    Every concrete column of the model is written, so a column added later is filled
+    with its default as bulk_create would; values pass through each field's own
+    preparation and are cast to its column type.
+    """
+    fields = [f for f in Notification._meta.concrete_fields if not f.primary_key]
+    first = rows[0]
+    columns, values, params = [], [], []
+    per_row = []
+    for field in fields:
+        columns.append(connection.ops.quote_name(field.column))
+        db_type = field.db_type(connection)
+        if field.attname in _PER_ROW:
+            per_row.append((field, db_type))
+            values.append(f"u.{connection.ops.quote_name(field.column)}")
+        else:
+            values.append(f"%s::{db_type}")
+            params.append(field.get_db_prep_save(getattr(first, field.attname), connection))
+    arrays = ", ".join(f"%s::{db_type}[]" for _, db_type in per_row)
+    names = ", ".join(connection.ops.quote_name(field.column) for field, _ in per_row)
+    for field, _ in per_row:
+        params.append(
+            [field.get_db_prep_save(getattr(row, field.attname), connection) for row in rows]
+        )
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    # Identifiers and types come from the model (quoted); every value is a parameter.
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+        f"SELECT {', '.join(values)} FROM unnest({arrays}) AS u({names}) "
+        f"ON CONFLICT DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def reminders_create_due(

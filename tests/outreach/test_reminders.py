@@ -444,14 +444,15 @@ def test_it_decides_for_many_clients_in_a_constant_number_of_queries(
         make_completion(assignment, date(2026, 5, 6))
     now = local("Asia/Kolkata", 2026, 5, 6, 10, 0)
     # Chunks of 7 rows: 3 chunks for 20 clients, 29 for 200, the same bound for both.
-    with django_assert_max_num_queries(4):
+    # The zones, JIT off (PostgreSQL), the candidates; two more for plans with a history.
+    with django_assert_max_num_queries(5):
         due = reminders.reminders_due(now=now, chunk_size=7)
     assert len(due) == count - count // 2
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         created = reminders_create_due(now=now, chunk_size=7)
     assert len(created) == count - count // 2
     # Nothing left to do: the next tick leaves out every written key in SQL.
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(3):
         assert (
             reminders_create_due(now=local("Asia/Kolkata", 2026, 5, 6, 10, 1), chunk_size=7) == []
         )
@@ -460,6 +461,6 @@ def test_it_decides_for_many_clients_in_a_constant_number_of_queries(
 def test_it_reads_no_plan_before_its_reminder_time(world, django_assert_max_num_queries):
     _many_clients(world.clinician, 20, "Asia/Kolkata")
     # 08:59 in Kolkata: every reminder is at 09:00, so the candidate query finds nothing.
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(3):
         assert reminders_create_due(now=local("Asia/Kolkata", 2026, 5, 6, 8, 59)) == []
     assert len(reminders_create_due(now=local("Asia/Kolkata", 2026, 5, 6, 9, 0))) == 20

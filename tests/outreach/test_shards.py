@@ -73,7 +73,7 @@ def test_it_decides_a_shard_in_the_same_number_of_queries_as_the_whole(many):
         reminders_due(now=KOLKATA_MORNING)
     with CaptureQueriesContext(connection) as part:
         reminders_due(now=KOLKATA_MORNING, shard=Shard(index=1, count=4))
-    assert len(part) == len(whole) == 4
+    assert len(part) == len(whole) <= 5
 
 
 def test_it_covers_every_weekly_summary_exactly_once_across_the_shards(world, many):
