@@ -26,6 +26,14 @@ from tests.factories import make_assignment, make_exercise
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CACHE_NAMES = "async () => (await caches.keys()).filter(n => n.startsWith('kindwork-')).sort()"
+# The pages kept under one version's page caches (the version is the argument).
+PAGES_OF_VERSION = """async (version) => {
+  const urls = [];
+  for (const name of (await caches.keys()).filter(n => n.endsWith("-pages-" + version))) {
+    for (const request of await (await caches.open(name)).keys()) urls.push(request.url);
+  }
+  return urls;
+}"""
 AUDIO_KEPT = """async () => {
   const urls = [];
   for (const name of (await caches.keys()).filter(n => n.endsWith("-audio"))) {
@@ -307,13 +315,16 @@ def test_a_new_worker_version_deletes_the_older_caches(
         ),
         what="the older caches to go",
     )
-    # The open page fills the new version's caches again (the worker asks it to).
+    # The open page fills the new version's caches again (the worker asks it to). A
+    # cache is named as soon as it is opened, before anything is put in it: wait for
+    # the practice page itself, not for the cache's name.
+    practice_url = f"{live_server.url}/portal/practice/{assignment.pk}/"
     _wait_until(
         lambda: (
-            any(name.endswith("-pages-5ec0ndver510") for name in page.evaluate(CACHE_NAMES))
+            practice_url in page.evaluate(PAGES_OF_VERSION, "5ec0ndver510")
             and "kindwork-static-5ec0ndver510" in page.evaluate(CACHE_NAMES)
         ),
-        what="the new version's caches",
+        what="the practice page in the new version's cache",
     )
     context.set_offline(True)
     page.goto(f"/portal/practice/{assignment.pk}/")
