@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     import django
 
     django.setup()
+    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -66,6 +67,8 @@ def main(argv: list[str] | None = None) -> None:
     from bench.run import group_prepare, logged_in_client, tokens_create
     from programs.models import Group
 
+    # Production settings hash the static files' names: pages need the manifest.
+    call_command("collectstatic", interactive=False, verbosity=0)
     with connection.cursor() as cursor:
         cursor.execute(
             """
