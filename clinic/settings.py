@@ -482,6 +482,28 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+# Computed caseload figures (homework.selectors.progress), keyed by each client's figures
+# version, which database triggers change with every write they depend on: an entry is
+# never stale, only unused. Shared by the web processes in Redis; without Redis each
+# process keeps its own (a file cache would cost more than computing them again).
+# Entries live two days: the key also holds the client's local date.
+FIGURES_CACHE_SECONDS = 2 * 24 * 3600
+CACHES["figures"] = (
+    {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "kindwork-figures",
+        "TIMEOUT": FIGURES_CACHE_SECONDS,
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "kindwork-figures",
+        "TIMEOUT": FIGURES_CACHE_SECONDS,
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    }
+)
 
 # --- Security: headers, cookies, sessions, second factor, lockout, CSP ---
 # Strict defaults whenever DEBUG is off. Behind our own TLS proxy (BEHIND_TLS_PROXY=1)

@@ -12,6 +12,7 @@ class HomeworkConfig(AppConfig):
         # After every migrate (bin/run, deploys, a fresh test database) the
         # built-in exercise library is present and up to date.
         post_migrate.connect(load_library_after_migrate, sender=self)
+        post_migrate.connect(install_triggers_after_migrate, sender=self)
         from homework import emails  # noqa: F401  (registers homework's email kinds)
 
 
@@ -44,3 +45,18 @@ def load_library_after_migrate(sender: AppConfig, using: str, verbosity: int = 1
             f"Exercise library: {result.created} added, {result.updated} updated, "
             f"{result.archived} archived.\n"
         )
+
+
+def install_triggers_after_migrate(sender: AppConfig, using: str, **kwargs) -> None:
+    """The figures-version triggers, on every database homework's tables are in, including
+    a test database made without migrations (homework.triggers)."""
+    from django.db import connections
+
+    from homework.models import FiguresVersion
+    from homework.triggers import figures_triggers_install
+
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if FiguresVersion._meta.db_table not in connection.introspection.table_names(cursor):
+            return
+    figures_triggers_install(connection)

@@ -370,3 +370,30 @@ class ClientNote(models.Model):
 
     def __str__(self) -> str:
         return f"Note {self.pk} on client {self.client_id}"
+
+
+class FiguresVersion(models.Model):
+    """A client's figures version: a fresh random value whenever a row the caseload's
+    figures are computed from changes (a plan, its history, a log).
+
+    Written only by database triggers (homework/migrations/0010), never by Python, so
+    no write can forget it: bulk updates, raw SQL, COPY and migrations bump it too. A
+    random value rather than a counter, because a counter can repeat: a rolled-back
+    transaction or a restored backup takes it back to a number that cached figures
+    were already computed under. No row means no such write since the triggers came.
+
+    No foreign key: a deleted client's logs bump their version as they go, and a
+    constraint would then refuse the delete.
+    """
+
+    client = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    version = models.UUIDField()
+
+    def __str__(self) -> str:
+        return f"Figures version of client {self.client_id}"

@@ -23,20 +23,29 @@ Definitions (shown to people in the templates too):
   least TREND_RISE points above the mean of the TREND_LOGS logs before them.
 """
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from statistics import fmean
 
-from django.db.models import F, OuterRef, Subquery, Window
+from django.core.cache import caches
+from django.db.models import F, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.access import clients_visible_to
 from accounts.models import User
 from homework.attention import attention_reasons_for
-from homework.models import RATING_PAIRS, Assignment, AssignmentStatus, Completion, Rating
+from homework.models import (
+    RATING_PAIRS,
+    Assignment,
+    AssignmentStatus,
+    Completion,
+    FiguresVersion,
+    Rating,
+)
 from homework.schedule import (
     Adherence,
     Schedule,
@@ -48,6 +57,8 @@ from homework.schedule import (
     week_start,
 )
 from homework.selectors.practice import last_resumed_on, schedules_for, with_status_event_flag
+
+logger = logging.getLogger(__name__)
 
 WEEKS_SHOWN = 12
 ATTENTION_IDLE_DAYS = 5
@@ -400,30 +411,110 @@ def _is_running(assignment: Assignment, schedule: Schedule, day: date) -> bool:
     return assignment.status == AssignmentStatus.ACTIVE and is_active_on(schedule, day)
 
 
-def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> list[CaseloadRow]:
-    """One row per client on the clinician's caseload, urgent first, then those needing
-    attention.
+@dataclass(frozen=True)
+class CaseloadFigures:
+    """A client's computed caseload figures: what a row shows that comes from their plans,
+    their plans' history and their logs (the rest of a row is read fresh every time).
 
-    At most five queries for any caseload: clients with their last practice,
-    assignments, the history of those ever paused or ended, the last 28 days of
-    logs, and the latest distress ratings of clients with few of them in those days;
-    plus the fixed few of each registered attention provider (homework.attention).
+    Cached under (client, figures version, zone, local date): the triggers of
+    homework.models.FiguresVersion give the client a new version with every write these
+    are computed from, and the zone and the day are the only other inputs (the time of
+    day enters only through `told`, which keeps the moments and is filtered on reading).
     """
-    now = now or timezone.now()
-    # Each client's last practice rides along: one backwards step on (client, local_date).
-    latest_log = Completion.objects.filter(client_id=OuterRef("pk")).order_by("-local_date")
-    clients = list(
-        clients_visible_to(clinician)
-        # The clinician's name rides along for a supervisor's list of several caseloads.
-        .select_related("client_profile__clinician")
-        .annotate(last_practice=Subquery(latest_log.values("local_date")[:1]))
-        .order_by("full_name", "email", "id")
-    )
+
+    active_assignments: int
+    adherence_7: Adherence
+    adherence_28: Adherence
+    practised_days_7: int
+    last_practice: date | None
+    idle_days: int | None
+    distress_recent: float | None
+    distress_earlier: float | None
+    # (local date, moment) of each recent log the client asked their clinician to see.
+    told: tuple[tuple[date, datetime], ...]
+
+    def as_cached(self) -> tuple:
+        """Plain values only: a cached entry never depends on a class's pickled shape."""
+        return (
+            self.active_assignments,
+            self.adherence_7.planned,
+            self.adherence_7.done,
+            self.adherence_28.planned,
+            self.adherence_28.done,
+            self.practised_days_7,
+            self.last_practice,
+            self.idle_days,
+            self.distress_recent,
+            self.distress_earlier,
+            self.told,
+        )
+
+    @classmethod
+    def from_cached(cls, value: tuple) -> "CaseloadFigures":
+        (
+            active,
+            planned_7,
+            done_7,
+            planned_28,
+            done_28,
+            days_7,
+            last,
+            idle,
+            recent,
+            earlier,
+            told,
+        ) = value
+        return cls(
+            active_assignments=active,
+            adherence_7=Adherence(planned_7, done_7),
+            adherence_28=Adherence(planned_28, done_28),
+            practised_days_7=days_7,
+            last_practice=last,
+            idle_days=idle,
+            distress_recent=recent,
+            distress_earlier=earlier,
+            told=told,
+        )
+
+
+# Bump when CaseloadFigures or its computation changes: older entries are then unused.
+FIGURES_FORMAT = 1
+
+
+def _figures_key(client: User, today: date) -> str:
+    version = client.figures_version.hex if client.figures_version else "none"
+    return f"caseload:{FIGURES_FORMAT}:{client.pk}:{version}:{client.timezone}:{today.isoformat()}"
+
+
+def _figures_cache_read(keys: list[str]) -> dict[str, tuple]:
+    """Cached figures by key; nothing when the cache cannot answer (the page computes)."""
+    try:
+        return caches["figures"].get_many(keys)
+    # A cache that fails (Redis down, an entry it cannot read) must never fail the page.
+    except Exception:
+        logger.warning("figures cache unavailable for reading; computing", exc_info=True)
+        return {}
+
+
+def _figures_cache_write(entries: dict[str, tuple]) -> None:
+    try:
+        caches["figures"].set_many(entries)
+    except Exception:
+        logger.warning("figures cache unavailable for writing", exc_info=True)
+
+
+def caseload_figures_compute(
+    clients: Sequence[User], *, todays: dict[int, date]
+) -> dict[int, CaseloadFigures]:
+    """Compute the figures of `clients` (each with the local date in `todays`) from the
+    database, never from the cache. At most five queries for any number of clients:
+    assignments, the history of those ever paused or ended, the last 28 days of logs,
+    the latest distress ratings of clients with few of them in those days, and the last
+    practice of each."""
     if not clients:
-        return []
+        return {}
     ids = [c.pk for c in clients]
     zones = {c.pk: c.zone for c in clients}
-    todays = {c.pk: local_date(now, zones[c.pk]) for c in clients}
     earliest = min(todays.values()) - timedelta(days=28)
 
     assignments = list(
@@ -445,8 +536,7 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
     # (local_date, id, distress after) of the recent logs that record it, per client.
     recent_distress: dict[int, list[tuple[date, int, int]]] = defaultdict(list)
     # Logs the client asked their clinician to look at (a hard practice), recently.
-    told: dict[int, list[date]] = defaultdict(list)
-    told_since = now - timedelta(days=BACKDRAFT_SHOWN_DAYS)
+    told: dict[int, list[tuple[date, datetime]]] = defaultdict(list)
     for log_id, assignment_id, client_id, day, distress_after, told_at in (
         Completion.objects.filter(client_id__in=ids, local_date__gte=earliest)
         .order_by()
@@ -454,8 +544,8 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
             "id", "assignment_id", "client_id", "local_date", "distress_after", "clinician_told_at"
         )
     ):
-        if told_at is not None and told_at >= told_since:
-            told[client_id].append(day)
+        if told_at is not None:
+            told[client_id].append((day, told_at))
         done[assignment_id].add(day)
         days_by_client[client_id].add(day)
         if distress_after is not None:
@@ -488,21 +578,25 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
             history[client_id].append(value)
         distress.update(history)
 
+    # Each client's last practice: one backwards step on (client, local_date) each.
+    latest_log = Completion.objects.filter(client_id=OuterRef("pk")).order_by("-local_date")
+    last_practices = dict(
+        User.objects.filter(pk__in=ids)
+        .annotate(last_practice=Subquery(latest_log.values("local_date")[:1]))
+        .values_list("pk", "last_practice")
+    )
+
     by_client: dict[int, list[Assignment]] = defaultdict(list)
     for assignment in assignments:
         by_client[assignment.client_id].append(assignment)
-    # Moments in the reader's zone: the clinician (or supervisor) who acts on them.
-    added = attention_reasons_for(client_ids=ids, now=now, zone=clinician.zone)
 
-    rows = []
+    figures = {}
     for client in clients:
         today = todays[client.pk]
         plans = by_client.get(client.pk, [])
         running = [a for a in plans if _is_running(a, schedules[a.pk], today)]
         plans_done = [(schedules[a.pk], done.get(a.pk, set())) for a in plans]
-        adherence_7 = plans_adherence(plans_done, today - timedelta(days=6), today, today=today)
-        adherence_28 = plans_adherence(plans_done, today - timedelta(days=27), today, today=today)
-        last = client.last_practice
+        last = last_practices.get(client.pk)
         idle_days = None
         if running:
             began = min(
@@ -510,9 +604,87 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
             )
             idle_days = (today - max(began, last or began)).days
         latest = distress.get(client.pk, [])
-        recent = _mean(latest[:TREND_LOGS]) if len(latest) >= 2 * TREND_LOGS else None
-        earlier = _mean(latest[TREND_LOGS:]) if len(latest) >= 2 * TREND_LOGS else None
+        enough = len(latest) >= 2 * TREND_LOGS
+        figures[client.pk] = CaseloadFigures(
+            active_assignments=sum(
+                1
+                for a in plans
+                if a.status == AssignmentStatus.ACTIVE
+                and (a.end_date is None or a.end_date >= today)
+            ),
+            adherence_7=plans_adherence(plans_done, today - timedelta(days=6), today, today=today),
+            adherence_28=plans_adherence(
+                plans_done, today - timedelta(days=27), today, today=today
+            ),
+            practised_days_7=sum(
+                1 for d in days_by_client.get(client.pk, ()) if d > today - timedelta(days=7)
+            ),
+            last_practice=last,
+            idle_days=idle_days,
+            distress_recent=_mean(latest[:TREND_LOGS]) if enough else None,
+            distress_earlier=_mean(latest[TREND_LOGS:]) if enough else None,
+            told=tuple(sorted(told.get(client.pk, []))),
+        )
+    return figures
 
+
+def caseload_figures(clients: Sequence[User], *, now: datetime) -> dict[int, CaseloadFigures]:
+    """The figures of `clients` (read with `with_figures_version`): from the cache where
+    their version, zone and local date have an entry, computed (and kept) otherwise."""
+    todays = {c.pk: local_date(now, c.zone) for c in clients}
+    keys = {c.pk: _figures_key(c, todays[c.pk]) for c in clients}
+    cached = _figures_cache_read(list(keys.values()))
+    figures: dict[int, CaseloadFigures] = {}
+    missing = []
+    for client in clients:
+        value = cached.get(keys[client.pk])
+        if value is None:
+            missing.append(client)
+        else:
+            figures[client.pk] = CaseloadFigures.from_cached(value)
+    if missing:
+        computed = caseload_figures_compute(missing, todays=todays)
+        figures.update(computed)
+        _figures_cache_write({keys[pk]: found.as_cached() for pk, found in computed.items()})
+    return figures
+
+
+def with_figures_version(clients: QuerySet[User]) -> QuerySet[User]:
+    """Clients with their figures version (None before any write since the triggers)."""
+    return clients.annotate(
+        figures_version=Subquery(
+            FiguresVersion.objects.filter(client_id=OuterRef("pk")).values("version")[:1]
+        )
+    )
+
+
+def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> list[CaseloadRow]:
+    """One row per client on the clinician's caseload, urgent first, then those needing
+    attention.
+
+    Two queries for any caseload whose figures are cached (the clients with their
+    figures versions, and the cache), and the five of `caseload_figures_compute` for
+    the clients whose figures are not; plus the fixed few of each registered attention
+    provider (homework.attention), which are always read fresh.
+    """
+    now = now or timezone.now()
+    clients = list(
+        with_figures_version(clients_visible_to(clinician))
+        # The clinician's name rides along for a supervisor's list of several caseloads.
+        .select_related("client_profile__clinician")
+        .order_by("full_name", "email", "id")
+    )
+    if not clients:
+        return []
+    figures = caseload_figures(clients, now=now)
+    told_since = now - timedelta(days=BACKDRAFT_SHOWN_DAYS)
+    # Moments in the reader's zone: the clinician (or supervisor) who acts on them.
+    added = attention_reasons_for(client_ids=[c.pk for c in clients], now=now, zone=clinician.zone)
+
+    rows = []
+    for client in clients:
+        found = figures[client.pk]
+        recent, earlier = found.distress_recent, found.distress_earlier
         extra = added.get(client.pk, [])
         profile = getattr(client, "client_profile", None)
         discharged = profile is not None and profile.discharged_at is not None
@@ -520,6 +692,7 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
         reasons = [reason.text for reason in extra if reason.urgent]
         # Nobody can act on a closed record, so it never asks for attention otherwise.
         closed = discharged or not client.is_active
+        idle_days = found.idle_days
         if not closed and idle_days is not None and idle_days >= ATTENTION_IDLE_DAYS:
             reasons.append(f"No practice logged for {idle_days} days")
         rising = recent is not None and earlier is not None and recent - earlier >= TREND_RISE
@@ -527,28 +700,22 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
             reasons.append(
                 f"Distress after practice rising (average {recent:.1f}, was {earlier:.1f})"
             )
-        for day in sorted(told.get(client.pk, [])):
+        for day, _told_at in (entry for entry in found.told if entry[1] >= told_since):
             reasons.append(
                 f"Asked you to look at the practice log of {day.day} {day:%b}: it stirred up "
                 "something hard"
             )
         reasons.extend(reason.text for reason in extra if not reason.urgent)
+        client.last_practice = found.last_practice
         rows.append(
             CaseloadRow(
                 client=client,
-                local_date=today,
-                active_assignments=sum(
-                    1
-                    for a in plans
-                    if a.status == AssignmentStatus.ACTIVE
-                    and (a.end_date is None or a.end_date >= today)
-                ),
-                adherence_7=adherence_7,
-                adherence_28=adherence_28,
-                practised_days_7=sum(
-                    1 for d in days_by_client.get(client.pk, ()) if d > today - timedelta(days=7)
-                ),
-                last_practice=last,
+                local_date=local_date(now, client.zone),
+                active_assignments=found.active_assignments,
+                adherence_7=found.adherence_7,
+                adherence_28=found.adherence_28,
+                practised_days_7=found.practised_days_7,
+                last_practice=found.last_practice,
                 idle_days=idle_days,
                 distress_recent=recent,
                 distress_earlier=earlier,
