@@ -17,7 +17,8 @@ from typing import Any
 from django.db import NotSupportedError, connections, models, router
 
 # Integer columns are sent as one text string (`{1,2,3}`): psycopg adapts a Python
-# list element by element, which is most of the time for large inserts.
+# list element by element, which is most of the time for large inserts. Prepared
+# integers are psycopg's Int2/Int4/Int8, int subclasses that print as plain numbers.
 _INTEGER_TYPES = {"integer", "bigint", "smallint"}
 
 
@@ -26,7 +27,7 @@ def _field(model: type[models.Model], name: str) -> models.Field:
 
 
 def _column_parameter(values: list[Any], db_type: str) -> Any:
-    if db_type in _INTEGER_TYPES and all(type(v) is int or v is None for v in values):
+    if db_type in _INTEGER_TYPES and all(isinstance(v, int) or v is None for v in values):
         return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
     return values
 
