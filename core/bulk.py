@@ -8,7 +8,8 @@ enum members stored as their value), and is cast to the column's type, so a wron
 type fails in the database rather than writing something else.
 
 PostgreSQL only has `unnest`; elsewhere (SQLite in development and tests) the rows go
-through bulk_create, which is slower but gives the same rows.
+through bulk_create, which is slower and, as a save does, fills `auto_now` columns with
+the current time.
 """
 
 from collections.abc import Mapping, Sequence
