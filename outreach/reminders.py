@@ -60,6 +60,7 @@ from django.db.models.functions import Cast, Coalesce, Concat, Mod
 from django.utils import timezone
 
 from accounts.models import DEFAULT_REMINDER_TIME, Role, User
+from core.bulk import insert_rows
 from homework import schedule
 from homework.models import Assignment, AssignmentEvent, AssignmentStatus, Completion
 from homework.selectors.practice import STATUS_ACTIONS, schedule_for
@@ -628,85 +629,55 @@ def reminders_due(
 def _notifications_write(*, due: list[DueReminder], now: datetime) -> list[int]:
     """Insert the rows, ignoring keys another run inserted meanwhile; return our new ids.
 
-    The batch token tells our rows apart from ones a concurrent run just wrote, so
-    each new row is enqueued by exactly the run that created it. One unsaved row per
-    channel each client is reached on, built directly (a model instance costs more
-    than anything else here when a tick writes hundreds of thousands).
+    One row per channel each client is reached on, from plain values (a model
+    instance costs more than anything else here when a tick writes hundreds of
+    thousands). On PostgreSQL the insert returns exactly the rows it wrote; elsewhere
+    the batch token tells our rows apart from ones a concurrent run just wrote. Either
+    way each new row is enqueued by exactly the run that created it.
     """
     batch = uuid.uuid4().hex
     channels = channels_for(user_ids=list({reminder.client_id for reminder in due}))
     email_only = [Notification.Channel.EMAIL]
-    rows = [
-        Notification(
-            kind=Notification.Kind.REMINDER,
-            channel=channel,
-            recipient_id=reminder.client_id,
-            to_email=reminder.to_email,
-            idempotency_key=reminder.key,
-            # Ids and dates only: the email is built from them at send time.
-            context={
-                "assignment_id": reminder.assignment_id,
-                "local_date": reminder.day.isoformat(),
-                "batch": batch,
-            },
-            created_at=now,
-            next_attempt_at=now,
-        )
+    reached = [
+        (reminder, channel)
         for reminder in due
         for channel in channels.get(reminder.client_id, email_only)
     ]
+    columns = {
+        "channel": [channel for _, channel in reached],
+        "recipient_id": [reminder.client_id for reminder, _ in reached],
+        "to_email": [reminder.to_email for reminder, _ in reached],
+        "idempotency_key": [reminder.key for reminder, _ in reached],
+        # Ids and dates only: the email is built from them at send time.
+        "context": [
+            {
+                "assignment_id": reminder.assignment_id,
+                "local_date": reminder.day.isoformat(),
+                "batch": batch,
+            }
+            for reminder, _ in reached
+        ],
+    }
+    # Every other column as a new row has it, so a column added to the outbox later
+    # gets its model default here too.
+    new_row = Notification(kind=Notification.Kind.REMINDER, created_at=now, next_attempt_at=now)
+    constants = {
+        field.attname: getattr(new_row, field.attname)
+        for field in Notification._meta.concrete_fields
+        if not field.primary_key and field.attname not in columns
+    }
     if connection.vendor == "postgresql":
-        return _notifications_insert(rows)
+        return insert_rows(Notification, columns, constants, ignore_conflicts=True)
+    rows = [
+        Notification(**constants, **dict(zip(columns, values, strict=True)))
+        for values in zip(*columns.values(), strict=True)
+    ]
     Notification.objects.bulk_create(rows, batch_size=WRITE_BATCH, ignore_conflicts=True)
     return list(
         Notification.objects.filter(
             idempotency_key__in=[reminder.key for reminder in due], context__batch=batch
         ).values_list("id", flat=True)
     )
-
-
-# The outbox columns that differ from one reminder row to the next; every other column
-# takes the first row's value (the model's defaults and the tick's instant).
-_PER_ROW = ("channel", "recipient_id", "to_email", "idempotency_key", "context")
-
-
-def _notifications_insert(rows: list[Notification]) -> list[int]:
-    """PostgreSQL: the rows in one INSERT … SELECT FROM unnest(…), skipping keys already
-    written, returning the ids of the rows it inserted (ours, so no re-read by batch token).
-
-    Every concrete column of the model is written, so a column added later is filled
-    with its default as bulk_create would; values pass through each field's own
-    preparation and are cast to its column type.
-    """
-    fields = [f for f in Notification._meta.concrete_fields if not f.primary_key]
-    first = rows[0]
-    columns, values, params = [], [], []
-    per_row = []
-    for field in fields:
-        columns.append(connection.ops.quote_name(field.column))
-        db_type = field.db_type(connection)
-        if field.attname in _PER_ROW:
-            per_row.append((field, db_type))
-            values.append(f"u.{connection.ops.quote_name(field.column)}")
-        else:
-            values.append(f"%s::{db_type}")
-            params.append(field.get_db_prep_save(getattr(first, field.attname), connection))
-    arrays = ", ".join(f"%s::{db_type}[]" for _, db_type in per_row)
-    names = ", ".join(connection.ops.quote_name(field.column) for field, _ in per_row)
-    for field, _ in per_row:
-        params.append(
-            [field.get_db_prep_save(getattr(row, field.attname), connection) for row in rows]
-        )
-    table = connection.ops.quote_name(Notification._meta.db_table)
-    # Identifiers and types come from the model (quoted); every value is a parameter.
-    sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
-        f"SELECT {', '.join(values)} FROM unnest({arrays}) AS u({names}) "
-        f"ON CONFLICT DO NOTHING RETURNING id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
 
 
 def reminders_create_due(

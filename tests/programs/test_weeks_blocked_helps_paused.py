@@ -5,12 +5,9 @@ adherence that does not count paused days as missed."""
 import logging
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.access import CLIENT_DISCHARGED
-from core.bulk import insert_rows
 from homework.models import Assignment, Exercise
 from homework.services.caseload import client_discharge
 from programs.models import Enrolment, Program, WeekOpening
@@ -199,40 +196,6 @@ class TestPausedDaysAreNotMissed:
         overview = group_overview(group=group, now=after_the_week)
         assert dict(overview.by_week)[1].planned == 5
         assert dict(overview.by_week)[1].done == 3
-
-
-class TestInsertRows:
-    def test_it_writes_the_rows_in_order_and_refuses_ragged_columns(self, world) -> None:
-        breathing = exercise("compassionate-breathing")
-        now = timezone.now()
-        ids = insert_rows(
-            Assignment,
-            {
-                "client": [world.client.pk, world.other_client.pk],
-                "clinician": [world.clinician.pk, world.clinician.pk],
-                "exercise": [breathing.pk, breathing.pk],
-                "note": ["", "a note"],
-                "schedule_kind": ["daily", "times_per_week"],
-                "weekdays": [0, 0],
-                "times_per_week": [None, 3],
-                "start_date": [TODAY, TODAY + timedelta(days=1)],
-                "end_date": [None, TODAY + timedelta(days=7)],
-            },
-            constants={
-                "reminder_time": None,
-                "status": "active",
-                "created_at": now,
-                "updated_at": now,
-            },
-        )
-        rows = [Assignment.objects.get(pk=pk) for pk in ids]
-        assert [(r.client_id, r.note, r.times_per_week, r.end_date) for r in rows] == [
-            (world.client.pk, "", None, None),
-            (world.other_client.pk, "a note", 3, TODAY + timedelta(days=7)),
-        ]
-        with pytest.raises(ValueError):
-            insert_rows(Assignment, {"client": [1, 2], "note": ["x"]})
-        assert Assignment.objects.count() == 2
 
 
 class TestTheBuilderAndTheApi:
