@@ -49,14 +49,16 @@ def load_library_after_migrate(sender: AppConfig, using: str, verbosity: int = 1
 
 def install_triggers_after_migrate(sender: AppConfig, using: str, **kwargs) -> None:
     """The figures-version triggers, on every database homework's tables are in, including
-    a test database made without migrations (homework.triggers)."""
+    a test database made without migrations, and a new version for every client
+    (homework.triggers)."""
     from django.db import connections
 
     from homework.models import FiguresVersion
-    from homework.triggers import figures_triggers_install
+    from homework.triggers import figures_triggers_install, figures_versions_renew
 
     connection = connections[using]
     with connection.cursor() as cursor:
         if FiguresVersion._meta.db_table not in connection.introspection.table_names(cursor):
             return
     figures_triggers_install(connection)
+    figures_versions_renew(connection)

@@ -14,7 +14,9 @@ version rows). SQLite (the small clinic's run command): row triggers.
 Installed by migration 0010 (so the data migrations after it bump versions too) and
 again after every migrate (homework.apps): a test database made without migrations
 has them, and a change here reaches every database on its next migrate. Installing
-is idempotent.
+is idempotent. Every migrate also renews every client's version, since a migrate
+follows a restore (docs/operations.md): a restored database's versions are ones that
+figures of rows written after the dump may have been cached under.
 """
 
 from django.db import transaction
@@ -109,6 +111,27 @@ def figures_triggers_install(connection: BaseDatabaseWrapper) -> None:
     with transaction.atomic(using=connection.alias):
         figures_triggers_remove(connection)
         _create(connection)
+
+
+# Every user a fresh version: for after a migrate, which may follow a restore from a dump
+# (versions go back to ones that figures newer than the dump were cached under) or data
+# written while the triggers were not there.
+RENEW = {
+    "postgresql": """
+        INSERT INTO homework_figuresversion (client_id, version)
+        SELECT id, gen_random_uuid() FROM accounts_user ORDER BY id
+        ON CONFLICT (client_id) DO UPDATE SET version = EXCLUDED.version
+    """,
+    "sqlite": """
+        INSERT OR REPLACE INTO homework_figuresversion (client_id, version)
+        SELECT id, lower(hex(randomblob(16))) FROM accounts_user
+    """,
+}
+
+
+def figures_versions_renew(connection: BaseDatabaseWrapper) -> None:
+    """Give every client a new figures version: no cached figures are used again."""
+    _executor(connection)(RENEW[connection.vendor])
 
 
 def _create(connection: BaseDatabaseWrapper) -> None:
