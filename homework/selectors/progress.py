@@ -23,11 +23,14 @@ Definitions (shown to people in the templates too):
   least TREND_RISE points above the mean of the TREND_LOGS logs before them.
 """
 
+import hashlib
 import logging
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from statistics import fmean
 
 from django.core.cache import caches
@@ -37,6 +40,7 @@ from django.utils import timezone
 
 from accounts.access import clients_visible_to
 from accounts.models import User
+from homework import schedule as schedule_module
 from homework.attention import attention_reasons_for
 from homework.models import (
     RATING_PAIRS,
@@ -56,6 +60,7 @@ from homework.schedule import (
     plans_adherence,
     week_start,
 )
+from homework.selectors import practice as practice_module
 from homework.selectors.practice import last_resumed_on, schedules_for, with_status_event_flag
 
 logger = logging.getLogger(__name__)
@@ -477,8 +482,17 @@ class CaseloadFigures:
         )
 
 
-# Bump when CaseloadFigures or its computation changes: older entries are then unused.
-FIGURES_FORMAT = 1
+def _code_version() -> str:
+    """The figures' code: this module, the schedule arithmetic and the schedules' reader.
+    A deploy that changes any of them changes every key, so no entry computed by older
+    code is read (nobody has to remember to bump a number)."""
+    digest = hashlib.sha256()
+    for module in (sys.modules[__name__], schedule_module, practice_module):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+FIGURES_FORMAT = _code_version()
 
 
 def _figures_key(client: User, today: date) -> str:

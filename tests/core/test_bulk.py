@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from core.bulk import insert_rows
 from core.encryption import FERNET_PREFIX
-from homework.models import Assignment, Completion, Exercise
+from homework.models import Assignment, Completion, Exercise, Rating
 from notifications.models import Notification
 from tests.factories import make_assignment
 
@@ -108,18 +108,7 @@ class TestInsertRows:
                 "logged_later": False,
                 "repeatable": False,
                 "minutes": 5,
-                **{
-                    rating: None
-                    for rating in (
-                        "distress_before",
-                        "distress_after",
-                        "belief_before",
-                        "belief_after",
-                        "self_criticism_before",
-                        "self_criticism_after",
-                        "self_kindness_after",
-                    )
-                },
+                **dict.fromkeys(Rating.values),
                 "reflection_shared": True,
                 "stirred_up": False,
                 "clinician_told_at": None,
