@@ -19,6 +19,8 @@ follows a restore (docs/operations.md): a restored database's versions are ones 
 figures of rows written after the dump may have been cached under.
 """
 
+from collections.abc import Callable
+
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -189,7 +191,7 @@ def figures_triggers_remove(connection: BaseDatabaseWrapper) -> None:
         )
 
 
-def _executor(connection: BaseDatabaseWrapper):
+def _executor(connection: BaseDatabaseWrapper) -> Callable[[str], None]:
     def execute(sql: str) -> None:
         with connection.cursor() as cursor:
             cursor.execute(sql)
