@@ -357,6 +357,13 @@ def client_reassign(
         accepted_at=now,
     )
     client_reassigned.send(sender=Handover, actor=actor, client=client, handover=handover)
+    client_clinician_changed_notify(client=client, handover=handover, now=now)
+    return profile
+
+
+def client_clinician_changed_notify(*, client: User, handover: Handover, now: datetime) -> None:
+    """Tell an active client who their clinician is now (a handover accepted or an admin's
+    move): once per handover, with no content but the handover's id."""
     if client.is_active:
         notification_create(
             kind=Notification.Kind.CLINICIAN_CHANGED,
@@ -366,7 +373,6 @@ def client_reassign(
             context={"handover_id": handover.pk},
             now=now,
         )
-    return profile
 
 
 def user_update_settings(*, user: User, full_name: str, timezone_name: str) -> User:

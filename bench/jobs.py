@@ -76,6 +76,18 @@ class SmtpSink:
     def stop(self) -> None:
         self.controller.stop()
 
+    def worker_environment(self, env: dict[str, str], **extra: str) -> dict[str, str]:
+        """`env` for a Celery worker that sends its email to this sink."""
+        return dict(
+            env,
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=str(self.port),
+            EMAIL_USE_TLS="0",
+            EMAIL_TIMEOUT="30",
+            SITE_URL="http://127.0.0.1:8000",
+            **extra,
+        )
+
 
 # --- workers ----------------------------------------------------------------------------
 
@@ -619,13 +631,8 @@ def run_jobs(
     sink = SmtpSink()
     push = PushService().start()
     vapid_private, vapid_public = vapid_keys_generate()
-    worker_env = dict(
+    worker_env = sink.worker_environment(
         env,
-        EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=str(sink.port),
-        EMAIL_USE_TLS="0",
-        EMAIL_TIMEOUT="30",
-        SITE_URL="http://127.0.0.1:8000",
         VAPID_PRIVATE_KEY=vapid_private,
         VAPID_PUBLIC_KEY=vapid_public,
         VAPID_SUBJECT="mailto:bench@kindwork.test",

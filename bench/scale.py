@@ -221,14 +221,7 @@ def run_scale(
     total = User.objects.filter(role="client", is_active=True).count()
     clients = clients or total
     sink = SmtpSink()
-    worker_env = dict(
-        env,
-        EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=str(sink.port),
-        EMAIL_USE_TLS="0",
-        EMAIL_TIMEOUT="30",
-        SITE_URL="http://127.0.0.1:8000",
-    )
+    worker_env = sink.worker_environment(env)
     Path(env["KINDWORK_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
     profiles_save()
     print(

@@ -300,14 +300,7 @@ def soak(options: Options) -> bool:
     connections.close_all()
 
     sink = jobs.SmtpSink()
-    worker_env = dict(
-        env,
-        EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=str(sink.port),
-        EMAIL_USE_TLS="0",
-        EMAIL_TIMEOUT="30",
-        SITE_URL="http://127.0.0.1:8000",
-    )
+    worker_env = sink.worker_environment(env)
     jobs.profiles_save()
     jobs.notifications_clear()
     server = Server(env, options.workers)

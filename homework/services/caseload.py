@@ -17,12 +17,11 @@ from django.utils import timezone
 
 from accounts.access import clients_visible_to
 from accounts.models import ClientProfile, Handover, Role, User
+from accounts.services import client_clinician_changed_notify
 from audit.models import AuditAction
 from audit.services import audit_record
 from homework.models import Assignment, AssignmentStatus
 from homework.services.assignments import assignment_end
-from notifications.models import Notification
-from notifications.services import notification_create
 
 # Apps above homework end what they scheduled for a discharged client (measures ends its
 # questionnaires); homework imports none of them, they register here from ready().
@@ -144,16 +143,7 @@ def handover_accept(*, clinician: User, handover_id: int, now: datetime | None =
     audit_record(
         actor=clinician, action=AuditAction.HANDOVER, target=handover, client=handover.client_id
     )
-    client = handover.client
-    if client.is_active:
-        notification_create(
-            kind=Notification.Kind.CLINICIAN_CHANGED,
-            to_email=client.email,
-            recipient_id=client.pk,
-            idempotency_key=f"clinician_changed:{handover.pk}",
-            context={"handover_id": handover.pk},
-            now=now,
-        )
+    client_clinician_changed_notify(client=handover.client, handover=handover, now=now)
     return handover
 
 
