@@ -33,7 +33,7 @@ SKIPPED_PATHS = (
     "/api/v1/auth/logout/",
 )
 
-EXAMPLES_PER_MODE = 25
+EXAMPLES_PER_MODE = 15
 
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES_PER_MODE,

@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import email
 import email.policy
+import itertools
 import os
 import shutil
 import signal
@@ -368,6 +369,7 @@ def celery_worker(
     worker says it is ready.
     """
     queue = f"kindwork-test-{uuid.uuid4().hex[:12]}"
+    numbers = itertools.count(1)
 
     def start(
         *,
@@ -399,14 +401,17 @@ def celery_worker(
         if smtp is not None:
             worker_env.update(smtp.env)
         worker_env.update(env or {})
-        log_path = tmp_path / f"worker-{queue}.log"
+        # Each worker its own log and node name: two workers writing one file from
+        # separate offsets overwrite each other's lines.
+        name = f"{queue}-{next(numbers)}"
+        log_path = tmp_path / f"worker-{name}.log"
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(
                 [
                     sys.executable, "-m", "celery", "--app", "clinic", "worker",
                     "--pool", "solo",
                     "--queues", queue,
-                    "--hostname", f"{queue}@%h",
+                    "--hostname", f"{name}@%h",
                     "--without-gossip", "--without-mingle", "--without-heartbeat",
                     "--loglevel", "INFO",
                 ],
