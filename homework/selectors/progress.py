@@ -26,12 +26,14 @@ Definitions (shown to people in the templates too):
 import hashlib
 import logging
 import sys
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from statistics import fmean
+from typing import Any
 
 from django.core.cache import caches
 from django.db.models import F, OuterRef, QuerySet, Subquery, Window
@@ -40,6 +42,7 @@ from django.utils import timezone
 
 from accounts.access import clients_visible_to
 from accounts.models import User
+from core.compiled import CompiledValues
 from homework import schedule as schedule_module
 from homework.attention import attention_reasons_for
 from homework.models import (
@@ -210,21 +213,43 @@ def _mean(values: Sequence[float]) -> float | None:
     return fmean(values) if values else None
 
 
-def client_progress(
-    *, client: User, now: datetime | None = None, weeks: int = WEEKS_SHOWN
-) -> ClientProgress:
-    """Everything the progress page and the clinician's client page chart, in three queries."""
-    zone = client.zone
-    today = local_date(now or timezone.now(), zone)
-    this_monday = week_start(today)
-    first_monday = this_monday - timedelta(weeks=weeks - 1)
+@dataclass(frozen=True)
+class _ProgressNumbers:
+    """What `client_progress` works out from a client's logs: numbers, dates and ids
+    only. The exercises' titles are left empty and filled from the plans read with
+    each request, so the cache holds no words (and a renamed exercise shows at once)."""
 
+    assignment_ids: tuple[int, ...]
+    weeks: list[WeekRow]
+    practice_days_total: int
+    minutes_total: int
+    practice_days_recent: int
+    minutes_recent: int
+    exercises: list[ExerciseChange]
+    rating_series: list[RatingSeries]
+    streak: Streak
+    # Per plan: adherence over the last 28 days, the last practice, practices logged.
+    plans: dict[int, tuple[Adherence, date | None, int]]
+
+
+def _progress_plans(client: User) -> tuple[list[Assignment], dict[int, Schedule]]:
     assignments = list(
         with_status_event_flag(Assignment.objects.filter(client_id=client.pk))
         .select_related("exercise")
         .order_by("status", "-start_date", "-id")
     )
-    schedules = schedules_for(assignments, zone_of={client.pk: zone})
+    return assignments, schedules_for(assignments, zone_of={client.pk: client.zone})
+
+
+def _progress_numbers(
+    client: User,
+    assignments: list[Assignment],
+    schedules: dict[int, Schedule],
+    today: date,
+    weeks: int,
+) -> _ProgressNumbers:
+    this_monday = week_start(today)
+    first_monday = this_monday - timedelta(weeks=weeks - 1)
     logs = list(
         Completion.objects.filter(client_id=client.pk)
         .order_by("local_date", "id")
@@ -279,9 +304,8 @@ def client_progress(
             streak_weeks.append(week_adherence(monday, whole=True))
             monday += timedelta(weeks=1)
 
-    return ClientProgress(
-        client=client,
-        local_date=today,
+    return _ProgressNumbers(
+        assignment_ids=tuple(a.pk for a in assignments),
         weeks=week_rows,
         practice_days_total=len({log["local_date"] for log in logs}),
         minutes_total=sum(log["minutes"] for log in logs),
@@ -290,19 +314,104 @@ def client_progress(
         exercises=_exercise_changes(assignments, logs),
         rating_series=_rating_series(recent_by_week, first_monday, weeks),
         streak=kind_streak(streak_weeks),
+        plans={
+            a.pk: (
+                adherence_to_date(
+                    schedules[a.pk], today - timedelta(days=27), today, done.get(a.pk, set())
+                ),
+                max(done[a.pk]) if done.get(a.pk) else None,
+                len(done.get(a.pk, ())),
+            )
+            for a in assignments
+        },
+    )
+
+
+def _progress_assemble(
+    client: User,
+    today: date,
+    assignments: list[Assignment],
+    schedules: dict[int, Schedule],
+    numbers: _ProgressNumbers,
+) -> ClientProgress:
+    titles = {a.exercise_id: a.exercise.title for a in assignments}
+    exercises = [replace(change, title=titles[change.exercise_id]) for change in numbers.exercises]
+    return ClientProgress(
+        client=client,
+        local_date=today,
+        weeks=numbers.weeks,
+        practice_days_total=numbers.practice_days_total,
+        minutes_total=numbers.minutes_total,
+        practice_days_recent=numbers.practice_days_recent,
+        minutes_recent=numbers.minutes_recent,
+        exercises=sorted(exercises, key=lambda change: (-change.practices, change.title)),
+        rating_series=numbers.rating_series,
+        streak=numbers.streak,
         assignments=[
             AssignmentSummary(
                 assignment=a,
                 schedule=schedules[a.pk],
-                adherence_28=adherence_to_date(
-                    schedules[a.pk], today - timedelta(days=27), today, done.get(a.pk, set())
-                ),
-                last_practice=max(done[a.pk]) if done.get(a.pk) else None,
-                practices=len(done.get(a.pk, ())),
+                adherence_28=numbers.plans[a.pk][0],
+                last_practice=numbers.plans[a.pk][1],
+                practices=numbers.plans[a.pk][2],
             )
             for a in assignments
         ],
     )
+
+
+def client_progress_compute(
+    *, client: User, now: datetime | None = None, weeks: int = WEEKS_SHOWN
+) -> ClientProgress:
+    """`client_progress` worked out afresh from the database, past the cache."""
+    today = local_date(now or timezone.now(), client.zone)
+    assignments, schedules = _progress_plans(client)
+    numbers = _progress_numbers(client, assignments, schedules, today, weeks)
+    return _progress_assemble(client, today, assignments, schedules, numbers)
+
+
+_FIGURES_VERSION = CompiledValues(
+    lambda client_id: FiguresVersion.objects.filter(client_id=client_id).values("version")
+)
+
+
+def figures_version_of(client_id: int) -> str:
+    """The client's figures version as hex ("none" before any write since the triggers)."""
+    rows = _FIGURES_VERSION.rows(client_id)
+    # PostgreSQL answers a UUID, SQLite the 32 hex digits Django stores there.
+    return uuid.UUID(str(rows[0]["version"])).hex if rows else "none"
+
+
+def _progress_key(client: User, today: date, weeks: int) -> str:
+    """Reads the client's figures version: call it before reading what the figures
+    come from, so nothing older than the version is ever stored under it."""
+    return (
+        f"progress:{FIGURES_FORMAT}:{client.pk}:{figures_version_of(client.pk)}:"
+        f"{client.timezone}:{today.isoformat()}:{weeks}"
+    )
+
+
+def client_progress(
+    *, client: User, now: datetime | None = None, weeks: int = WEEKS_SHOWN
+) -> ClientProgress:
+    """Everything the progress page and the clinician's client page chart.
+
+    The numbers worked out from the client's logs are kept in the figures cache under
+    the client's figures version (read first, so nothing older than it is ever stored
+    under it), zone, local date and the weeks shown: four queries when they are there
+    (the version, the plans, their history), five when not (and the logs). The plans
+    and their exercises are read every time, so the page shows their current words.
+    """
+    today = local_date(now or timezone.now(), client.zone)
+    key = _progress_key(client, today, weeks)
+    assignments, schedules = _progress_plans(client)
+    numbers = _figures_cache_read([key]).get(key)
+    # Plans that differ from the entry's can only be a write that landed between the
+    # version's read and the plans': work it out afresh.
+    if numbers is None or numbers.assignment_ids != tuple(a.pk for a in assignments):
+        numbers = _progress_numbers(client, assignments, schedules, today, weeks)
+        _figures_cache_write({key: numbers})
+    return _progress_assemble(client, today, assignments, schedules, numbers)
 
 
 def _exercise_changes(assignments: list[Assignment], logs: list[dict]) -> list[ExerciseChange]:
@@ -312,7 +421,6 @@ def _exercise_changes(assignments: list[Assignment], logs: list[dict]) -> list[E
     for log in logs:
         by_exercise[exercise_of[log["assignment_id"]].pk].append(log)
     result = []
-    titles = {e.pk: e.title for e in exercise_of.values()}
     for exercise_id, rows in by_exercise.items():
         changes = []
         for key, before, after in RATING_PAIRS:
@@ -337,14 +445,14 @@ def _exercise_changes(assignments: list[Assignment], logs: list[dict]) -> list[E
         result.append(
             ExerciseChange(
                 exercise_id=exercise_id,
-                title=titles[exercise_id],
+                title="",  # filled from the plans as read (`_progress_assemble`)
                 practices=len(rows),
                 minutes=sum(r["minutes"] for r in rows),
                 changes=changes,
                 mean_self_kindness_after=_mean(kindness),
             )
         )
-    return sorted(result, key=lambda change: (-change.practices, change.title))
+    return result
 
 
 def _rating_series(
@@ -500,7 +608,7 @@ def _figures_key(client: User, today: date) -> str:
     return f"caseload:{FIGURES_FORMAT}:{client.pk}:{version}:{client.timezone}:{today.isoformat()}"
 
 
-def _figures_cache_read(keys: list[str]) -> dict[str, tuple]:
+def _figures_cache_read(keys: list[str]) -> dict[str, Any]:
     """Cached figures by key; nothing when the cache cannot answer (the page computes)."""
     try:
         return caches["figures"].get_many(keys)
@@ -510,7 +618,7 @@ def _figures_cache_read(keys: list[str]) -> dict[str, tuple]:
         return {}
 
 
-def _figures_cache_write(entries: dict[str, tuple]) -> None:
+def _figures_cache_write(entries: dict[str, Any]) -> None:
     try:
         caches["figures"].set_many(entries)
     except Exception:
