@@ -573,9 +573,12 @@ def notes_for_client(*, client: User) -> QuerySet[ClientNote]:
 
 def next_session_for_client(*, client: User, today: date) -> date | None:
     """The client's next session day in their zone, if one is recorded from today on."""
-    on = (
+    if User.client_profile.is_cached(client):  # the signed-in client, as loaded
+        profile = getattr(client, "client_profile", None)
+        on = profile.next_session_on if profile is not None else None
+        return on if on is not None and on >= today else None
+    return (
         ClientProfile.objects.filter(user_id=client.pk, next_session_on__gte=today)
         .values_list("next_session_on", flat=True)
         .first()
     )
-    return on

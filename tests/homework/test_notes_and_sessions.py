@@ -5,12 +5,14 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import ClientProfile
+from accounts.models import ClientProfile, User
 from homework.models import ClientNote
 from homework.schedule import local_date
+from homework.selectors.practice import next_session_for_client
 from homework.services.clients import next_session_set, note_create
 from records.exports import client_data, export_client_record
 from tests.conftest import make_client
@@ -100,6 +102,31 @@ def test_it_sets_the_next_session_and_the_client_sees_its_weekday_on_today(world
     assert ClientProfile.objects.get(user=world.client).next_session_on == day
     page = world.login(world.client).get(reverse("homework:today")).content.decode()
     assert f"Before your next session on {day:%A}" in page
+
+
+@pytest.mark.parametrize("days", [None, -1, 0, 4])
+def test_the_next_session_reads_the_same_from_a_loaded_profile_and_from_the_database(world, days):
+    today = local_date(timezone.now(), world.client.zone)
+    on = None if days is None else today + timedelta(days=days)
+    ClientProfile.objects.filter(user=world.client).update(next_session_on=on)
+    expected = on if days is not None and days >= 0 else None
+    loaded = User.objects.select_related("client_profile").get(pk=world.client.pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert next_session_for_client(client=loaded, today=today) == expected
+    assert len(queries) == 0
+    bare = User.objects.get(pk=world.client.pk)
+    assert next_session_for_client(client=bare, today=today) == expected
+    # A staff member has no profile: nothing, whether the join found none or not.
+    staff = User.objects.select_related("client_profile").get(pk=world.clinician.pk)
+    assert next_session_for_client(client=staff, today=today) is None
+
+
+def test_the_today_page_reads_the_profile_with_the_signed_in_client(world):
+    browser = world.login(world.client)
+    with CaptureQueriesContext(connection) as queries:
+        assert browser.get(reverse("homework:today")).status_code == 200
+    profile_reads = [q for q in queries if 'FROM "accounts_clientprofile"' in q["sql"]]
+    assert profile_reads == []
 
 
 def test_a_passed_next_session_becomes_the_last_one(world):
