@@ -17,7 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.access import clients_visible_to
-from accounts.models import ClientProfile, User
+from accounts.models import User
 from core.compiled import CompiledValues
 from homework.models import (
     Assignment,
@@ -572,13 +572,9 @@ def notes_for_client(*, client: User) -> QuerySet[ClientNote]:
 
 
 def next_session_for_client(*, client: User, today: date) -> date | None:
-    """The client's next session day in their zone, if one is recorded from today on."""
-    if User.client_profile.is_cached(client):  # the signed-in client, as loaded
-        profile = getattr(client, "client_profile", None)
-        on = profile.next_session_on if profile is not None else None
-        return on if on is not None and on >= today else None
-    return (
-        ClientProfile.objects.filter(user_id=client.pk, next_session_on__gte=today)
-        .values_list("next_session_on", flat=True)
-        .first()
-    )
+    """The client's next session day in their zone, if one is recorded from today on.
+
+    The signed-in client comes with their profile (accounts.backends): no query then."""
+    profile = getattr(client, "client_profile", None)
+    on = profile.next_session_on if profile is not None else None
+    return on if on is not None and on >= today else None

@@ -375,20 +375,17 @@ _FIGURES_VERSION = CompiledValues(
 )
 
 
-def figures_version_of(client_id: int) -> str:
-    """The client's figures version as hex ("none" before any write since the triggers)."""
+def figures_version_of(client_id: int) -> uuid.UUID | None:
+    """The client's figures version (None before any write since the triggers)."""
     rows = _FIGURES_VERSION.rows(client_id)
     # PostgreSQL answers a UUID, SQLite the 32 hex digits Django stores there.
-    return uuid.UUID(str(rows[0]["version"])).hex if rows else "none"
+    return uuid.UUID(str(rows[0]["version"])) if rows else None
 
 
 def _progress_key(client: User, today: date, weeks: int) -> str:
     """Reads the client's figures version: call it before reading what the figures
     come from, so nothing older than the version is ever stored under it."""
-    return (
-        f"progress:{FIGURES_FORMAT}:{client.pk}:{figures_version_of(client.pk)}:"
-        f"{client.timezone}:{today.isoformat()}:{weeks}"
-    )
+    return _figures_key("progress", client, figures_version_of(client.pk), today, weeks)
 
 
 def client_progress(
@@ -603,9 +600,13 @@ def _code_version() -> str:
 FIGURES_FORMAT = _code_version()
 
 
-def _figures_key(client: User, today: date) -> str:
-    version = client.figures_version.hex if client.figures_version else "none"
-    return f"caseload:{FIGURES_FORMAT}:{client.pk}:{version}:{client.timezone}:{today.isoformat()}"
+def _figures_key(
+    kind: str, client: User, version: uuid.UUID | None, today: date, *more: object
+) -> str:
+    """A figures cache key: what is cached, the code that computed it, the client, their
+    figures version, zone and local date, and whatever else the figures depend on."""
+    parts = [kind, FIGURES_FORMAT, client.pk, version.hex if version else "none"]
+    return ":".join(str(part) for part in [*parts, client.timezone, today.isoformat(), *more])
 
 
 def _figures_cache_read(keys: list[str]) -> dict[str, Any]:
@@ -754,7 +755,7 @@ def caseload_figures(clients: Sequence[User], *, now: datetime) -> dict[int, Cas
     """The figures of `clients` (read with `with_figures_version`): from the cache where
     their version, zone and local date have an entry, computed (and kept) otherwise."""
     todays = {c.pk: local_date(now, c.zone) for c in clients}
-    keys = {c.pk: _figures_key(c, todays[c.pk]) for c in clients}
+    keys = {c.pk: _figures_key("caseload", c, c.figures_version, todays[c.pk]) for c in clients}
     cached = _figures_cache_read(list(keys.values()))
     figures: dict[int, CaseloadFigures] = {}
     missing = []
