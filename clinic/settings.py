@@ -298,7 +298,7 @@ if _email_port > 65535:
 if os.getenv("EMAIL_HOST"):
     MAILERS = {
         "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "BACKEND": "notifications.smtp.OutboxSmtpBackend",
             "OPTIONS": {
                 "host": os.environ["EMAIL_HOST"],
                 "port": _email_port,

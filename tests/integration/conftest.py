@@ -155,7 +155,7 @@ class SmtpSink:
         """A MAILERS setting that sends to this sink from the test process itself."""
         return {
             "default": {
-                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "BACKEND": "notifications.smtp.OutboxSmtpBackend",
                 "OPTIONS": {"host": self.host, "port": self.port, "timeout": 5},
             }
         }

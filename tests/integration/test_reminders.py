@@ -97,6 +97,11 @@ def test_it_delivers_due_reminders_exactly_once_through_a_real_worker(
     assert received.rcpt_tos == [waiting.email]
     assert received.subject == "You have practice waiting"
     assert "/reminders/settings/" in received.message["List-Unsubscribe"]
+    # As sent: one link in angle brackets, not folded into encoded words, which mail
+    # apps do not decode in this header (notifications.mime.outbox_bytes).
+    raw = dict(received.message.raw_items())["List-Unsubscribe"]
+    assert raw.startswith("<http") and raw.endswith(">") and "=?" not in raw
+    assert received.mail_from == "no-reply@kindwork.localhost"
     assert received.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     row = Notification.objects.get(kind=Notification.Kind.REMINDER)
     assert (row.status, row.attempts, row.recipient_id) == (Status.SENT, 1, waiting.pk)
