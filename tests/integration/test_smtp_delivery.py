@@ -75,7 +75,7 @@ def test_it_retries_an_email_the_server_defers_with_a_4xx(settings, smtp_sink, r
 def test_it_retries_when_no_smtp_server_answers(settings, reset_email):
     settings.MAILERS = {
         "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "BACKEND": "notifications.smtp.OutboxSmtpBackend",
             "OPTIONS": {"host": "127.0.0.1", "port": free_port(), "timeout": 2},
         }
     }
