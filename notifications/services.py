@@ -109,9 +109,13 @@ SWEEP_GRACE = timedelta(minutes=2)
 SENT_RECORD_PATIENCE = timedelta(seconds=60)
 # Ids per task: small enough that one task ends well inside its time limit.
 BATCH_SIZE = 100
-# Rows claimed (and recorded as sent) together: a few queries per claim, not per email,
-# and at most this many rows left in "sending" by a worker that dies mid-claim.
-CLAIM_SIZE = 20
+# Rows claimed, and their contexts built, together: a few queries per claim, not per
+# email. A task's whole batch is one claim (5 queries per 100 emails instead of 25).
+CLAIM_SIZE = BATCH_SIZE
+# Sent rows recorded together, one UPDATE each time: a worker that dies mid-claim leaves
+# at most this many sent-but-unrecorded rows for the stale-claim sweep to send twice (its
+# other rows in "sending" were never tried, and the sweep sends them once).
+RECORD_EVERY = 20
 
 
 class PermanentSendError(Exception):
@@ -300,9 +304,10 @@ def notifications_send(
 
     Rows are claimed CLAIM_SIZE at a time, just before they are sent; each claim's
     contexts are built with one batch builder call per kind, and the sent ones are
-    recorded with one UPDATE per claim: a handful of queries per CLAIM_SIZE emails
+    recorded with one UPDATE per RECORD_EVERY: a handful of queries per claim
     instead of several per email. A worker killed mid-batch strands at most one
-    claim in "sending", for the stale-claim sweep to send again. When the mail
+    claim in "sending", for the stale-claim sweep to send again; of those, at most
+    RECORD_EVERY had already left. When the mail
     server cannot be reached the batch stops: the rest stay pending for the sweep
     rather than each spending an attempt on the same outage.
     """
@@ -341,6 +346,10 @@ def notifications_send(
                         return report
                     if outcome == "sent":
                         sent.append(notification.pk)
+                        if len(sent) >= RECORD_EVERY:
+                            _sent_record(ids=sent)
+                            report.sent.extend(sent)
+                            sent = []
                         continue
                     getattr(report, outcome).append(notification.pk)
                     if outcome == "retry_later":

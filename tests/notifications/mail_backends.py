@@ -10,6 +10,7 @@ from django.core.mail.backends.locmem import EmailBackend
 class ScriptedBackend(EmailBackend):
     open_errors: list[Exception] = []
     send_errors: list[Exception] = []
+    before_send = None  # called with the messages before each send, if set
     opened = 0
     closed = 0
 
@@ -17,6 +18,7 @@ class ScriptedBackend(EmailBackend):
     def reset(cls) -> None:
         cls.open_errors = []
         cls.send_errors = []
+        cls.before_send = None
         cls.opened = 0
         cls.closed = 0
 
@@ -38,6 +40,8 @@ class ScriptedBackend(EmailBackend):
             type(self).closed += 1
 
     def send_messages(self, messages) -> int:
+        if type(self).before_send is not None:
+            type(self).before_send(messages)
         if self.send_errors:
             raise self.send_errors.pop(0)
         return super().send_messages(messages)

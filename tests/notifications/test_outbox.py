@@ -158,7 +158,7 @@ def test_it_sends_a_batch_over_one_connection(outbox_kind, scripted_mail):
     assert (scripted_mail.opened, scripted_mail.closed) == (1, 1)
 
 
-@pytest.mark.parametrize("count", [5, 60])
+@pytest.mark.parametrize("count", [5, 60, 230])
 def test_it_claims_and_records_a_batch_in_a_few_queries_per_claim(
     outbox_kind, scripted_mail, count, django_assert_max_num_queries
 ):
@@ -166,9 +166,11 @@ def test_it_claims_and_records_a_batch_in_a_few_queries_per_claim(
         skip_or_fail("batch claims need skippable row locks (PostgreSQL, DATABASE_URL)")
     ids = [make_notification(to_email=f"reader{i}@example.test").pk for i in range(count)]
     claims = -(-count // services.CLAIM_SIZE)
+    records = -(-count // services.RECORD_EVERY) + claims  # each claim's remainder too
 
-    # Per claim: savepoint, lock, mark sending, release, mark sent. Nothing per email.
-    with django_assert_max_num_queries(5 * claims):
+    # Per claim: savepoint, lock, mark sending, release; one "mark sent" per
+    # RECORD_EVERY rows sent. Nothing per email.
+    with django_assert_max_num_queries(4 * claims + records):
         report = services.notifications_send(ids=ids)
 
     assert report.sent == ids
@@ -176,6 +178,26 @@ def test_it_claims_and_records_a_batch_in_a_few_queries_per_claim(
     rows = Notification.objects.values_list("status", "attempts", "last_error")
     assert set(rows) == {(Status.SENT, 1, "")}
     assert not Notification.objects.filter(sent_at__isnull=True).exists()
+
+
+def test_a_claim_records_what_has_left_every_few_emails(outbox_kind, scripted_mail):
+    """A worker killed mid-claim (no `finally` runs) leaves at most RECORD_EVERY emails
+    that left but are still "sending", which the stale-claim sweep would send again."""
+    unrecorded: list[int] = []
+
+    def count_unrecorded(messages) -> None:
+        recorded = Notification.objects.filter(status=Status.SENT).count()
+        unrecorded.append(len(mail.outbox) - recorded)
+
+    scripted_mail.before_send = staticmethod(count_unrecorded)
+    count = services.CLAIM_SIZE
+    ids = [make_notification(to_email=f"reader{i}@example.test").pk for i in range(count)]
+
+    report = services.notifications_send(ids=ids)
+
+    assert report.sent == ids
+    assert len(unrecorded) == count
+    assert max(unrecorded) == services.RECORD_EVERY - 1 < count - 1
 
 
 def test_it_releases_the_rest_of_a_claim_when_the_server_goes_away(outbox_kind, scripted_mail):
