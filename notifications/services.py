@@ -107,10 +107,13 @@ SWEEP_GRACE = timedelta(minutes=2)
 # How long a worker keeps trying to record emails it has sent while the database is away
 # (a restart takes seconds), instead of leaving them to be sent again.
 SENT_RECORD_PATIENCE = timedelta(seconds=60)
-# Ids per task: small enough that one task ends well inside its time limit.
-BATCH_SIZE = 100
+# Ids per task: small enough that one task ends well inside its time limit (250 emails
+# take a worker process about a second), large enough that publishing tasks stays a
+# small part of a large tick (each publish costs about 1 ms of CPU).
+BATCH_SIZE = 250
 # Rows claimed, and their contexts built, together: a few queries per claim, not per
-# email. A task's whole batch is one claim (5 queries per 100 emails instead of 25).
+# email. A task's whole batch is one claim (5 queries per 250 emails, where claims of
+# 20 took 5 per 20).
 CLAIM_SIZE = BATCH_SIZE
 # Sent rows recorded together, one UPDATE each time: a worker that dies mid-claim leaves
 # at most this many sent-but-unrecorded rows for the stale-claim sweep to send twice (its
@@ -382,11 +385,16 @@ def notifications_claim(*, ids: list[int], now: datetime | None = None) -> list[
             if notification_claim(notification_id=notification_id, now=now)
         ]
     with transaction.atomic():
-        rows = list(
-            Notification.objects.select_for_update(skip_locked=True).filter(
-                id__in=ids, status=Notification.Status.PENDING, next_attempt_at__lte=now
-            )
-        )
+        # Locked by primary key alone, and the state checked here on the locked (so
+        # latest) versions: with status in the WHERE clause the planner, its statistics
+        # taken before a tick wrote 400,000 pending rows, combined the primary key with
+        # the status index and read every pending entry, 120 ms per claim instead of 1.
+        locked = Notification.objects.select_for_update(skip_locked=True).filter(id__in=ids)
+        rows = [
+            row
+            for row in locked
+            if row.status == Notification.Status.PENDING and row.next_attempt_at <= now
+        ]
         Notification.objects.filter(id__in=[row.pk for row in rows]).update(
             status=Notification.Status.SENDING, claimed_at=now
         )

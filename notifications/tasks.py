@@ -38,6 +38,12 @@ def send_notifications_publish(*, ids: list[int], batch_size: int) -> None:
         transport_options=settings.BROKER_FAIL_FAST_TRANSPORT_OPTIONS
     ) as connection:
         for start in range(0, len(ids), batch_size):
+            batch = ids[start : start + batch_size]
+            # What monitoring shows of the ids, given, so Celery does not build its safe
+            # repr of them: about 0.5 of 1.5 ms of CPU per publish (bench, 100 ids).
             send_notifications.apply_async(
-                args=[ids[start : start + batch_size]], connection=connection, retry=False
+                args=[batch],
+                argsrepr=f"[{len(batch)} ids from {batch[0]}]",
+                connection=connection,
+                retry=False,
             )

@@ -76,7 +76,7 @@ def test_it_calls_the_batch_builder_once_per_claim_and_sends_each_row_its_contex
         assert f"/batch-link-{notification_id}/" in bodies[row.to_email]
 
 
-@pytest.mark.parametrize("count", [5, 60, 230])
+@pytest.mark.parametrize("count", [5, 60, 300])
 def test_it_claims_builds_and_records_in_a_few_queries_per_claim(
     outbox_kind, scripted_mail, count, django_assert_max_num_queries
 ):
