@@ -330,7 +330,20 @@ def reminders_arrange(clients: int, minute: datetime) -> None:
             """,
             [clients, minute, minute + timedelta(days=30)],
         )
-        cursor.execute("ANALYZE accounts_clientprofile")
+    churned_tables_vacuum()
+
+
+def churned_tables_vacuum() -> None:
+    """What autovacuum does between a clinic's ticks (it is off on the bench machine).
+
+    Every run rewrites the profiles and deletes the last run's outbox; without this each
+    run starts with millions more dead rows than the one before (at 10x, 4 million in
+    the profiles after three runs, and "who is due" twice as slow).
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE accounts_clientprofile, notifications_notification")
 
 
 def reminders_decide(now: datetime) -> tuple[list, int, float]:

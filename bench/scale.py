@@ -33,6 +33,7 @@ from bench.jobs import (
     FLOOR_MESSAGES,
     SmtpSink,
     Workers,
+    churned_tables_vacuum,
     notifications_clear,
     outbox_counts,
     profiles_restore,
@@ -166,6 +167,7 @@ def one_run(
             workers.wait_ready()
             profiles_restore()
             ClientProfile.objects.update(weekly_summary=True)
+            churned_tables_vacuum()
             instants = summary_instants(datetime.now(UTC))
             run.summaries = summaries_expected(instants)
             started = time.monotonic()
