@@ -388,7 +388,7 @@ def notifications_claim(*, ids: list[int], now: datetime | None = None) -> list[
         # Locked by primary key alone, and the state checked here on the locked (so
         # latest) versions: with status in the WHERE clause the planner, its statistics
         # taken before a tick wrote 400,000 pending rows, combined the primary key with
-        # the status index and read every pending entry, 120 ms per claim instead of 1.
+        # the status index and read every pending entry: 120 ms a claim, 0.24 by id.
         locked = Notification.objects.select_for_update(skip_locked=True).filter(id__in=ids)
         rows = [
             row

@@ -16,12 +16,12 @@ from notifications.mime import OutboxMessage, outbox_bytes, simple_envelope_addr
 
 class OutboxSmtpBackend(smtp.EmailBackend):
     def _send(self, email_message) -> bool:
+        recipients = email_message.recipients()
+        if not recipients:
+            return False  # as Django's backend: nothing to build or send
         raw = outbox_bytes(email_message) if isinstance(email_message, OutboxMessage) else None
         if raw is None:
             return super()._send(email_message)
-        recipients = email_message.recipients()
-        if not recipients:
-            return False
         from_email = self.prep_address(email_message.from_email)
         recipients = [self.prep_address(address) for address in recipients]
         try:
