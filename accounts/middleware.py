@@ -5,9 +5,11 @@ SessionTimeout and MFARequired run after authentication, OTP and messages.
 """
 
 from collections.abc import Callable
-from functools import cached_property
+from contextlib import suppress
+from functools import cache, cached_property
 from urllib.parse import urlencode
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -17,8 +19,11 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django_otp.middleware import OTPMiddleware as DjangoOTPMiddleware
+from django_otp.models import Device
 
 from accounts import mfa, sessions
+from core.compiled import CompiledModels
 
 API_PREFIX = "/api/"
 
@@ -116,3 +121,26 @@ class MFARequiredMiddleware:
 
     def _is_open(self, path: str) -> bool:
         return path in self.open_paths or path.startswith(settings.STATIC_URL)
+
+
+@cache
+def _device_by_id(device_cls: type[Device]) -> CompiledModels:
+    return CompiledModels(lambda device_id: device_cls.objects.filter(id=device_id), int)
+
+
+class OTPMiddleware(DjangoOTPMiddleware):
+    """django-otp's middleware, reading the session's second-factor device with SQL
+    compiled once per process (core.compiled): every signed-in clinician request reads
+    it. The lookup is django-otp's `Device.from_persistent_id`, which answers None for
+    an id it cannot read."""
+
+    def _device_from_persistent_id(self, persistent_id: str) -> Device | None:
+        persistent_id = self._normalize_persistent_id(persistent_id)
+        with suppress(ValueError, LookupError):
+            model_label, device_id = persistent_id.rsplit("/", 1)
+            app_label, model_name = model_label.split(".")
+            device_cls = apps.get_model(app_label, model_name)
+            if issubclass(device_cls, Device):
+                found = _device_by_id(device_cls).all(int(device_id))
+                return found[0] if found else None
+        return None

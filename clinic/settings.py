@@ -142,7 +142,8 @@ MIDDLEWARE = [
     "core.middleware.FormBodyMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    # django-otp's, reading the device with compiled SQL (accounts/middleware.py).
+    "accounts.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Idle and absolute timeouts first: an expired session is logged out, not asked for a code.
@@ -512,6 +513,8 @@ BEHIND_TLS_PROXY = envbool("BEHIND_TLS_PROXY", "False")
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Django's database sessions, read with compiled SQL (accounts/session_store.py).
+SESSION_ENGINE = "accounts.session_store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", str(not DEBUG))
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,49 +1,183 @@
-"""A fixed-shape ORM query compiled to SQL once per process, then run with a new value.
+"""Fixed-shape ORM queries compiled to SQL once per process, then run with new values.
 
 Building a query's SQL costs Django's ORM far more Python than PostgreSQL spends
 running it: the "what helps" aggregate over a client's logs takes 2.4 ms to compile
-and 0.2 ms to run (docs/benchmarks.md). For a hot query whose shape never changes and
-whose only varying input is one value (a client's id), `CompiledValues` compiles the
-queryset once per database connection alias, with a sentinel in place of the value,
-and afterwards executes the same SQL with the value swapped in. Rows come back as
-dicts keyed by the column aliases, as `QuerySet.values()` gives them.
+and 0.2 ms to run, and the today page's one-row read of a client's plans 1.5 ms
+(docs/benchmarks.md). For a hot query whose shape never changes and whose only
+varying inputs are a few values (a client's id, a week's first and last day), the
+queryset is compiled once per database connection alias with a sentinel in place of
+each value, and afterwards the same SQL runs with the values swapped in.
 
-Only for `values()` queries whose columns need no database converters (integers,
-floats, text): the caller's tests compare the result with the ORM's.
+- `CompiledValues` answers rows as dicts keyed by the column aliases, as
+  `QuerySet.values()` gives them, for one integer value and columns that need no
+  database converters (integers, floats, text).
+- `CompiledModels` answers model instances exactly as iterating the queryset would:
+  the same columns, deferred fields, `select_related` objects, annotations and
+  database converters (Django's own `ModelIterable` steps, run on the kept compiler).
+
+The callers' tests compare each compiled query's answer with the ORM's.
 """
 
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
+from django.db.models.query import _get_from_db, get_related_populators
+from django.db.models.sql.compiler import SQLCompiler
 
-# Never a real primary key: the one parameter that is the caller's value.
-_SENTINEL = -7_319_004_211
+# Never a real primary key, string, date or moment: the parameters that are the caller's.
+_SENTINELS: dict[type, tuple[Any, ...]] = {
+    # Negative, never a key, and inside a 32-bit column's range (the ORM turns a filter
+    # by a value out of the column's range into "no rows" without SQL).
+    int: tuple(-1_987_654_301 - n for n in range(4)),
+    str: tuple(f"kindwork-compiled-sentinel-{n}" for n in range(4)),
+    date: tuple(date(1, 2, 3 + n) for n in range(4)),
+    datetime: tuple(datetime(1, 2, 3 + n, 4, 5, 6, tzinfo=UTC) for n in range(4)),
+}
 
 
-class CompiledValues:
-    def __init__(self, build: Callable[[int], QuerySet]) -> None:
+def _sentinels(kinds: tuple[type, ...]) -> list[Any]:
+    for kind in kinds:
+        if kind not in _SENTINELS:
+            raise TypeError(f"compiled queries take int, str, date and datetime values, not {kind}")
+    counters = {kind: iter(values) for kind, values in _SENTINELS.items()}
+    try:
+        return [next(counters[kind]) for kind in kinds]
+    except StopIteration:
+        raise TypeError("too many values of one kind for a compiled query") from None
+
+
+def _prepared(connection, kind: type, value: Any) -> Any:
+    """A value as the ORM puts it among a query's parameters on this database."""
+    if kind is datetime:
+        return connection.ops.adapt_datetimefield_value(value)
+    if kind is date:
+        return connection.ops.adapt_datefield_value(value)
+    return kind(value)
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """What turning rows into instances needs from the compilation."""
+
+    compiler: SQLCompiler
+    fetch_mode: Any
+
+
+class _Compiled:
+    """The SQL of `build(*sentinels)` once per database, with where each value goes."""
+
+    def __init__(self, build: Callable[..., QuerySet], kinds: tuple[type, ...]) -> None:
         self._build = build
-        self._compiled: dict[tuple[str, str], tuple[str, tuple[Any, ...], int]] = {}
+        self._kinds = kinds
+        # (database, vendor): what was kept, the SQL, its parameters, where each value goes.
+        self._compiled: dict[tuple[str, str], tuple[_Kept, str, tuple, list[list[int]]]] = {}
 
-    def _compile(self, using: str, vendor: str) -> tuple[str, tuple[Any, ...], int]:
-        queryset = self._build(_SENTINEL)
-        sql, params = queryset.query.get_compiler(using=using).as_sql()
-        spots = [i for i, p in enumerate(params) if type(p) is int and p == _SENTINEL]
-        if len(spots) != 1:
-            raise ValueError(f"the value must be exactly one parameter, found {len(spots)}")
-        compiled = (sql, tuple(params), spots[0])
+    def _compile(self, using: str, vendor: str):
+        connection = connections[using]
+        sentinels = _sentinels(self._kinds)
+        queryset = self._build(*sentinels)
+        compiler = queryset.query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        spots = []
+        for kind, sentinel in zip(self._kinds, sentinels, strict=True):
+            prepared = _prepared(connection, kind, sentinel)
+            found = [i for i, p in enumerate(params) if type(p) is type(prepared) and p == prepared]
+            if not found:
+                raise ValueError("each value must be a parameter of the SQL; one is not")
+            spots.append(found)
+        if queryset._known_related_objects or queryset._prefetch_related_lookups:
+            raise ValueError("compiled queries are plain reads: no related manager or prefetch")
+        compiled = (_Kept(compiler, queryset._fetch_mode), sql, tuple(params), spots)
         self._compiled[(using, vendor)] = compiled
         return compiled
 
-    def rows(self, value: int, *, using: str = "default") -> list[dict[str, Any]]:
+    def _execute(self, values: tuple[Any, ...], using: str):
+        """What was kept from the compilation, and a cursor that has run it with `values`."""
+        if len(values) != len(self._kinds):
+            raise TypeError(f"expected {len(self._kinds)} value(s), got {len(values)}")
         connection = connections[using]
-        compiled = self._compiled.get((using, connection.vendor)) or self._compile(
+        kept, sql, params, spots = self._compiled.get((using, connection.vendor)) or self._compile(
             using, connection.vendor
         )
-        sql, params, spot = compiled
-        with connection.cursor() as cursor:
-            cursor.execute(sql, (*params[:spot], int(value), *params[spot + 1 :]))
+        params = list(params)
+        for kind, places, value in zip(self._kinds, spots, values, strict=True):
+            prepared = _prepared(connection, kind, value)
+            for place in places:
+                params[place] = prepared
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, params)
+        except BaseException:
+            cursor.close()
+            raise
+        return kept, cursor
+
+
+class CompiledValues(_Compiled):
+    """A `values()` queryset of one integer value (a client's id), as a list of dicts."""
+
+    def __init__(self, build: Callable[[int], QuerySet]) -> None:
+        super().__init__(build, (int,))
+
+    def rows(self, value: int, *, using: str = "default") -> list[dict[str, Any]]:
+        _kept, cursor = self._execute((value,), using)
+        with cursor:
             names = [column[0] for column in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+class CompiledModels(_Compiled):
+    """A model queryset of a few int, str, date or datetime values, as its instances.
+
+        _PLANS = CompiledModels(
+            lambda client_id, first: Assignment.objects.filter(
+                client_id=client_id, start_date__gte=first
+            ).select_related("exercise"),
+            int, date,
+        )
+        plans = _PLANS.all(client.pk, monday)
+
+    Each value must be a parameter of the SQL, once or more (a ValueError at the first
+    run says otherwise). Not for querysets with `prefetch_related`, `distinct` fields that
+    need post-processing, or `select_for_update`: plain reads only.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet], *kinds: type) -> None:
+        super().__init__(build, kinds)
+
+    def all(self, *values: Any, using: str = "default") -> list[Model]:
+        kept, cursor = self._execute(values, using)
+        with cursor:
+            rows = cursor.fetchall()
+        return list(_instances(kept, rows, using))
+
+
+def _instances(kept: _Kept, rows: list[tuple], db: str) -> Iterator[Model]:
+    """Model instances from the rows of the compiler's SQL: Django's ModelIterable, less
+    the compilation (django/db/models/query.py, 6.1), with the same converters."""
+    compiler, fetch_mode = kept.compiler, kept.fetch_mode
+    select, klass_info = compiler.select, compiler.klass_info
+    annotation_col_map = compiler.annotation_col_map
+    model_cls = klass_info["model"]
+    select_fields = klass_info["select_fields"]
+    start, end = select_fields[0], select_fields[-1] + 1
+    init_list = [f[0].target.attname for f in select[start:end]]
+    from_db = _get_from_db(model_cls, fetch_mode)
+    related_populators = get_related_populators(klass_info, select, db, fetch_mode)
+    peers = []
+    for row in compiler.results_iter([rows]):
+        obj = from_db(db, init_list, row[start:end])
+        if fetch_mode.track_peers:
+            peers.append(weakref.ref(obj))
+            obj._state.peers = peers
+        for populator in related_populators:
+            populator.populate(row, obj)
+        if annotation_col_map:
+            for attr_name, position in annotation_col_map.items():
+                setattr(obj, attr_name, row[position])
+        yield obj

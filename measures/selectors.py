@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.access import clients_visible_to
 from accounts.models import Role, User
+from core.compiled import CompiledModels
 from homework.models import AssignmentStatus, Completion
 from homework.schedule import local_date, week_start
 from measures.engine import (
@@ -124,6 +125,23 @@ class MeasureStatus:
         }
 
 
+def _schedules(client_id: int, *, include_ended: bool) -> QuerySet[MeasureAssignment]:
+    measures = MeasureAssignment.objects.filter(client_id=client_id)
+    if not include_ended:
+        measures = measures.filter(status=AssignmentStatus.ACTIVE)
+    return measures.annotate(
+        last_due_answered=Max("responses__due_date"),
+        last_answered=Max("responses__local_date"),
+    ).order_by("start_date", "id")
+
+
+# The today page reads these on every request: compiled once per process (core.compiled).
+_SCHEDULES = CompiledModels(lambda client_id: _schedules(client_id, include_ended=True), int)
+_ACTIVE_SCHEDULES = CompiledModels(
+    lambda client_id: _schedules(client_id, include_ended=False), int
+)
+
+
 def measure_statuses(
     *, client: User, now: datetime | None = None, include_ended: bool = False
 ) -> list[MeasureStatus]:
@@ -134,13 +152,7 @@ def measure_statuses(
     rather than reading the responses.
     """
     day = local_date(now or timezone.now(), client.zone)
-    measures = MeasureAssignment.objects.filter(client_id=client.pk)
-    if not include_ended:
-        measures = measures.filter(status=AssignmentStatus.ACTIVE)
-    measures = measures.annotate(
-        last_due_answered=Max("responses__due_date"),
-        last_answered=Max("responses__local_date"),
-    ).order_by("start_date", "id")
+    measures = (_SCHEDULES if include_ended else _ACTIVE_SCHEDULES).all(client.pk)
     result = []
     for measure in measures:
         try:

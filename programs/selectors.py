@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.access import clients_visible_to
 from accounts.models import Role, User
+from core.compiled import CompiledModels
 from homework.models import Assignment, Completion, Exercise
 from homework.schedule import NO_PLAN, Adherence, Schedule, adherence_as_of, local_date
 from homework.selectors.practice import schedules_for
@@ -164,16 +165,23 @@ def _done_dates(assignment_ids: list[int]) -> dict[int, set[date]]:
     return done
 
 
+# The today page reads this on every request: compiled once per process (core.compiled).
+_CURRENT_ENROLMENT = CompiledModels(
+    lambda client_id: (
+        Enrolment.objects.filter(client_id=client_id, status__in=LIVE)
+        .select_related("version", "program")
+        .order_by("-created_at")[:1]
+    ),
+    int,
+)
+
+
 def course_for_client(*, client: User, now: datetime | None = None) -> Course | None:
     """The client's current course (active or paused), week by week; None without one."""
-    enrolment = (
-        Enrolment.objects.filter(client=client, status__in=LIVE)
-        .select_related("version", "program")
-        .order_by("-created_at")
-        .first()
-    )
-    if enrolment is None:
+    found = _CURRENT_ENROLMENT.all(client.pk)
+    if not found:
         return None
+    enrolment = found[0]
     today = local_date(now or timezone.now(), client.zone)
     weeks = enrolment.version.weeks
     openings = sorted(_openings([enrolment])[enrolment.pk], key=lambda o: (o.round, o.week_number))

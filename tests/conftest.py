@@ -6,7 +6,10 @@ clinician and client of the other clinic.
 """
 
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -27,6 +30,40 @@ def skip_or_fail(reason: str) -> None:
     if services_required():
         pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
     pytest.skip(reason)
+
+
+def run_module_on_sqlite(module: str, tmp_path: Path, flag: str) -> None:
+    """Run the test module at `module` (a file path) again on SQLite, in a subprocess
+    whose environment sets `flag`=1 (the module's own test of this skips there), and
+    require it to pass."""
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        {flag: "1"},
+        KINDWORK_VAR_DIR=str(tmp_path),
+        SQLITE_PATH=str(tmp_path / "kindwork.sqlite3"),
+        REQUIRE_SERVICES="0",
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            str(Path(module).resolve().relative_to(root)),
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and "skipped" in result.stdout  # the caller, skipped
 
 
 def make_user(email: str, role: str, clinic: Clinic | None, **extra) -> User:

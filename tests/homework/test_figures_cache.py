@@ -15,13 +15,9 @@ PostgreSQL.
 
 import itertools
 import os
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.db import connection
 from django.db.models import F
@@ -43,7 +39,7 @@ from homework.selectors.progress import (
     with_figures_version,
 )
 from homework.services.assignments import assignment_end, assignment_pause, assignment_resume
-from tests.conftest import make_user
+from tests.conftest import make_user, run_module_on_sqlite
 from tests.factories import make_assignment, make_clients, make_completion, make_exercise
 
 pytestmark = pytest.mark.django_db
@@ -394,34 +390,7 @@ def test_a_cache_that_fails_leaves_the_page_working(world, monkeypatch):
     reason="runs this module on SQLite when the suite runs on PostgreSQL",
 )
 def test_the_same_properties_hold_on_sqlite(tmp_path):
-    root = Path(django_settings.BASE_DIR)
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(
-        FIGURES_ON_SQLITE="1",
-        KINDWORK_VAR_DIR=str(tmp_path),
-        SQLITE_PATH=str(tmp_path / "kindwork.sqlite3"),
-        REQUIRE_SERVICES="0",
-    )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:randomly",
-            "-p",
-            "no:cacheprovider",
-            str(Path(__file__).relative_to(root)),
-        ],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout and "skipped" in result.stdout  # this test, skipped
+    run_module_on_sqlite(__file__, tmp_path, "FIGURES_ON_SQLITE")
 
 
 def test_a_migrate_gives_every_client_a_new_version(world):

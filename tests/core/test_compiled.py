@@ -1,0 +1,301 @@
+"""Queries compiled once per process answer exactly as the ORM does (core.compiled).
+
+Runs on the suite's database and again, in a subprocess, on SQLite, whose converters
+differ (dates and datetimes come back as text there and are converted by Django).
+"""
+
+import os
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.models import User
+from core.compiled import CompiledModels, CompiledValues
+from homework.models import Assignment, AssignmentEvent, AssignmentStatus, Completion
+from homework.selectors import practice
+from homework.services.assignments import assignment_end, assignment_pause
+from programs.models import Enrolment, Program
+from tests.conftest import make_client, run_module_on_sqlite
+from tests.factories import (
+    local_today,
+    make_assignment,
+    make_completion,
+    make_exercise,
+    make_measure,
+    make_measure_response,
+)
+
+MONDAY = date(2026, 3, 2)
+
+
+def snapshot(obj, seen: frozenset = frozenset()) -> dict | tuple:
+    """Everything an instance holds: its loaded fields, annotations, deferred fields and
+    the related objects loaded with it (recursively; a one-to-one's way back as a mark)."""
+    if id(obj) in seen:
+        return ("the way back to", type(obj), obj.pk)
+    seen = seen | {id(obj)}
+    fields = {key: value for key, value in vars(obj).items() if key != "_state"}
+    related = {name: snapshot(value, seen) for name, value in obj._state.fields_cache.items()}
+    return {
+        "type": type(obj),
+        "fields": fields,
+        "deferred": obj.get_deferred_fields(),
+        "related": related,
+        "db": obj._state.db,
+        "adding": obj._state.adding,
+    }
+
+
+@pytest.fixture
+def plans(world) -> list[User]:
+    """Clients with plans of every status, a pause in one's history, and logs with
+    reflections and answers (encrypted at rest: read through converters)."""
+    busy, quiet = world.client, world.other_client
+    exercise = make_exercise(title="Soothing touch")
+    active = make_assignment(busy, exercise, start_date=MONDAY - timedelta(days=30))
+    paused = make_assignment(busy, exercise, schedule_kind="weekly", times_per_week=3)
+    ended = make_assignment(busy, make_exercise(title="Letter to a friend"))
+    make_assignment(busy, start_date=MONDAY + timedelta(days=40), end_date=MONDAY + timedelta(60))
+    assignment_pause(assignment=paused, actor=world.clinician)
+    assignment_end(assignment=ended, actor=world.clinician)
+    for offset in range(10):
+        make_completion(
+            active,
+            MONDAY - timedelta(days=offset),
+            minutes=offset + 1,
+            reflection=f"Kinder to myself on day {offset}, é ✓",
+            answers={"moment": f"moment {offset}"},
+            distress_before=7,
+            distress_after=3,
+        )
+    make_completion(paused, MONDAY)
+    nobody = make_client("nobody@client.test", world.clinician)
+    return [busy, quiet, nobody, busy]  # the first again: the compiled SQL is reused
+
+
+def plans_of(client_id: int):
+    return (
+        Assignment.objects.filter(
+            client_id=client_id, status__in=[AssignmentStatus.ACTIVE, AssignmentStatus.PAUSED]
+        )
+        .annotate(
+            has_pause=Exists(
+                AssignmentEvent.objects.filter(assignment_id=OuterRef("pk"), action="paused")
+            )
+        )
+        .select_related("exercise", "client__client_profile")
+        .order_by("start_date", "id")
+    )
+
+
+def logs_between(client_id: int, first: date, last: date):
+    return Completion.objects.filter(
+        client_id=client_id, local_date__gte=first, local_date__lte=last
+    ).order_by("-local_date", "-id")
+
+
+def test_models_come_back_as_the_orm_builds_them(plans):
+    compiled = CompiledModels(plans_of, int)
+    for client in plans:
+        expected = list(plans_of(client.pk))
+        with CaptureQueriesContext(connection) as queries:
+            got = compiled.all(client.pk)
+            # select_related objects came with them: reading them asks for nothing.
+            [plan.exercise.title for plan in got] + [plan.client.client_profile.pk for plan in got]
+        assert len(queries) == 1
+        assert [snapshot(plan) for plan in got] == [snapshot(plan) for plan in expected]
+    assert any(plan.has_pause for plan in compiled.all(plans[0].pk))  # a True to compare
+
+
+def test_dates_values_deferred_fields_and_converters_come_back_as_the_orm_gives_them(plans):
+    whole = CompiledModels(logs_between, int, date, date)
+    slim = CompiledModels(
+        lambda client_id, first, last: logs_between(client_id, first, last).only(
+            "id", "assignment_id", "local_date", "minutes"
+        ),
+        int,
+        date,
+        date,
+    )
+    windows = [(MONDAY - timedelta(days=6), MONDAY), (MONDAY - timedelta(3), MONDAY - timedelta(1))]
+    for client in plans:
+        for first, last in [*windows, (MONDAY, MONDAY - timedelta(days=1))]:
+            expected = list(logs_between(client.pk, first, last))
+            assert [snapshot(log) for log in whole.all(client.pk, first, last)] == [
+                snapshot(log) for log in expected
+            ]
+            expected_slim = list(
+                logs_between(client.pk, first, last).only(
+                    "id", "assignment_id", "local_date", "minutes"
+                )
+            )
+            got_slim = slim.all(client.pk, first, last)
+            assert [snapshot(log) for log in got_slim] == [snapshot(log) for log in expected_slim]
+            assert all("reflection" in log.get_deferred_fields() for log in got_slim)
+    logs = whole.all(plans[0].pk, *windows[0])
+    assert len(logs) == 8  # seven days of the active plan and the paused one's Monday
+    written = [log for log in logs if log.reflection]
+    assert len(written) == 7 and written[0].reflection.startswith("Kinder") and written[0].answers
+
+
+def test_the_today_selector_reads_what_its_orm_querysets_read(plans):
+    for client in plans:
+        plans_now = practice._TODAYS_PLANS.all(client.pk)
+        expected = list(practice._todays_plans(client.pk))
+        assert [snapshot(plan) for plan in plans_now] == [snapshot(plan) for plan in expected]
+        logs = practice._WEEKS_LOGS.all(client.pk, MONDAY - timedelta(days=6), MONDAY)
+        expected_logs = list(practice._weeks_logs(client.pk, MONDAY - timedelta(days=6), MONDAY))
+        assert [snapshot(log) for log in logs] == [snapshot(log) for log in expected_logs]
+    assert practice._TODAYS_PLANS.all(plans[0].pk)  # there was something to compare
+
+
+def test_the_today_pages_panels_read_what_their_orm_querysets_read(world, plans):
+    """The questionnaires due and the current course, read on every today page."""
+    from measures import selectors as measures
+    from programs import selectors as programs
+    from programs.services import enrolments_create, program_library_load
+
+    weekly = make_measure(world.client, every_weeks=1)
+    make_measure_response(measure=weekly, answers=dict.fromkeys(range(1, 13), 3), days_ago=8)
+    make_measure_response(measure=weekly, answers=dict.fromkeys(range(1, 13), 4), days_ago=1)
+    ended = make_measure(world.client, instrument="PHQ-9", status=AssignmentStatus.ENDED)
+    make_measure_response(measure=ended, answers=dict.fromkeys(range(1, 10), 1), days_ago=3)
+    make_measure(world.other_client, instrument="GAD-7")
+    program_library_load()
+    course = Program.objects.get(clinic__isnull=True, slug="eight-weeks-of-self-compassion")
+    enrolments_create(
+        clinician=world.clinician,
+        program=course,
+        clients=[world.client],
+        start_date=local_today(world.client),
+    )
+    for client in plans:
+        for compiled, build in [
+            (measures._SCHEDULES, lambda pk: measures._schedules(pk, include_ended=True)),
+            (measures._ACTIVE_SCHEDULES, lambda pk: measures._schedules(pk, include_ended=False)),
+        ]:
+            got, expected = compiled.all(client.pk), list(build(client.pk))
+            assert [snapshot(m) for m in got] == [snapshot(m) for m in expected]
+        enrolment = (
+            Enrolment.objects.filter(client=client, status__in=programs.LIVE)
+            .select_related("version", "program")
+            .order_by("-created_at")
+            .first()
+        )
+        got = programs._CURRENT_ENROLMENT.all(client.pk)
+        assert [snapshot(e) for e in got] == ([snapshot(enrolment)] if enrolment else [])
+    assert len(measures._SCHEDULES.all(world.client.pk)) == 2
+    assert measures._ACTIVE_SCHEDULES.all(world.client.pk)[0].last_answered is not None
+    assert programs._CURRENT_ENROLMENT.all(world.client.pk)[0].version.weeks
+
+
+@pytest.mark.django_db
+def test_a_text_and_a_moment_are_swapped_in_as_the_orm_writes_them():
+    """The session read on every signed-in request (a key, and now): on SQLite the moment
+    goes into the SQL as text, which the compiled query must write the same way."""
+    from django.contrib.sessions.models import Session
+
+    from accounts.session_store import _SESSION, SessionStore
+
+    now = timezone.now()
+    keys = []
+    for minutes in (-5, 0, 5, 60 * 24):
+        store = SessionStore()
+        store["n"] = minutes
+        store.create()
+        Session.objects.filter(session_key=store.session_key).update(
+            expire_date=now + timedelta(minutes=minutes)
+        )
+        keys.append(store.session_key)
+    for key in [*keys, "nosuchsessionkey0000000000000000"]:
+        for moment in (now, now + timedelta(minutes=10), now - timedelta(days=1)):
+            expected = list(Session.objects.filter(session_key=key, expire_date__gt=moment))
+            got = _SESSION.all(key, moment)
+            assert [snapshot(s) for s in got] == [snapshot(s) for s in expected]
+    assert len(_SESSION.all(keys[-1], now)) == 1 and _SESSION.all(keys[0], now) == []
+
+
+def test_a_value_used_twice_is_swapped_in_everywhere(world, plans):
+    def either_side(pk: int):
+        return Assignment.objects.filter(Q(client_id=pk) | Q(clinician_id=pk)).order_by("id")
+
+    compiled = CompiledModels(either_side, int)
+    for user in [world.clinician, world.client, world.colleague, world.client]:
+        assert [snapshot(a) for a in compiled.all(user.pk)] == [
+            snapshot(a) for a in either_side(user.pk)
+        ]
+    assert len(compiled.all(world.clinician.pk)) == 4
+
+
+def test_the_dashboards_open_handovers_are_read_as_the_orm_reads_them(world, plans):
+    from accounts.models import Handover
+    from homework.selectors import caseload
+
+    now = timezone.now()
+    Handover.objects.create(
+        client=world.client, from_clinician=world.clinician, to_clinician=world.colleague
+    )
+    Handover.objects.create(
+        client=world.other_client, from_clinician=world.colleague, to_clinician=world.clinician
+    )
+    Handover.objects.create(
+        client=world.other_client,
+        from_clinician=world.clinician,
+        to_clinician=world.colleague,
+        accepted_at=now,
+    )
+    for user in [world.clinician, world.colleague, world.stranger_clinician, world.clinician]:
+        got = caseload._OPEN_HANDOVERS.all(user.pk)
+        assert [snapshot(h) for h in got] == [
+            snapshot(h) for h in caseload._open_handovers(user.pk)
+        ]
+    offered_to, offered_by = caseload.handovers_open_for(clinician=world.clinician)
+    assert [h.client for h in offered_to] == [world.other_client]
+    assert [h.client for h in offered_by] == [world.client]
+    assert offered_by[0].to_clinician.full_name == "Lee Colleague"
+
+
+def test_values_come_back_as_the_orm_gives_them(plans):
+    def per_plan(client_id: int):
+        return (
+            Completion.objects.filter(client_id=client_id)
+            .values("assignment_id")
+            .annotate(logs=Count("id"))
+            .order_by("assignment_id")
+        )
+
+    compiled = CompiledValues(per_plan)
+    for client in plans:
+        assert compiled.rows(client.pk) == list(per_plan(client.pk))
+    assert compiled.rows(plans[0].pk)
+
+
+@pytest.mark.django_db
+def test_a_query_it_cannot_compile_faithfully_is_refused():
+    # The value is not a parameter of the SQL (nothing to swap in).
+    with pytest.raises(ValueError, match="must be a parameter"):
+        CompiledModels(lambda client_id: Assignment.objects.all(), int).all(1)
+    with pytest.raises(ValueError, match="plain reads"):
+        CompiledModels(
+            lambda client_id: Assignment.objects.filter(client_id=client_id).prefetch_related(
+                "events"
+            ),
+            int,
+        ).all(1)
+    with pytest.raises(TypeError, match="int, str, date and datetime"):
+        CompiledModels(lambda score: User.objects.filter(pk=score), float).all(1.5)
+    compiled = CompiledModels(logs_between, int, date, date)
+    with pytest.raises(TypeError, match="expected 3 value"):
+        compiled.all(1, MONDAY)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql" or os.environ.get("COMPILED_ON_SQLITE") == "1",
+    reason="runs this module on SQLite when the suite runs on PostgreSQL",
+)
+def test_the_same_holds_on_sqlite(tmp_path):
+    run_module_on_sqlite(__file__, tmp_path, "COMPILED_ON_SQLITE")
