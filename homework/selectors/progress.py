@@ -41,8 +41,8 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.access import clients_visible_to
-from accounts.models import User
-from core.compiled import CompiledValues
+from accounts.models import Role, User
+from core.compiled import CompiledModels, CompiledValues
 from homework import schedule as schedule_module
 from homework.attention import attention_reasons_for
 from homework.models import (
@@ -781,6 +781,34 @@ def with_figures_version(clients: QuerySet[User]) -> QuerySet[User]:
     )
 
 
+def _caseload_query(clients: QuerySet[User]) -> QuerySet[User]:
+    return (
+        with_figures_version(clients)
+        # The clinician's name rides along for a supervisor's list of several caseloads.
+        .select_related("client_profile__clinician")
+        .order_by("full_name", "email", "id")
+    )
+
+
+# A clinician's own caseload, read by every dashboard and search: compiled once per
+# process (core.compiled) from the access rule itself, whose query for a clinician of a
+# clinic depends on their clinic and id alone (tests/core/test_compiled.py checks it).
+_CLINICIANS_CASELOAD = CompiledModels(
+    lambda clinic_id, clinician_id: _caseload_query(
+        clients_visible_to(User(pk=clinician_id, role=Role.CLINICIAN, clinic_id=clinic_id))
+    ),
+    int,
+    int,
+)
+
+
+def _caseload_clients(reader: User) -> list[User]:
+    """The clients `reader` may see, with their figures versions, in caseload order."""
+    if reader.role == Role.CLINICIAN and reader.clinic_id is not None:
+        return _CLINICIANS_CASELOAD.all(reader.clinic_id, reader.pk)
+    return list(_caseload_query(clients_visible_to(reader)))
+
+
 def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> list[CaseloadRow]:
     """One row per client on the clinician's caseload, urgent first, then those needing
     attention.
@@ -791,12 +819,7 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
     provider (homework.attention), which are always read fresh.
     """
     now = now or timezone.now()
-    clients = list(
-        with_figures_version(clients_visible_to(clinician))
-        # The clinician's name rides along for a supervisor's list of several caseloads.
-        .select_related("client_profile__clinician")
-        .order_by("full_name", "email", "id")
-    )
+    clients = _caseload_clients(clinician)
     if not clients:
         return []
     figures = caseload_figures(clients, now=now)

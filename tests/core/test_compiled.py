@@ -259,6 +259,49 @@ def test_the_dashboards_open_handovers_are_read_as_the_orm_reads_them(world, pla
     assert offered_by[0].to_clinician.full_name == "Lee Colleague"
 
 
+def test_a_clinicians_caseload_is_read_as_the_access_rule_reads_it(world, supervisor, plans):
+    """The dashboard's compiled caseload query is built from clients_visible_to; for every
+    kind of reader its clients (with figures versions and clinicians) are the rule's."""
+    from accounts.access import clients_visible_to
+    from accounts.models import ClientProfile, Clinic, Role
+    from homework.selectors import progress
+    from tests.conftest import make_user
+
+    make_client("dee@client.test", world.clinician, full_name="Dee Discharged")
+    ClientProfile.objects.filter(user__email="dee@client.test").update(discharged_at=timezone.now())
+    gone = make_client("eli@client.test", world.clinician, full_name="Eli Gone")
+    gone.is_active = False
+    gone.save()
+    # A link that crossed clinics (the admin refuses one, but data outlives rules).
+    elsewhere = make_client("fox@client.test", world.clinician, full_name="Fox Elsewhere")
+    elsewhere.clinic = world.other_clinic
+    elsewhere.save()
+    # The database refuses a clinician without a clinic; the rule's other branch still runs.
+    clinicless = User(pk=10**9, role=Role.CLINICIAN, clinic_id=None)
+    admin = make_user("ada@harbour.test", Role.ADMIN, world.clinic, full_name="Ada Admin")
+    make_assignment(world.client)  # a figures version to carry
+    Clinic.objects.create(name="Empty Clinic", timezone="UTC")
+    readers = [
+        world.clinician,
+        world.colleague,
+        world.stranger_clinician,
+        clinicless,
+        supervisor,
+        admin,
+        world.admin,
+        world.client,
+        world.clinician,
+    ]
+    for reader in readers:
+        expected = list(progress._caseload_query(clients_visible_to(reader)))
+        got = progress._caseload_clients(reader)
+        assert [snapshot(c) for c in got] == [snapshot(c) for c in expected], reader
+    names = [c.full_name for c in progress._caseload_clients(world.clinician)]
+    assert "Dee Discharged" in names and "Eli Gone" in names and "Fox Elsewhere" not in names
+    alex = next(c for c in progress._caseload_clients(world.clinician) if c == world.client)
+    assert alex.figures_version is not None
+
+
 def test_values_come_back_as_the_orm_gives_them(plans):
     def per_plan(client_id: int):
         return (
