@@ -130,6 +130,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every log line of the request, and every task it enqueues, carries its id.
     "core.request_id.RequestIdMiddleware",
+    # Before anything stores a header (the audit log, django-axes): printable text only.
+    "core.headers.StoredHeadersMiddleware",
     "core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
