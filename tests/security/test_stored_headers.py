@@ -66,3 +66,59 @@ def test_printable_text_is_left_as_it_is():
     agent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"
     assert printable(agent) is agent
     assert printable("a\tb\x7fc\u2028d") == "abcd"
+
+
+ODD_HEADERS = {
+    "HTTP_USER_AGENT": ["ua\x00", "\r\n"],
+    "HTTP_COOKIE": [
+        "csrftoken=ab\x00cd; sessionid=\x00",
+        "sessionid=" + "a" * 5000,
+        "messages=\x00garbage",
+        "messages=W10:1abc:def",
+    ],
+    "HTTP_ACCEPT": [
+        "application/json; indent=abc",
+        "application/json; indent=999999",
+        "*/*; q=x",
+        "text/\x00html",
+    ],
+    "HTTP_AUTHORIZATION": ["Token", "Token a b", "Bearer x", "Basic !!!", "Token " + "a" * 10000],
+    "HTTP_IF_MODIFIED_SINCE": ["not a date", "Mon, 99 Zzz 9999 99:99:99 GMT"],
+    "HTTP_IF_NONE_MATCH": ["\x00"],
+    "HTTP_X_FORWARDED_FOR": ["\x00", "::::::", "1.1.1.1" * 500],
+    "HTTP_X_REQUEST_ID": ["\r\nfoo"],
+    "HTTP_ORIGIN": ["null", "http://\x00"],
+    "HTTP_REFERER": ["http://[::1", "\x00"],
+}
+
+
+@pytest.mark.parametrize(
+    ("header", "value"), [(h, v) for h, values in ODD_HEADERS.items() for v in values]
+)
+def test_no_page_or_endpoint_errs_on_an_odd_header(world, header, value):
+    """Each header a client controls, sent odd, to pages of each role, the login, the API
+    (with and without a token), a static file and the health check: never a 5xx."""
+    clin = Client()
+    clin.force_login(world.clinician)
+    mfa_verify_session(clin, world.clinician)
+    cl = Client()
+    cl.force_login(world.client)
+    api = client_with_token(token_for(world.client))
+    calls = [
+        (clin, "get", reverse("homework:dashboard")),
+        (clin, "get", reverse("homework:client-detail", args=[world.client.pk])),
+        (cl, "get", reverse("homework:today")),
+        (Client(), "get", reverse("accounts:login")),
+        (Client(), "post", reverse("accounts:login")),
+        (api, "get", "/api/v1/today/"),
+        (api, "get", "/api/v1/completions/"),
+        (Client(), "get", "/api/v1/today/"),
+        (Client(), "get", "/static/css/app.css"),
+        (Client(), "get", "/healthz/"),
+    ]
+    bad = []
+    for browser, method, url in calls:
+        r = getattr(browser, method)(url, **{header: value})
+        if r.status_code >= 500:
+            bad.append((url, method, r.status_code))
+    assert not bad
