@@ -162,6 +162,7 @@ def test_it_counts_unread_feedback_exactly_as_the_orm_does(world, assignment):
     through every change, for this client and a client without any."""
     from django.utils import timezone
 
+    from homework.models import Assignment, AssignmentStatus
     from homework.selectors.practice import today_for_client, unread_feedback_count
     from tests.conftest import make_client
 
@@ -192,6 +193,13 @@ def test_it_counts_unread_feedback_exactly_as_the_orm_does(world, assignment):
             assert unread_feedback_count(client.pk) == orm(client)
         seen.append(today_for_client(client=world.client).unread_feedback)
     assert seen == [0, 1, 3, 2, 0]
+    # Read with the open plans, and by its own query when no plan is open: the same count.
+    Feedback.objects.create(completion=logs[0], clinician=world.clinician, text="Four.")
+    with_plans = today_for_client(client=world.client)
+    assert with_plans.unread_feedback == 1 == orm(world.client) and with_plans.due
+    Assignment.objects.filter(pk=assignment.pk).update(status=AssignmentStatus.ENDED)
+    without = today_for_client(client=world.client)
+    assert without.unread_feedback == 1 and not (without.due or without.done or without.later)
 
 
 # --- Practice ---
