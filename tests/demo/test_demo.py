@@ -1,6 +1,7 @@
 """The first-run demo: people, eight weeks of history, lost passwords and DEMO_MODE."""
 
 import re
+from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
@@ -8,6 +9,7 @@ from django.core.checks import run_checks
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import mfa
 from accounts.models import Role, User
@@ -45,6 +47,29 @@ def test_every_demo_client_has_a_plan_practice_and_charts_to_show(demo):
     # The SCS-SF trend: the latest total is higher than the first.
     scores = [item.scores.total.value for item in measure_history(client=steady)]
     assert scores[0] > scores[-1]
+
+
+# Every day of a week, early and late in the UTC day: the clients' zones run from
+# UTC-8 to UTC+11, so each of them sees every weekday, and the day turning, somewhere.
+INSTANTS = [
+    datetime(2026, 12, day, hour, 5, tzinfo=UTC) for day in range(7, 14) for hour in (3, 19)
+]
+
+
+@pytest.mark.parametrize("instant", INSTANTS, ids=lambda instant: f"{instant:%a %H:%M}")
+def test_only_the_fading_client_is_flagged_whatever_the_day(db, monkeypatch, instant):
+    """The demo tells the same story whenever it is loaded: a client who practises a few
+    times a week never looks a week idle because two planned days in a row were skipped."""
+    monkeypatch.setattr(timezone, "now", lambda: instant)
+    call_command("setup_demo", stdout=StringIO())
+    call_command("demo_history", stdout=StringIO())
+
+    for email, expected in [
+        ("clinician@demo.kindwork", ["client2@demo.kindwork"]),
+        ("clinician2@demo.kindwork", []),
+    ]:
+        rows = caseload_for_clinician(clinician=User.objects.get(email=email), now=instant)
+        assert [row.client.email for row in rows if row.needs_attention] == expected
 
 
 def test_the_stories_show_one_fading_client_flagged_and_one_just_started(demo):

@@ -197,7 +197,8 @@ class Command(BaseCommand):
         )
         quiet_from = today - timedelta(days=story.quiet_last_days - 1)
         # Up to yesterday: today's practice is still to do when a newcomer looks.
-        for day in _planned_days(story, start, today - timedelta(days=1)):
+        planned = _planned_days(story, start, today - timedelta(days=1))
+        for day in planned:
             if story.quiet_last_days and day >= quiet_from:
                 continue
             week = min(
@@ -205,7 +206,11 @@ class Command(BaseCommand):
             )
             if story.started_days_ago < 7:
                 week = 0
-            if rng.random() > story.weekly_rate[week]:
+            skipped = rng.random() > story.weekly_rate[week]
+            # Only the fading story goes quiet: everyone else practised on their last
+            # planned day, whatever the day the demo is loaded (two skipped days in a row
+            # of a few-times-a-week plan would otherwise look like a week without practice).
+            if skipped and (story.quiet_last_days or day != planned[-1]):
                 continue
             progress = 1 - (today - day).days / HISTORY_DAYS
             shared = rng.random() < 0.7
