@@ -24,6 +24,7 @@ from rest_framework import exceptions
 
 from core.compiled import CompiledModels
 
+INVALID_TOKEN = _("Invalid token.")
 _TOKENS = CompiledModels(
     lambda key: get_token_model().objects.filter(token_key=key).select_related("user"), str
 )
@@ -36,21 +37,21 @@ class TokenAuthentication(auth.TokenAuthentication):
         try:
             text = token.decode("utf-8")
         except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+            raise exceptions.AuthenticationFailed(INVALID_TOKEN) from None
         if "\x00" in text:  # no row holds one, and PostgreSQL refuses it in a query
-            raise exceptions.AuthenticationFailed(_("Invalid token."))
+            raise exceptions.AuthenticationFailed(INVALID_TOKEN)
         for auth_token in _TOKENS.all(text[: CONSTANTS.TOKEN_KEY_LENGTH]):
             if self._cleanup_token(auth_token):
                 continue
             try:
                 digest = hash_token(text)
             except (TypeError, binascii.Error):
-                raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+                raise exceptions.AuthenticationFailed(INVALID_TOKEN) from None
             if compare_digest(digest, auth_token.digest):
                 if knox_settings.AUTO_REFRESH and auth_token.expiry:
                     self.renew_token(auth_token)
                 return self.validate_user(auth_token)
-        raise exceptions.AuthenticationFailed(_("Invalid token."))
+        raise exceptions.AuthenticationFailed(INVALID_TOKEN)
 
     def _cleanup_token(self, auth_token) -> bool:
         if auth_token.expiry is not None and auth_token.expiry < timezone.now():

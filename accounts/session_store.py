@@ -22,8 +22,6 @@ from core.compiled import CompiledModels
 _SESSION = CompiledModels(
     lambda key, now: Session.objects.filter(session_key=key, expire_date__gt=now), str, datetime
 )
-
-
 _KEY_CHARS = frozenset(VALID_KEY_CHARS)
 
 
@@ -32,8 +30,6 @@ class SessionStore(DatabaseSessionStore):
         return super()._validate_session_key(key) and _KEY_CHARS.issuperset(key)
 
     def _get_session_from_db(self) -> Session | None:
-        if self.model is not Session:  # a subclass with its own model: Django's way
-            return super()._get_session_from_db()
         found = _SESSION.all(self.session_key, timezone.now())
         if not found:
             self._session_key = None

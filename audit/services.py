@@ -14,7 +14,6 @@ from accounts.client_ip import client_ip
 from accounts.models import ClientProfile, Invitation, User
 from audit.context import current_request, suppress_automatic_records
 from audit.models import AuditAction, AuditEvent
-from core.headers import printable
 from notifications.models import Notification
 
 USER_AGENT_LENGTH = 200
@@ -120,12 +119,11 @@ def audit_records_create(
 
 
 def user_agent_of(request: HttpRequest | None) -> str:
-    """The browser's own description, cut to the column's length: printable characters
-    only, as core.headers leaves it for every request (and as here for a request that
-    did not pass the middleware, such as one built in a test or a task)."""
+    """The browser's own description, cut to the column's length (printable text only:
+    core.headers has cleaned it before any view runs)."""
     if request is None:
         return ""
-    return printable(request.META.get("HTTP_USER_AGENT", ""))[:USER_AGENT_LENGTH]
+    return request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LENGTH]
 
 
 # --- Right to erasure ---
