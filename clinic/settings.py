@@ -185,6 +185,15 @@ TEMPLATES = [
             ],
         },
     },
+    # The pages' hot loops (a caseload's rows, a client's logs) as `.jinja` fragments
+    # beside their pages, included with {% fragment %}: core/jinja.py says why.
+    {
+        "NAME": "jinja2",
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "core.jinja.environment"},
+    },
 ]
 
 # Database: PostgreSQL through psycopg 3 when DATABASE_URL is set, otherwise

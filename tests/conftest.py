@@ -20,6 +20,10 @@ from tests.push_service import PushService
 
 PASSWORD = "a-long-test-password-9"
 
+# A name a Jinja2 fragment misspells fails the test instead of printing nothing
+# (core/jinja.py); read when the first fragment renders, after this import.
+os.environ.setdefault("KINDWORK_STRICT_TEMPLATES", "1")
+
 
 def services_required() -> bool:
     return os.getenv("REQUIRE_SERVICES") == "1"

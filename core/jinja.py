@@ -1,0 +1,87 @@
+"""Jinja2 for the pages' per-row markup: the loops a busy page repeats fifty times.
+
+Django's template language renders a caseload row, a practice log or a plan card at
+several times Jinja2's cost (docs/benchmarks.md measured the dashboard's fifty rows),
+and those loops were most of the clinician pages' time. So the layouts stay in the
+Django templates (base.html, forms, messages, panels) and each hot loop lives in a
+`.jinja` file beside its page, included with `{% fragment %}` (core/templatetags/
+fragments.py).
+
+The environment escapes everything (`environment()` turns autoescape on;
+`tests/core/test_jinja.py` proves it), understands Django's safe strings (they carry
+`__html__`), and offers the few Django helpers the fragments use, as the same
+functions the Django templates call, so a date reads the same in either engine. A
+form in a fragment writes `{{ csrf_input }}` (Django's backend adds it with the request).
+"""
+
+import os
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.template import defaultfilters
+from django.templatetags.tz import do_timezone
+from django.urls import get_script_prefix, get_urlconf, reverse
+from jinja2 import Environment, StrictUndefined, Undefined
+
+# Rows repeat the same links: one reverse per (name, arguments) per process. The
+# URLconf and script prefix are part of the key, as reverse() itself depends on them.
+_URL_CACHE_SIZE = 8192
+
+
+@lru_cache(maxsize=_URL_CACHE_SIZE)
+def _reverse(name: str, args: tuple, urlconf: str | None, prefix: str) -> str:
+    return reverse(name, args=args, urlconf=urlconf)
+
+
+def url(name: str, *args: Any) -> str:
+    """`{{ url("homework:client-detail", row.client.pk) }}`, like Django's `{% url %}`."""
+    return _reverse(name, args, get_urlconf(), get_script_prefix())
+
+
+@lru_cache(maxsize=256)
+def static(path: str) -> str:
+    """The static file's URL (hashed in production), once per path per process."""
+    return staticfiles_storage.url(path)
+
+
+def _date(value: Any, arg: str | None = None) -> str:
+    return defaultfilters.date(value, arg)
+
+
+def _time(value: Any, arg: str | None = None) -> str:
+    return defaultfilters.time(value, arg)
+
+
+def _in_zone(value: datetime, zone: tzinfo | str) -> datetime | str:
+    return do_timezone(value, zone)
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "date": _date,
+    "time": _time,
+    "in_zone": _in_zone,
+    "pluralize": defaultfilters.pluralize,
+    "linebreaksbr": lambda value: defaultfilters.linebreaksbr(value, autoescape=True),
+    "truncatechars": defaultfilters.truncatechars,
+}
+
+
+def environment(**options: Any) -> Environment:
+    """The Jinja2 backend's environment (settings.TEMPLATES).
+
+    A name a fragment misspells raises in development and in the tests (StrictUndefined;
+    tests/conftest.py sets KINDWORK_STRICT_TEMPLATES) instead of printing nothing; in
+    production it prints nothing, as a Django template would, rather than fail a page.
+    """
+    strict = settings.DEBUG or os.environ.get("KINDWORK_STRICT_TEMPLATES") == "1"
+    options["undefined"] = StrictUndefined if strict else Undefined
+    # Django's backend turns it on already; stated here, as nothing may print unescaped.
+    options.pop("autoescape", None)
+    env = Environment(autoescape=True, **options)
+    env.globals.update(url=url, static=static)
+    env.filters.update(FILTERS)
+    return env
