@@ -15,11 +15,15 @@ each value, and afterwards the same SQL runs with the values swapped in.
   the same columns, deferred fields, `select_related` objects, annotations and
   database converters (Django's own `ModelIterable` steps, run on the kept compiler).
 
+A value may also be a list of integers (kind `IdList`: a caseload's client ids) bound
+to an `__in` filter: its one placeholder in `IN (%s)` becomes as many as the list has.
+
 The callers' tests compare each compiled query's answer with the ORM's.
 """
 
+import re
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -40,19 +44,37 @@ _SENTINELS: dict[type, tuple[Any, ...]] = {
 }
 
 
+class IdList:
+    """The kind of a value that is a non-empty list of integers, for an `__in` filter."""
+
+
+# A placeholder of the compiled SQL, or a literal percent sign (which is not one).
+_PLACEHOLDER = re.compile(r"%%|%s")
+
+
 def _sentinels(kinds: tuple[type, ...]) -> list[Any]:
     for kind in kinds:
-        if kind not in _SENTINELS:
-            raise TypeError(f"compiled queries take int, str, date and datetime values, not {kind}")
+        if kind not in _SENTINELS and kind is not IdList:
+            raise TypeError(
+                f"compiled queries take int, str, date, datetime and IdList values, not {kind}"
+            )
     counters = {kind: iter(values) for kind, values in _SENTINELS.items()}
     try:
-        return [next(counters[kind]) for kind in kinds]
+        # A list's sentinel is a list of one int sentinel: the ORM writes IN (%s).
+        return [[next(counters[int])] if kind is IdList else next(counters[kind]) for kind in kinds]
     except StopIteration:
         raise TypeError("too many values of one kind for a compiled query") from None
 
 
+def _placeholder_offsets(sql: str) -> list[int]:
+    """Where each parameter's `%s` starts in `sql`, in parameter order."""
+    return [m.start() for m in _PLACEHOLDER.finditer(sql) if m.group() == "%s"]
+
+
 def _prepared(connection, kind: type, value: Any) -> Any:
     """A value as the ORM puts it among a query's parameters on this database."""
+    if kind is IdList:
+        return int(value)
     if kind is datetime:
         return connection.ops.adapt_datetimefield_value(value)
     if kind is date:
@@ -74,8 +96,11 @@ class _Compiled:
     def __init__(self, build: Callable[..., QuerySet], kinds: tuple[type, ...]) -> None:
         self._build = build
         self._kinds = kinds
-        # (database, vendor): what was kept, the SQL, its parameters, where each value goes.
-        self._compiled: dict[tuple[str, str], tuple[_Kept, str, tuple, list[list[int]]]] = {}
+        # (database, vendor): what was kept, the SQL, its parameters, where each value
+        # goes, and where each list's placeholder is in the SQL (None for other kinds).
+        self._compiled: dict[
+            tuple[str, str], tuple[_Kept, str, tuple, list[list[int]], list[int | None]]
+        ] = {}
 
     def _compile(self, using: str, vendor: str):
         connection = connections[using]
@@ -84,15 +109,31 @@ class _Compiled:
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
         spots = []
+        list_offsets: list[int | None] = []
+        offsets = _placeholder_offsets(sql)
+        if len(offsets) != len(params):
+            raise ValueError("the SQL's placeholders do not match its parameters")
         for kind, sentinel in zip(self._kinds, sentinels, strict=True):
-            prepared = _prepared(connection, kind, sentinel)
+            prepared = _prepared(connection, kind, sentinel[0] if kind is IdList else sentinel)
             found = [i for i, p in enumerate(params) if type(p) is type(prepared) and p == prepared]
             if not found:
                 raise ValueError("each value must be a parameter of the SQL; one is not")
+            offset = None
+            if kind is IdList:
+                offset = offsets[found[0]]
+                if len(found) != 1 or sql[offset - 4 : offset + 3] != "IN (%s)":
+                    raise ValueError("a list value must be one `__in` filter's whole list")
             spots.append(found)
+            list_offsets.append(offset)
         if queryset._known_related_objects or queryset._prefetch_related_lookups:
             raise ValueError("compiled queries are plain reads: no related manager or prefetch")
-        compiled = (_Kept(compiler, queryset._fetch_mode), sql, tuple(params), spots)
+        compiled = (
+            _Kept(compiler, queryset._fetch_mode),
+            sql,
+            tuple(params),
+            spots,
+            list_offsets,
+        )
         self._compiled[(using, vendor)] = compiled
         return compiled
 
@@ -101,14 +142,25 @@ class _Compiled:
         if len(values) != len(self._kinds):
             raise TypeError(f"expected {len(self._kinds)} value(s), got {len(values)}")
         connection = connections[using]
-        kept, sql, params, spots = self._compiled.get((using, connection.vendor)) or self._compile(
-            using, connection.vendor
-        )
+        kept, sql, params, spots, list_offsets = self._compiled.get(
+            (using, connection.vendor)
+        ) or self._compile(using, connection.vendor)
         params = list(params)
-        for kind, places, value in zip(self._kinds, spots, values, strict=True):
+        lists: list[tuple[int, int, list[Any]]] = []
+        for kind, places, value, offset in zip(
+            self._kinds, spots, values, list_offsets, strict=True
+        ):
+            if kind is IdList:
+                lists.append((places[0], offset, _id_list(connection, value)))
+                continue
             prepared = _prepared(connection, kind, value)
             for place in places:
                 params[place] = prepared
+        # Each list's one placeholder becomes one per id, from the last list to the first
+        # so that earlier positions stay where they were.
+        for place, offset, ids in sorted(lists, reverse=True):
+            sql = f"{sql[:offset]}{', '.join(['%s'] * len(ids))}{sql[offset + 2 :]}"
+            params[place : place + 1] = ids
         cursor = connection.cursor()
         try:
             cursor.execute(sql, params)
@@ -116,6 +168,12 @@ class _Compiled:
             cursor.close()
             raise
         return kept, cursor
+
+
+def _id_list(connection, value: Sequence[int]) -> list[int]:
+    if isinstance(value, str | bytes) or not value:
+        raise ValueError("a list value must be a non-empty sequence of ids")
+    return [_prepared(connection, IdList, item) for item in value]
 
 
 class CompiledValues(_Compiled):
@@ -132,7 +190,8 @@ class CompiledValues(_Compiled):
 
 
 class CompiledModels(_Compiled):
-    """A model queryset of a few int, str, date or datetime values, as its instances.
+    """A model queryset of a few int, str, date, datetime or IdList values, as its
+    instances.
 
         _PLANS = CompiledModels(
             lambda client_id, first: Assignment.objects.filter(

@@ -12,11 +12,13 @@ rise names the day the client answered, their own local date, as the client page
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from django.db.models import F, Window
+from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 
+from core.compiled import CompiledModels, IdList
 from homework.attention import AttentionReason, attention_provider_register
 from measures.engine import UnknownInstrument, instrument_get, instruments
 from measures.models import MeasureResponse, RiskFlag
@@ -35,17 +37,46 @@ def _moment(moment: datetime, zone: ZoneInfo) -> str:
     return f"{_day(local)}, {local:%H:%M}"
 
 
+def open_flags_query(client_ids: Sequence[int]) -> QuerySet[RiskFlag]:
+    return (
+        RiskFlag.objects.filter(client_id__in=client_ids, acknowledged_at__isnull=True)
+        .select_related("response")
+        .order_by("created_at", "id")
+    )
+
+
+def latest_two_query(client_ids: Sequence[int], banded: Sequence[str]) -> QuerySet:
+    """Each client's two latest responses to each instrument in `banded`."""
+    return (
+        MeasureResponse.objects.filter(client_id__in=client_ids, instrument__in=banded)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("client_id"), F("instrument")],
+                order_by=[F("answered_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=2)
+        .order_by("client_id", "instrument", "rank")
+    )
+
+
+# Both run on every caseload view, with the caseload's ids: compiled once per process
+# (core.compiled; tests/measures/test_attention_compiled.py compares them with the ORM).
+_OPEN_FLAGS = CompiledModels(open_flags_query, IdList)
+
+
+@cache
+def _latest_two(banded: tuple[str, ...]) -> CompiledModels:
+    return CompiledModels(lambda client_ids: latest_two_query(client_ids, banded), IdList)
+
+
 @attention_provider_register
 def open_risk_flags(
     client_ids: Sequence[int], now: datetime, zone: ZoneInfo
 ) -> dict[int, list[AttentionReason]]:
     found: dict[int, list[AttentionReason]] = defaultdict(list)
-    flags = (
-        RiskFlag.objects.filter(client_id__in=client_ids, acknowledged_at__isnull=True)
-        .select_related("response")
-        .order_by("created_at", "id")
-    )
-    for flag in flags:
+    for flag in _OPEN_FLAGS.all(client_ids):
         found[flag.client_id].append(
             AttentionReason(
                 text=(
@@ -63,25 +94,14 @@ def open_risk_flags(
 def severity_band_rises(
     client_ids: Sequence[int], now: datetime, zone: ZoneInfo
 ) -> dict[int, list[AttentionReason]]:
-    banded = [
+    banded = tuple(
         code
         for code, instrument in instruments().items()
         if instrument.bands and instrument.higher_is_harder
-    ]
+    )
     if not banded:
         return {}
-    latest_two = (
-        MeasureResponse.objects.filter(client_id__in=client_ids, instrument__in=banded)
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("client_id"), F("instrument")],
-                order_by=[F("answered_at").desc(), F("id").desc()],
-            )
-        )
-        .filter(rank__lte=2)
-        .order_by("client_id", "instrument", "rank")
-    )
+    latest_two = _latest_two(banded).all(client_ids)
     pairs: dict[tuple[int, str], list[MeasureResponse]] = defaultdict(list)
     for response in latest_two:
         pairs[(response.client_id, response.instrument)].append(response)

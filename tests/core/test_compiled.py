@@ -10,11 +10,12 @@ from datetime import date, timedelta
 import pytest
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.expressions import RawSQL
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
-from core.compiled import CompiledModels, CompiledValues
+from core.compiled import CompiledModels, CompiledValues, IdList
 from homework.models import Assignment, AssignmentEvent, AssignmentStatus, Completion
 from homework.selectors import practice
 from homework.services.assignments import assignment_end, assignment_pause
@@ -317,6 +318,79 @@ def test_values_come_back_as_the_orm_gives_them(plans):
     assert compiled.rows(plans[0].pk)
 
 
+def test_a_list_of_ids_is_bound_as_the_orm_binds_it(world, plans):
+    """A caseload's ids in an `__in` filter: any length, repeats, ids with no rows, two
+    lists, values before and after them, and a literal percent sign in the SQL."""
+    busy, quiet, nobody = plans[0], plans[1], plans[2]
+    plan_ids = list(Assignment.objects.filter(client=busy).values_list("pk", flat=True))
+
+    def logs_of(ids, first):
+        return Completion.objects.filter(client_id__in=ids, local_date__gte=first).order_by("id")
+
+    def narrowed(first, client_ids, plan_ids, last):
+        return (
+            Completion.objects.filter(
+                local_date__gte=first,
+                client_id__in=client_ids,
+                assignment_id__in=plan_ids,
+                local_date__lte=last,
+            )
+            .annotate(label=RawSQL("'100%%'", []))
+            .order_by("-local_date", "id")
+        )
+
+    one_list = CompiledModels(logs_of, IdList, date)
+    two_lists = CompiledModels(narrowed, date, IdList, IdList, date)
+    first = MONDAY - timedelta(days=5)
+    for ids in [[busy.pk], [busy.pk, quiet.pk], [quiet.pk, busy.pk, busy.pk], [nobody.pk, 10**9]]:
+        assert [snapshot(log) for log in one_list.all(ids, first)] == [
+            snapshot(log) for log in logs_of(ids, first)
+        ]
+        for plans_asked in [plan_ids, plan_ids[:1], [10**9, *plan_ids[1:]]]:
+            got = two_lists.all(first, ids, plans_asked, MONDAY - timedelta(days=2))
+            expected = list(narrowed(first, ids, plans_asked, MONDAY - timedelta(days=2)))
+            assert [snapshot(log) for log in got] == [snapshot(log) for log in expected]
+    got = two_lists.all(first, [busy.pk, quiet.pk], plan_ids, MONDAY - timedelta(days=2))
+    assert len(got) == 4 and {log.label for log in got} == {"100%"}  # 2 to 5 days before
+    assert len(one_list.all([busy.pk, quiet.pk], first)) == 7
+
+
+def test_the_caseloads_attention_reads_what_their_orm_querysets_read(world, plans):
+    """Open risk flags and each client's two latest banded answers, compiled."""
+    from measures import attention
+    from measures.models import RiskFlag
+
+    busy, quiet, nobody = plans[0], plans[1], plans[2]
+    phq = make_measure(busy, instrument="PHQ-9")
+    gad = make_measure(quiet, instrument="GAD-7")
+    responses = [
+        make_measure_response(measure=phq, answers=dict.fromkeys(range(1, 10), points), days_ago=d)
+        for points, d in [(0, 20), (1, 10), (2, 3)]
+    ]
+    make_measure_response(measure=gad, answers=dict.fromkeys(range(1, 8), 2), days_ago=1)
+    make_measure_response(client=busy, answers=dict.fromkeys(range(1, 13), 3), days_ago=2)
+    RiskFlag.objects.create(client=busy, response=responses[2], item=9)
+    RiskFlag.objects.create(client=busy, response=responses[1], item=9)
+    RiskFlag.objects.create(
+        client=busy, response=responses[0], item=9, acknowledged_at=timezone.now()
+    )
+    banded = ("PHQ-9", "GAD-7")
+    for ids in [[busy.pk], [busy.pk, quiet.pk, nobody.pk], [quiet.pk], [nobody.pk, busy.pk]]:
+        got = attention._OPEN_FLAGS.all(ids)
+        assert [snapshot(f) for f in got] == [snapshot(f) for f in attention.open_flags_query(ids)]
+        got = attention._latest_two(banded).all(ids)
+        assert [snapshot(r) for r in got] == [
+            snapshot(r) for r in attention.latest_two_query(ids, banded)
+        ]
+    assert len(attention._OPEN_FLAGS.all([busy.pk, quiet.pk])) == 2
+    latest = attention._latest_two(banded).all([busy.pk, quiet.pk])
+    assert [(r.client_id, r.instrument, r.rank) for r in latest] == [
+        (busy.pk, "PHQ-9", 1),
+        (busy.pk, "PHQ-9", 2),
+        (quiet.pk, "GAD-7", 1),
+    ]
+
+
 @pytest.mark.django_db
 def test_a_query_it_cannot_compile_faithfully_is_refused():
     # The value is not a parameter of the SQL (nothing to swap in).
@@ -329,11 +403,18 @@ def test_a_query_it_cannot_compile_faithfully_is_refused():
             ),
             int,
         ).all(1)
-    with pytest.raises(TypeError, match="int, str, date and datetime"):
+    with pytest.raises(TypeError, match="int, str, date, datetime and IdList"):
         CompiledModels(lambda score: User.objects.filter(pk=score), float).all(1.5)
     compiled = CompiledModels(logs_between, int, date, date)
     with pytest.raises(TypeError, match="expected 3 value"):
         compiled.all(1, MONDAY)
+    # A list must be an `__in` filter's whole list, and hold something.
+    with pytest.raises(ValueError, match="`__in` filter"):
+        CompiledModels(lambda ids: User.objects.filter(pk=ids[0]), IdList).all([1])
+    listed = CompiledModels(lambda ids: User.objects.filter(pk__in=ids), IdList)
+    for empty in ([], (), "12"):
+        with pytest.raises(ValueError, match="non-empty sequence"):
+            listed.all(empty)
 
 
 @pytest.mark.skipif(
