@@ -183,6 +183,8 @@ TEMPLATES = [
                 "accounts.context_processors.session_timeout",
                 "accounts.context_processors.clinic_brand",
             ],
+            # {% url %} through a per-process cache (core/links.py), in every template.
+            "builtins": ["core.templatetags.links"],
         },
     },
     # The pages' hot loops (a caseload's rows, a client's logs) as `.jinja` fragments

@@ -24,22 +24,14 @@ from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.template import defaultfilters
 from django.templatetags.tz import do_timezone
-from django.urls import get_script_prefix, get_urlconf, reverse
 from jinja2 import Environment, StrictUndefined, Undefined
 
-# Rows repeat the same links: one reverse per (name, arguments) per process. The
-# URLconf and script prefix are part of the key, as reverse() itself depends on them.
-_URL_CACHE_SIZE = 8192
-
-
-@lru_cache(maxsize=_URL_CACHE_SIZE)
-def _reverse(name: str, args: tuple, urlconf: str | None, prefix: str) -> str:
-    return reverse(name, args=args, urlconf=urlconf)
+from core.links import reverse_cached
 
 
 def url(name: str, *args: Any) -> str:
     """`{{ url("homework:client-detail", row.client.pk) }}`, like Django's `{% url %}`."""
-    return _reverse(name, args, get_urlconf(), get_script_prefix())
+    return reverse_cached(name, args)
 
 
 @lru_cache(maxsize=256)
