@@ -3,7 +3,9 @@
     .venv/bin/python bench/hotspots.py [--requests 50] [--top 25] [target ...]
 
 Targets: floor, dashboard, detail, today, api-today, group, report, search (default:
-all). Uses the same
+all of these), and post-portal, post-api: completion POSTs, each to a plan with no log
+yet, as `bench/run web` sends them (they write logs: use a copy of the bench database,
+`createdb -T kw_bench kw_bench_copy`). Uses the same
 production settings, bench database and logged-in actors as `bench/run web` (the
 clinician whose caseload logged the most and that caseload's busiest client), runs
 each target a few times to warm up, times `--requests` more (wall time, and the
@@ -39,11 +41,15 @@ TARGETS = [
     "report",
     "search",
 ]
+# Named only: they write.
+POST_TARGETS = ["post-portal", "post-api"]
+# A logged practice redirects to the today page (portal) or is created (API).
+EXPECTED_STATUS = {"post-portal": 302, "post-api": 201}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("targets", nargs="*", choices=TARGETS, default=None)
+    parser.add_argument("targets", nargs="*", choices=TARGETS + POST_TARGETS, default=None)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--no-profile", action="store_true", help="timings only")
@@ -64,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     from django.test.utils import CaptureQueriesContext
 
     from accounts.models import User
-    from bench.run import group_prepare, logged_in_client, tokens_create
+    from bench.run import group_prepare, logged_in_client, open_assignments, tokens_create
     from programs.models import Group
 
     # Production settings hash the static files' names: pages need the manifest.
@@ -102,12 +108,45 @@ def main(argv: list[str] | None = None) -> None:
         "report": lambda: clinician.get(f"/clinician/clients/{client_id}/report/"),
         "search": lambda: clinician.get(f"/clinician/?q={search}"),
     }
+    # Each POST logs a plan's first practice today: a new plan (of any client) per call.
+    posts_needed = 2 * args.requests + 20
+    plans = iter(open_assignments()[: 2 * posts_needed])
+    if "post-portal" in (args.targets or []):
+        portal_plans = [next(plans) for _ in range(posts_needed)]
+        browsers = {
+            pk: logged_in_client(User.objects.get(pk=pk), **host)
+            for pk in {client_pk for _, client_pk in portal_plans}
+        }
+        portal_queue = iter(portal_plans)
+
+        def portal_post():
+            plan_id, client_pk = next(portal_queue)
+            return browsers[client_pk].post(
+                f"/portal/practice/{plan_id}/log/", {"minutes": 5, "reflection_shared": "on"}
+            )
+
+        calls["post-portal"] = portal_post
+    if "post-api" in (args.targets or []):
+        api_plans = [next(plans) for _ in range(posts_needed)]
+        tokens = tokens_create(sorted({client_pk for _, client_pk in api_plans}))
+        api_queue = iter(api_plans)
+
+        def api_post():
+            plan_id, client_pk = next(api_queue)
+            return anonymous.post(
+                "/api/v1/completions/",
+                {"assignment": plan_id, "minutes": 5},
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Token {tokens[client_pk]}",
+            )
+
+        calls["post-api"] = api_post
     print(f"Clinician {clinician_id}, client {client_id}; {args.requests} requests per target")
     for name in args.targets or TARGETS:
         call = calls[name]
         for _ in range(3):
             response = call()
-            if response.status_code != 200:
+            if response.status_code != EXPECTED_STATUS.get(name, 200):
                 raise SystemExit(f"{name} answered {response.status_code}")
         with CaptureQueriesContext(connection) as queries:
             call()
