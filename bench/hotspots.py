@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
@@ -113,15 +114,20 @@ def main(argv: list[str] | None = None) -> None:
     plans = iter(open_assignments()[: 2 * posts_needed])
     if "post-portal" in (args.targets or []):
         portal_plans = [next(plans) for _ in range(posts_needed)]
-        browsers = {
-            pk: logged_in_client(User.objects.get(pk=pk), **host)
+        # One test client whose session cookie changes per POST: each new client would
+        # load the middleware (WhiteNoise's file scan) on its first request.
+        cookie = settings.SESSION_COOKIE_NAME
+        sessions = {
+            pk: logged_in_client(User.objects.get(pk=pk), **host).cookies[cookie].value
             for pk in {client_pk for _, client_pk in portal_plans}
         }
         portal_queue = iter(portal_plans)
+        poster = Client(**host)
 
         def portal_post():
             plan_id, client_pk = next(portal_queue)
-            return browsers[client_pk].post(
+            poster.cookies[cookie] = sessions[client_pk]
+            return poster.post(
                 f"/portal/practice/{plan_id}/log/", {"minutes": 5, "reflection_shared": "on"}
             )
 
