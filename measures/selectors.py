@@ -11,6 +11,7 @@ A schedule that is ended asks for nothing.
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 
 from django.core.exceptions import ValidationError
 from django.db.models import Max, QuerySet, Sum
@@ -333,15 +334,39 @@ def risk_flag_for_user_or_404(user: User, flag_id: int) -> RiskFlag:
     return found
 
 
-def risk_flags_for_client(*, client: User, recent_acknowledged: int = 5) -> list[RiskFlag]:
-    """Open flags, then the latest few acknowledged ones with who acknowledged them."""
-    flags = RiskFlag.objects.filter(client_id=client.pk).select_related(
+def _client_flags(client_id: int) -> QuerySet[RiskFlag]:
+    return RiskFlag.objects.filter(client_id=client_id).select_related(
         "response", "acknowledged_by"
     )
-    open_flags = list(flags.filter(acknowledged_at__isnull=True).order_by("-created_at", "-id"))
-    done = list(
-        flags.filter(acknowledged_at__isnull=False).order_by("-acknowledged_at", "-id")[
-            :recent_acknowledged
-        ]
+
+
+def _open_flags(client_id: int) -> QuerySet[RiskFlag]:
+    return (
+        _client_flags(client_id).filter(acknowledged_at__isnull=True).order_by("-created_at", "-id")
     )
-    return open_flags + done
+
+
+def _acknowledged_flags(client_id: int, count: int) -> QuerySet[RiskFlag]:
+    return (
+        _client_flags(client_id)
+        .filter(acknowledged_at__isnull=False)
+        .order_by("-acknowledged_at", "-id")[:count]
+    )
+
+
+# Both read by every client page (core.compiled; tests/core/test_compiled.py). The
+# number of acknowledged flags shown is part of the SQL (a LIMIT): one per number.
+_OPEN_FLAGS = CompiledModels(_open_flags, int)
+
+
+@cache
+def _acknowledged(count: int) -> CompiledModels:
+    return CompiledModels(lambda client_id: _acknowledged_flags(client_id, count), int)
+
+
+def risk_flags_for_client(*, client: User, recent_acknowledged: int = 5) -> list[RiskFlag]:
+    """Open flags, then the latest few acknowledged ones with who acknowledged them."""
+    open_flags = _OPEN_FLAGS.all(client.pk)
+    if recent_acknowledged <= 0:
+        return open_flags
+    return open_flags + _acknowledged(recent_acknowledged).all(client.pk)

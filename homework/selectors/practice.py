@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.access import clients_visible_to
 from accounts.models import User
-from core.compiled import CompiledModels, CompiledValues
+from core.compiled import CompiledModels, CompiledValues, IdList
 from homework.models import (
     Assignment,
     AssignmentEvent,
@@ -141,6 +141,16 @@ def with_status_event_flag(assignments: QuerySet[Assignment]) -> QuerySet[Assign
     )
 
 
+def status_events_query(assignment_ids: Iterable[int]) -> QuerySet[AssignmentEvent]:
+    return AssignmentEvent.objects.filter(
+        assignment_id__in=assignment_ids, action__in=STATUS_ACTIONS
+    ).only("id", "assignment_id", "action", "created_at")
+
+
+# Read by every page that shows a schedule (core.compiled; tests/core/test_compiled.py).
+_STATUS_EVENTS = CompiledModels(status_events_query, IdList)
+
+
 def status_events_by_assignment(
     assignment_ids: Iterable[int],
 ) -> dict[int, list[AssignmentEvent]]:
@@ -149,9 +159,7 @@ def status_events_by_assignment(
     ids = list(assignment_ids)
     if not ids:
         return events
-    for event in AssignmentEvent.objects.filter(
-        assignment_id__in=ids, action__in=STATUS_ACTIONS
-    ).only("id", "assignment_id", "action", "created_at"):
+    for event in _STATUS_EVENTS.all(ids):
         events[event.assignment_id].append(event)
     return events
 

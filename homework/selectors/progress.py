@@ -232,12 +232,20 @@ class _ProgressNumbers:
     plans: dict[int, tuple[Adherence, date | None, int]]
 
 
-def _progress_plans(client: User) -> tuple[list[Assignment], dict[int, Schedule]]:
-    assignments = list(
-        with_status_event_flag(Assignment.objects.filter(client_id=client.pk))
+def _client_plans(client_id: int) -> QuerySet[Assignment]:
+    return (
+        with_status_event_flag(Assignment.objects.filter(client_id=client_id))
         .select_related("exercise")
         .order_by("status", "-start_date", "-id")
     )
+
+
+# Read by the client page, the report and the client's progress page (core.compiled).
+_CLIENT_PLANS = CompiledModels(_client_plans, int)
+
+
+def _progress_plans(client: User) -> tuple[list[Assignment], dict[int, Schedule]]:
+    assignments = _CLIENT_PLANS.all(client.pk)
     return assignments, schedules_for(assignments, zone_of={client.pk: client.zone})
 
 

@@ -36,6 +36,8 @@ MONDAY = date(2026, 3, 2)
 def snapshot(obj, seen: frozenset = frozenset()) -> dict | tuple:
     """Everything an instance holds: its loaded fields, annotations, deferred fields and
     the related objects loaded with it (recursively; a one-to-one's way back as a mark)."""
+    if obj is None:  # a nullable relation, loaded empty
+        return None
     if id(obj) in seen:
         return ("the way back to", type(obj), obj.pk)
     seen = seen | {id(obj)}
@@ -389,6 +391,54 @@ def test_the_caseloads_attention_reads_what_their_orm_querysets_read(world, plan
         (busy.pk, "PHQ-9", 2),
         (quiet.pk, "GAD-7", 1),
     ]
+
+
+def test_the_client_pages_plans_history_and_flags_read_what_their_orm_querysets_read(world, plans):
+    """The client page's plans (with their history flag and exercise), the history of
+    the plans that have one, and the client's risk flags, open and acknowledged."""
+    from homework.selectors import progress
+    from measures import selectors as measures
+    from measures.models import RiskFlag
+
+    busy = plans[0]
+    phq = make_measure(busy, instrument="PHQ-9")
+    answers = [
+        make_measure_response(measure=phq, answers=dict.fromkeys(range(1, 10), 2), days_ago=d)
+        for d in range(8)
+    ]
+    now = timezone.now()
+    for number, response in enumerate(answers):
+        RiskFlag.objects.create(
+            client=busy,
+            response=response,
+            item=9,
+            created_at=now - timedelta(hours=number),
+            acknowledged_at=None if number < 2 else now - timedelta(minutes=number),
+            acknowledged_by=None if number < 2 else world.clinician,
+        )
+    plan_ids = list(Assignment.objects.values_list("pk", flat=True))
+    for client in plans:
+        got = progress._CLIENT_PLANS.all(client.pk)
+        assert [snapshot(a) for a in got] == [
+            snapshot(a) for a in progress._client_plans(client.pk)
+        ]
+        got = measures._OPEN_FLAGS.all(client.pk)
+        assert [snapshot(f) for f in got] == [snapshot(f) for f in measures._open_flags(client.pk)]
+        for count in (1, 5, 5):
+            got = measures._acknowledged(count).all(client.pk)
+            expected = measures._acknowledged_flags(client.pk, count)
+            assert [snapshot(f) for f in got] == [snapshot(f) for f in expected]
+    for ids in [plan_ids, plan_ids[:1], [10**9], plan_ids[::-1]]:
+        got = practice._STATUS_EVENTS.all(ids)
+        expected = practice.status_events_query(ids)
+        assert sorted((snapshot(e) for e in got), key=lambda e: e["fields"]["id"]) == sorted(
+            (snapshot(e) for e in expected), key=lambda e: e["fields"]["id"]
+        )
+    assert {a.has_status_events for a in progress._CLIENT_PLANS.all(busy.pk)} == {True, False}
+    assert len(practice._STATUS_EVENTS.all(plan_ids)) == 2  # a pause and an end
+    flags = measures.risk_flags_for_client(client=busy)
+    assert [f.acknowledged_at is None for f in flags] == [True, True] + [False] * 5
+    assert flags[-1].acknowledged_by.full_name == world.clinician.full_name
 
 
 @pytest.mark.django_db
