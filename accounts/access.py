@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 
 from accounts.models import Invitation, Role, User
+from core.compiled import CompiledModels
 
 
 def role_required(*roles: str) -> Callable:
@@ -133,8 +134,33 @@ def client_closed_reason(client: User) -> str | None:
     return None
 
 
+def _client_visible_to(user: User, client_id: int) -> QuerySet[User]:
+    return clients_visible_to(user).select_related("client_profile").filter(pk=client_id)
+
+
+# A clinician opening one of their clients (every client page, report and form): the
+# access rule itself, compiled once per process (core.compiled), as the caseload is;
+# tests/core/test_compiled.py compares it with the rule for every kind of reader.
+_CLINICIANS_CLIENT = CompiledModels(
+    lambda clinic_id, clinician_id, client_id: _client_visible_to(
+        User(pk=clinician_id, role=Role.CLINICIAN, clinic_id=clinic_id), client_id
+    ),
+    int,
+    int,
+    int,
+)
+# A primary key's range (BigAutoField): a larger number in a URL names nobody.
+_KEY_RANGE = range(-(2**63), 2**63)
+
+
 def client_for_user_or_404(user: User, client_id: int) -> User:
-    client = clients_visible_to(user).select_related("client_profile").filter(pk=client_id).first()
+    if client_id not in _KEY_RANGE:
+        raise Http404("No such client.")
+    if user.role == Role.CLINICIAN and user.clinic_id is not None:
+        found = _CLINICIANS_CLIENT.all(user.clinic_id, user.pk, client_id)
+        client = found[0] if found else None
+    else:
+        client = _client_visible_to(user, client_id).first()
     if client is None:
         raise Http404("No such client.")
     return client

@@ -299,6 +299,26 @@ def test_a_clinicians_caseload_is_read_as_the_access_rule_reads_it(world, superv
         expected = list(progress._caseload_query(clients_visible_to(reader)))
         got = progress._caseload_clients(reader)
         assert [snapshot(c) for c in got] == [snapshot(c) for c in expected], reader
+    # Opening one client: the compiled read for a clinician, the rule's for the others.
+    from django.http import Http404
+
+    from accounts.access import _client_visible_to, client_for_user_or_404
+
+    client_ids = [*User.objects.filter(role=Role.CLIENT).values_list("pk", flat=True), 10**9]
+    for reader in readers:
+        for client_id in client_ids:
+            expected = _client_visible_to(reader, client_id).first()
+            try:
+                got = client_for_user_or_404(reader, client_id)
+            except Http404:
+                got = None
+            assert (snapshot(got) if got else None) == (snapshot(expected) if expected else None), (
+                reader,
+                client_id,
+            )
+    for huge in (2**63, -(2**63) - 1, 10**30):
+        with pytest.raises(Http404):
+            client_for_user_or_404(world.clinician, huge)
     names = [c.full_name for c in progress._caseload_clients(world.clinician)]
     assert "Dee Discharged" in names and "Eli Gone" in names and "Fox Elsewhere" not in names
     alex = next(c for c in progress._caseload_clients(world.clinician) if c == world.client)
