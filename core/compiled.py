@@ -9,7 +9,7 @@ queryset is compiled once per database connection alias with a sentinel in place
 each value, and afterwards the same SQL runs with the values swapped in.
 
 - `CompiledValues` answers rows as dicts keyed by the column aliases, as
-  `QuerySet.values()` gives them, for one integer value and columns that need no
+  `QuerySet.values()` gives them, for integer values and columns that need no
   database converters (integers, floats, text).
 - `CompiledModels` answers model instances exactly as iterating the queryset would:
   the same columns, deferred fields, `select_related` objects, annotations and
@@ -177,13 +177,16 @@ def _id_list(connection, value: Sequence[int]) -> list[int]:
 
 
 class CompiledValues(_Compiled):
-    """A `values()` queryset of one integer value (a client's id), as a list of dicts."""
+    """A `values()` queryset of integer values (a client's id; by default one), as a
+    list of dicts. Its columns must need no database converters (ints, floats, text)."""
 
-    def __init__(self, build: Callable[[int], QuerySet]) -> None:
-        super().__init__(build, (int,))
+    def __init__(self, build: Callable[..., QuerySet], *kinds: type) -> None:
+        if any(kind is not int for kind in kinds):
+            raise TypeError("compiled values take int values")
+        super().__init__(build, kinds or (int,))
 
-    def rows(self, value: int, *, using: str = "default") -> list[dict[str, Any]]:
-        _kept, cursor = self._execute((value,), using)
+    def rows(self, *values: int, using: str = "default") -> list[dict[str, Any]]:
+        _kept, cursor = self._execute(values, using)
         with cursor:
             names = [column[0] for column in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -17,7 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.access import clients_visible_to
-from accounts.models import User
+from accounts.models import Role, User
 from core.compiled import CompiledModels, CompiledValues, IdList
 from homework.models import (
     Assignment,
@@ -587,6 +587,29 @@ def inbox_for_clinician(*, clinician: User) -> QuerySet[Feedback]:
         .select_related("completion__client", "completion__assignment__exercise")
         .order_by("-created_at", "-id")
     )
+
+
+def _inbox_unread(clinic_id: int, clinician_id: int) -> QuerySet:
+    clinician = User(pk=clinician_id, role=Role.CLINICIAN, clinic_id=clinic_id)
+    return (
+        inbox_for_clinician(clinician=clinician)
+        .order_by()
+        .values("from_client")
+        .annotate(unread=Count("id"))
+    )
+
+
+# The dashboard's "Inbox: N unread replies", from the inbox's own rule, compiled once per
+# process for a clinician of a clinic (core.compiled; tests/core/test_compiled.py).
+_INBOX_UNREAD = CompiledValues(_inbox_unread, int, int)
+
+
+def inbox_unread_count(*, clinician: User) -> int:
+    """How many replies `inbox_for_clinician` holds."""
+    if clinician.role == Role.CLINICIAN and clinician.clinic_id is not None:
+        rows = _INBOX_UNREAD.rows(clinician.clinic_id, clinician.pk)
+        return sum(row["unread"] for row in rows)
+    return inbox_for_clinician(clinician=clinician).count()
 
 
 def notes_for_client(*, client: User) -> QuerySet[ClientNote]:

@@ -37,6 +37,7 @@ from homework.selectors.caseload import handovers_open_for
 from homework.selectors.practice import (
     completion_for_user_or_404,
     inbox_for_clinician,
+    inbox_unread_count,
     log_details,
     notes_for_client,
     reflection_visible_to,
@@ -129,7 +130,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "attention_count": sum(1 for row in rows if row.needs_attention),
             "offered_to_me": offered_to_me,
             "offered_by_me": offered_by_me,
-            "inbox_count": inbox_for_clinician(clinician=request.user).count(),
+            "inbox_count": inbox_unread_count(clinician=request.user),
             "can_write": may_write_caseload(request.user),
         },
         status=status,

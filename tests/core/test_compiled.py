@@ -325,6 +325,42 @@ def test_a_clinicians_caseload_is_read_as_the_access_rule_reads_it(world, superv
     assert alex.figures_version is not None
 
 
+def test_the_inbox_count_is_the_inboxs_own(world, supervisor, plans):
+    """The dashboard's unread replies: the compiled count for a clinician, the rule's
+    count for anyone else, equal to the inbox's length."""
+    from accounts.models import Role
+    from homework.models import Feedback
+
+    logs = list(Completion.objects.filter(client=plans[0]).order_by("id"))
+    for number, log in enumerate(logs[:5]):
+        Feedback.objects.create(
+            completion=log,
+            clinician=world.clinician,
+            from_client=number != 4,
+            text=f"reply {number}",
+            read_at=timezone.now() if number == 3 else None,
+        )
+    other = make_completion(make_assignment(world.stranger_client), MONDAY)
+    Feedback.objects.create(
+        completion=other, clinician=world.stranger_clinician, from_client=True, text="elsewhere"
+    )
+    readers = [
+        world.clinician,
+        world.colleague,
+        world.stranger_clinician,
+        User(pk=10**9, role=Role.CLINICIAN, clinic_id=None),
+        supervisor,
+        world.admin,
+        world.client,
+    ]
+    counts = []
+    for reader in readers:
+        expected = practice.inbox_for_clinician(clinician=reader).count()
+        assert practice.inbox_unread_count(clinician=reader) == expected, reader
+        counts.append(expected)
+    assert counts[:3] == [3, 0, 1]
+
+
 def test_values_come_back_as_the_orm_gives_them(plans):
     def per_plan(client_id: int):
         return (
