@@ -59,6 +59,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "pluralize": defaultfilters.pluralize,
     "linebreaksbr": lambda value: defaultfilters.linebreaksbr(value, autoescape=True),
     "truncatechars": defaultfilters.truncatechars,
+    "floatformat": defaultfilters.floatformat,
 }
 
 
