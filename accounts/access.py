@@ -85,6 +85,18 @@ def scoped_to_clinic(user: User, queryset: QuerySet, clinic_lookup: str) -> Quer
     return queryset.filter(**{clinic_lookup: user.clinic_id})
 
 
+def rule_compiles_for(user: User) -> bool:
+    """Whether `clients_visible_to(user)` is a query of the user's clinic and id alone (a
+    clinician of a clinic), so a query built from it can be compiled once per process
+    with `clinician_stand_in` (core.compiled)."""
+    return user.role == Role.CLINICIAN and user.clinic_id is not None
+
+
+def clinician_stand_in(clinic_id: int, clinician_id: int) -> User:
+    """An unsaved clinician of that clinic and id: all the access rule reads of one."""
+    return User(pk=clinician_id, role=Role.CLINICIAN, clinic_id=clinic_id)
+
+
 def clients_visible_to(user: User) -> QuerySet[User]:
     """Clients a user may see.
 
@@ -143,7 +155,7 @@ def _client_visible_to(user: User, client_id: int) -> QuerySet[User]:
 # tests/core/test_compiled.py compares it with the rule for every kind of reader.
 _CLINICIANS_CLIENT = CompiledModels(
     lambda clinic_id, clinician_id, client_id: _client_visible_to(
-        User(pk=clinician_id, role=Role.CLINICIAN, clinic_id=clinic_id), client_id
+        clinician_stand_in(clinic_id, clinician_id), client_id
     ),
     int,
     int,
@@ -156,7 +168,7 @@ _KEY_RANGE = range(-(2**63), 2**63)
 def client_for_user_or_404(user: User, client_id: int) -> User:
     if client_id not in _KEY_RANGE:
         raise Http404("No such client.")
-    if user.role == Role.CLINICIAN and user.clinic_id is not None:
+    if rule_compiles_for(user):
         found = _CLINICIANS_CLIENT.all(user.clinic_id, user.pk, client_id)
         client = found[0] if found else None
     else:

@@ -16,12 +16,9 @@ form in a fragment writes `{{ csrf_input }}` (Django's backend adds it with the 
 
 import os
 from collections.abc import Callable
-from datetime import datetime, tzinfo
-from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.contrib.staticfiles.storage import staticfiles_storage
 from django.template import defaultfilters
 from django.templatetags.tz import do_timezone
 from jinja2 import Environment, StrictUndefined, Undefined
@@ -34,28 +31,10 @@ def url(name: str, *args: Any) -> str:
     return reverse_cached(name, args)
 
 
-@lru_cache(maxsize=256)
-def static(path: str) -> str:
-    """The static file's URL (hashed in production), once per path per process."""
-    return staticfiles_storage.url(path)
-
-
-def _date(value: Any, arg: str | None = None) -> str:
-    return defaultfilters.date(value, arg)
-
-
-def _time(value: Any, arg: str | None = None) -> str:
-    return defaultfilters.time(value, arg)
-
-
-def _in_zone(value: datetime, zone: tzinfo | str) -> datetime | str:
-    return do_timezone(value, zone)
-
-
 FILTERS: dict[str, Callable[..., Any]] = {
-    "date": _date,
-    "time": _time,
-    "in_zone": _in_zone,
+    "date": defaultfilters.date,
+    "time": defaultfilters.time,
+    "in_zone": do_timezone,
     "pluralize": defaultfilters.pluralize,
     "linebreaksbr": lambda value: defaultfilters.linebreaksbr(value, autoescape=True),
     "truncatechars": defaultfilters.truncatechars,
@@ -75,6 +54,6 @@ def environment(**options: Any) -> Environment:
     # Django's backend turns it on already; stated here, as nothing may print unescaped.
     options.pop("autoescape", None)
     env = Environment(autoescape=True, **options)
-    env.globals.update(url=url, static=static)
+    env.globals.update(url=url)
     env.filters.update(FILTERS)
     return env

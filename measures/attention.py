@@ -62,7 +62,7 @@ def latest_two_query(client_ids: Sequence[int], banded: Sequence[str]) -> QueryS
 
 
 # Both run on every caseload view, with the caseload's ids: compiled once per process
-# (core.compiled; tests/measures/test_attention_compiled.py compares them with the ORM).
+# (core.compiled; tests/core/test_compiled.py compares them with the ORM).
 _OPEN_FLAGS = CompiledModels(open_flags_query, IdList)
 
 

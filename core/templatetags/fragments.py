@@ -1,4 +1,4 @@
-"""`{% fragment "clinician/caseload_rows.jinja" rows=rows %}`: a page's hot loop, in Jinja2.
+"""`{% fragment "clinician/_caseload_rows.jinja" rows=rows %}`: a page's hot loop, in Jinja2.
 
 See core/jinja.py for why. The fragment sees only what the tag passes it (and the
 request, for forms), so what a fragment can print is visible at the call.

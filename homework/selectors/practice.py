@@ -16,8 +16,8 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.access import clients_visible_to
-from accounts.models import Role, User
+from accounts.access import clients_visible_to, clinician_stand_in, rule_compiles_for
+from accounts.models import User
 from core.compiled import CompiledModels, CompiledValues, IdList
 from homework.models import (
     Assignment,
@@ -590,9 +590,8 @@ def inbox_for_clinician(*, clinician: User) -> QuerySet[Feedback]:
 
 
 def _inbox_unread(clinic_id: int, clinician_id: int) -> QuerySet:
-    clinician = User(pk=clinician_id, role=Role.CLINICIAN, clinic_id=clinic_id)
     return (
-        inbox_for_clinician(clinician=clinician)
+        inbox_for_clinician(clinician=clinician_stand_in(clinic_id, clinician_id))
         .order_by()
         .values("from_client")
         .annotate(unread=Count("id"))
@@ -606,7 +605,7 @@ _INBOX_UNREAD = CompiledValues(_inbox_unread, int, int)
 
 def inbox_unread_count(*, clinician: User) -> int:
     """How many replies `inbox_for_clinician` holds."""
-    if clinician.role == Role.CLINICIAN and clinician.clinic_id is not None:
+    if rule_compiles_for(clinician):
         rows = _INBOX_UNREAD.rows(clinician.clinic_id, clinician.pk)
         return sum(row["unread"] for row in rows)
     return inbox_for_clinician(clinician=clinician).count()

@@ -40,8 +40,8 @@ from django.db.models import F, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from accounts.access import clients_visible_to
-from accounts.models import Role, User
+from accounts.access import clients_visible_to, clinician_stand_in, rule_compiles_for
+from accounts.models import User
 from core.compiled import CompiledModels, CompiledValues
 from homework import schedule as schedule_module
 from homework.attention import attention_reasons_for
@@ -803,7 +803,7 @@ def _caseload_query(clients: QuerySet[User]) -> QuerySet[User]:
 # clinic depends on their clinic and id alone (tests/core/test_compiled.py checks it).
 _CLINICIANS_CASELOAD = CompiledModels(
     lambda clinic_id, clinician_id: _caseload_query(
-        clients_visible_to(User(pk=clinician_id, role=Role.CLINICIAN, clinic_id=clinic_id))
+        clients_visible_to(clinician_stand_in(clinic_id, clinician_id))
     ),
     int,
     int,
@@ -812,7 +812,7 @@ _CLINICIANS_CASELOAD = CompiledModels(
 
 def _caseload_clients(reader: User) -> list[User]:
     """The clients `reader` may see, with their figures versions, in caseload order."""
-    if reader.role == Role.CLINICIAN and reader.clinic_id is not None:
+    if rule_compiles_for(reader):
         return _CLINICIANS_CASELOAD.all(reader.clinic_id, reader.pk)
     return list(_caseload_query(clients_visible_to(reader)))
 
