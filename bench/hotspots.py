@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-profile", action="store_true", help="timings only")
     parser.add_argument("--sql", action="store_true", help="print each query's SQL")
     parser.add_argument(
+        "--save", metavar="DIR", help="also write each target's profile to DIR/<target>.prof"
+    )
+    parser.add_argument(
         "--explain", action="store_true", help="each query's execution time (EXPLAIN ANALYZE)"
     )
     args = parser.parse_args(argv)
@@ -191,7 +194,10 @@ def main(argv: list[str] | None = None) -> None:
         for _ in range(args.requests):
             call()
         profile.disable()
-        for order in ("tottime", "cumulative"):
+        if args.save:
+            Path(args.save).mkdir(parents=True, exist_ok=True)
+            profile.dump_stats(Path(args.save) / f"{name}.prof")
+        for order in ("tottime", "cumulative") if args.top else ():
             out = io.StringIO()
             pstats.Stats(profile, stream=out).sort_stats(order).print_stats(args.top)
             lines = out.getvalue().splitlines()

@@ -202,3 +202,47 @@ def test_the_search_form_reused_across_views_renders_as_a_fresh_one(query):
         fresh.is_valid()
         expected = render_to_string("form_fields.html", {"form": fresh})
         assert _query_fields(CaseloadQueryForm(QueryDict(text))) == expected, text
+
+
+SEARCHES = [
+    "ann",
+    " ann ",
+    "   ",
+    "<script>alert(1)</script>",
+    "\"quoted\" & 'single'",
+    "0000Q0000",
+    "O'Brien & Søn",
+    "a" * 80,
+    "émile@example.org",
+    "{{ form }}",
+    "%s %(q)s",
+]
+
+
+@pytest.mark.parametrize("search", SEARCHES)
+def test_a_searched_form_renders_as_a_fresh_one(search):
+    """A search fills the typed text into fields rendered once per filter and order
+    (homework.views.clinician._searched_query_fields): the same HTML as a fresh form,
+    escaped the same way, for text that looks like markup, the mark itself or a format."""
+    from django.http import QueryDict
+    from django.template.loader import render_to_string
+
+    from homework.forms.caseload import CASELOAD_FILTERS, CASELOAD_SORTS, CaseloadQueryForm
+    from homework.views.clinician import _query_fields
+
+    for status in ["", *CASELOAD_FILTERS]:
+        for sort in ["", "name", "-last_practice"]:
+            data = QueryDict(mutable=True)
+            data.update({"q": search, "status": status, "sort": sort})
+            fresh = CaseloadQueryForm(data)
+            fresh.is_valid()
+            expected = render_to_string("form_fields.html", {"form": fresh})
+            assert _query_fields(CaseloadQueryForm(data)) == expected, (search, status, sort)
+
+
+def test_the_typed_search_is_escaped_in_the_page(world):
+    response = world.login(world.clinician).get(DASHBOARD, {"q": '"><script>x</script>'})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<script>x</script>" not in body
+    assert 'value="&quot;&gt;&lt;script&gt;x&lt;/script&gt;"' in body
