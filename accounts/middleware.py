@@ -11,18 +11,23 @@ from urllib.parse import urlencode
 
 from django.apps import apps
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import auth, messages
 from django.contrib.auth import logout
+from django.contrib.auth.middleware import (
+    AuthenticationMiddleware as DjangoAuthenticationMiddleware,
+)
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.functional import SimpleLazyObject
 from django_otp.middleware import OTPMiddleware as DjangoOTPMiddleware
 from django_otp.models import Device
 
 from accounts import mfa, sessions
+from accounts.backends import session_being_read
 from core.compiled import CompiledModels
 
 API_PREFIX = "/api/"
@@ -45,6 +50,26 @@ class NoStoreMiddleware:
         if personal or request.path.startswith(API_PREFIX) or getattr(request, "_ended", False):
             add_never_cache_headers(response)
         return response
+
+
+class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
+    """Django's, resolving the person with the session that names them in view: the
+    backend then takes the person read with the session's row (accounts.session_store)
+    instead of reading them again. Django's own `get_user` decides, session hash and all."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: _user_of(request))
+
+
+def _user_of(request: HttpRequest):
+    if not hasattr(request, "_cached_user"):
+        reading = session_being_read.set(request.session)
+        try:
+            request._cached_user = auth.get_user(request)
+        finally:
+            session_being_read.reset(reading)
+    return request._cached_user
 
 
 class SessionTimeoutMiddleware:

@@ -1,10 +1,11 @@
-"""Clinics (tenants), users with a role, client profiles and invitations."""
+"""Clinics (tenants), users with a role, client profiles, invitations and sessions."""
 
 import zoneinfo
 from datetime import time
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator, URLValidator
 from django.db import models
@@ -377,3 +378,34 @@ class Handover(models.Model):
     @property
     def is_open(self) -> bool:
         return self.accepted_at is None and self.cancelled_at is None
+
+
+class UserSession(AbstractBaseSession):
+    """Django's database session with the signed-in person's id in a column of its own.
+
+    The store (accounts.session_store) reads a session and its person in one query on
+    every signed-in request, and writes the column from the session's own data at every
+    save; ending a person's sessions is a lookup by the column, not a decoding of every
+    session. The column is not trusted on its own: the person is the one the session's
+    data names (accounts.backends), and a row whose column says otherwise reads its
+    person afresh. No database constraint: a session may outlive its person's row for
+    a moment (deleting the person through Django deletes their sessions).
+    """
+
+    user = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="+",
+    )
+
+    class Meta(AbstractBaseSession.Meta):
+        db_table = "accounts_session"
+
+    @classmethod
+    def get_session_store_class(cls) -> type:
+        from accounts.session_store import SessionStore
+
+        return SessionStore

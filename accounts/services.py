@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -24,8 +23,10 @@ from accounts.models import (
     Invitation,
     Role,
     User,
+    UserSession,
     validate_timezone,
 )
+from accounts.session_store import session_user_id
 from core.storage import StorageUnavailableError, storage_save
 from notifications.models import Notification
 from notifications.services import notification_create
@@ -298,19 +299,46 @@ def user_logout_everywhere(*, user: User) -> tuple[int, int]:
 def sessions_end_for_user(*, user: User, keep_session_key: str | None = None) -> int:
     """Delete every database session that belongs to the user (but `keep_session_key`).
 
-    Django's session table has no user column, so this decodes each live
-    session; it runs only on deactivation, "log out everywhere" and changes of
-    password, email or second factor. The authentication backend refuses
-    inactive users on every request regardless.
+    Sessions are found by their user column (accounts.models.UserSession). A live
+    session whose column names nobody (one an older release wrote, had it escaped the
+    migration that fills the column) is decoded as before, so none is missed. Runs on
+    deactivation, "log out everywhere" and changes of password, email or second factor.
+    The authentication backend refuses inactive users on every request regardless.
     """
     ended = 0
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        if session.session_key == keep_session_key:
-            continue
-        if session.get_decoded().get("_auth_user_id") == str(user.pk):
-            session.delete()
-            ended += 1
-    return ended
+    live = UserSession.objects.filter(expire_date__gt=timezone.now())
+    if keep_session_key is not None:
+        live = live.exclude(session_key=keep_session_key)
+    ended, _ = live.filter(user_id=user.pk).delete()
+    unnamed = [
+        session.session_key
+        for session in live.filter(user__isnull=True).iterator()
+        if session_user_id(session.get_decoded()) == user.pk
+    ]
+    if unnamed:
+        UserSession.objects.filter(session_key__in=unnamed).delete()
+    return ended + len(unnamed)
+
+
+# Expired sessions are deleted this many at a time: short statements, whatever the backlog.
+SESSIONS_CLEAR_BATCH = 5000
+
+
+def sessions_clear_expired(*, now: datetime | None = None) -> int:
+    """Delete every session whose expiry has passed (Django's `clearsessions`, in
+    batches): the number deleted."""
+    now = now or timezone.now()
+    deleted = 0
+    while True:
+        keys = list(
+            UserSession.objects.filter(expire_date__lte=now).values_list("session_key", flat=True)[
+                :SESSIONS_CLEAR_BATCH
+            ]
+        )
+        if not keys:
+            return deleted
+        count, _ = UserSession.objects.filter(session_key__in=keys).delete()
+        deleted += count
 
 
 def tokens_end_for_user(*, user: User) -> int:

@@ -1,9 +1,13 @@
-"""Django's database sessions, read with SQL compiled once per process (core.compiled).
+"""Django's database sessions, kept with the signed-in person's id and read with them in
+one query compiled once per process (core.compiled).
 
-Every signed-in request reads its session first. Django builds that one-row query
-afresh each time, which costs more Python than PostgreSQL spends answering it; this
-store runs the same query (key, not yet expired) compiled once. Writing, expiry and
-everything else are Django's.
+Every signed-in request reads its session and then its person: two queries, each built
+afresh by the ORM. This store keeps the person's id in a column of the session's row
+(accounts.models.UserSession), written from the session's own data at every save, and
+reads the row joined to the person, their clinic and their client profile, as the
+authentication backend would read them (accounts.backends). The backend takes that
+person only when they are the one the session's data names; anything else is read as
+before. Writing, expiry and everything else are Django's.
 
 A cookie whose key holds characters Django never puts in one (a NUL, which PostgreSQL
 refuses in a query, or any other) is no session, as a wrong key is: the visitor is
@@ -11,27 +15,60 @@ anonymous rather than answered with a server error.
 """
 
 from datetime import datetime
+from typing import Any
 
+from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.contrib.sessions.models import Session
 from django.utils import timezone
 
+from accounts.models import User, UserSession
 from core.compiled import CompiledModels
 
 _SESSION = CompiledModels(
-    lambda key, now: Session.objects.filter(session_key=key, expire_date__gt=now), str, datetime
+    lambda key, now: UserSession.objects.filter(
+        session_key=key, expire_date__gt=now
+    ).select_related("user__clinic", "user__client_profile"),
+    str,
+    datetime,
 )
 _KEY_CHARS = frozenset(VALID_KEY_CHARS)
+# The largest id the column (a bigint) holds.
+_MAX_ID = 2**63 - 1
+
+
+def session_user_id(data: dict[str, Any]) -> int | None:
+    """The id of the person session data names, as the column keeps it (None for none,
+    and for anything that is not an id)."""
+    value = data.get(SESSION_KEY)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        number = int(value)
+        return number if 0 < number <= _MAX_ID else None
+    return None
 
 
 class SessionStore(DatabaseSessionStore):
+    # The person the session's row was read with: None until read, and when the row
+    # names nobody (or someone whose row is gone).
+    prefetched_user: User | None = None
+
+    @classmethod
+    def get_model_class(cls) -> type[UserSession]:
+        return UserSession
+
     def _validate_session_key(self, key: str | None) -> bool:
         return super()._validate_session_key(key) and _KEY_CHARS.issuperset(key)
 
-    def _get_session_from_db(self) -> Session | None:
+    def _get_session_from_db(self) -> UserSession | None:
         found = _SESSION.all(self.session_key, timezone.now())
         if not found:
             self._session_key = None
             return None
-        return found[0]
+        session = found[0]
+        self.prefetched_user = session.user
+        return session
+
+    def create_model_instance(self, data: dict[str, Any]) -> UserSession:
+        session = super().create_model_instance(data)
+        session.user_id = session_user_id(data)
+        return session

@@ -322,11 +322,10 @@ def login_backend() -> str:
 def sessions_create(user_ids: list[int]) -> dict[int, str]:
     """A logged-in session row per user, as a login through the form would leave it."""
     from django.conf import settings
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.contrib.sessions.models import Session
     from django.utils import timezone
 
-    from accounts.models import User
+    from accounts.models import User, UserSession
+    from accounts.session_store import SessionStore
 
     users = User.objects.in_bulk(user_ids)
     backend = login_backend()
@@ -337,9 +336,11 @@ def sessions_create(user_ids: list[int]) -> dict[int, str]:
     for user_id in user_ids:
         key = secrets.token_hex(16)
         data = store.encode(session_data(users[user_id], backend))
-        rows.append(Session(session_key=key, session_data=data, expire_date=expire))
+        rows.append(
+            UserSession(session_key=key, session_data=data, expire_date=expire, user_id=user_id)
+        )
         keys[user_id] = key
-    Session.objects.bulk_create(rows, batch_size=2000)
+    UserSession.objects.bulk_create(rows, batch_size=2000)
     return keys
 
 

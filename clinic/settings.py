@@ -143,7 +143,8 @@ MIDDLEWARE = [
     # Before CSRF, which reads the form: a body no browser form sends is a 400 here.
     "core.middleware.FormBodyMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, taking the person read with the session (accounts/session_store.py).
+    "accounts.middleware.AuthenticationMiddleware",
     # django-otp's, reading the device with compiled SQL (accounts/middleware.py).
     "accounts.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -423,6 +424,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 900.0,
         "options": {"expires": 840},
     },
+    # Expired sessions deleted (Django keeps them otherwise).
+    "accounts-sessions-clear": {
+        "task": "accounts.tasks.sessions_clear_expired_tick",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
 }
 # Split the reminder and weekly-summary ticks into this many shards (by client id),
 # each a task any worker takes, so several worker machines share one tick.
@@ -526,7 +533,8 @@ BEHIND_TLS_PROXY = envbool("BEHIND_TLS_PROXY", "False")
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Django's database sessions, read with compiled SQL (accounts/session_store.py).
+# Django's database sessions with a user column, read with their person in one compiled
+# query (accounts/session_store.py).
 SESSION_ENGINE = "accounts.session_store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", str(not DEBUG))

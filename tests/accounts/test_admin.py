@@ -3,13 +3,12 @@
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
-from django.contrib.sessions.models import Session
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts import services
-from accounts.models import ClientProfile, Clinic, Invitation, Role, User
+from accounts.models import ClientProfile, Clinic, Invitation, Role, User, UserSession
 from notifications.models import Notification
 from tests.accounts.helpers import (
     accept_data,
@@ -37,7 +36,7 @@ def _profile_change(client: User) -> str:
 def _session_count(user: User) -> int:
     return sum(
         1
-        for session in Session.objects.all()
+        for session in UserSession.objects.all()
         if session.get_decoded().get("_auth_user_id") == str(user.pk)
     )
 

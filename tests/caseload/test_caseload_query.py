@@ -227,7 +227,7 @@ def test_a_searched_form_renders_as_a_fresh_one(search):
     from django.http import QueryDict
     from django.template.loader import render_to_string
 
-    from homework.forms.caseload import CASELOAD_FILTERS, CASELOAD_SORTS, CaseloadQueryForm
+    from homework.forms.caseload import CASELOAD_FILTERS, CaseloadQueryForm
     from homework.views.clinician import _query_fields
 
     for status in ["", *CASELOAD_FILTERS]:

@@ -200,8 +200,7 @@ def test_the_today_pages_panels_read_what_their_orm_querysets_read(world, plans)
 def test_a_text_and_a_moment_are_swapped_in_as_the_orm_writes_them():
     """The session read on every signed-in request (a key, and now): on SQLite the moment
     goes into the SQL as text, which the compiled query must write the same way."""
-    from django.contrib.sessions.models import Session
-
+    from accounts.models import UserSession as Session
     from accounts.session_store import _SESSION, SessionStore
 
     now = timezone.now()
@@ -216,7 +215,11 @@ def test_a_text_and_a_moment_are_swapped_in_as_the_orm_writes_them():
         keys.append(store.session_key)
     for key in [*keys, "nosuchsessionkey0000000000000000"]:
         for moment in (now, now + timedelta(minutes=10), now - timedelta(days=1)):
-            expected = list(Session.objects.filter(session_key=key, expire_date__gt=moment))
+            expected = list(
+                Session.objects.filter(session_key=key, expire_date__gt=moment).select_related(
+                    "user__clinic", "user__client_profile"
+                )
+            )
             got = _SESSION.all(key, moment)
             assert [snapshot(s) for s in got] == [snapshot(s) for s in expected]
     assert len(_SESSION.all(keys[-1], now)) == 1 and _SESSION.all(keys[0], now) == []

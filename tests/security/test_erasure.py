@@ -4,11 +4,10 @@ goes, the account is anonymised and closed, and the audit trail keeps only that 
 from datetime import date
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.urls import reverse
 from knox.models import AuthToken
 
-from accounts.models import ClientProfile, User
+from accounts.models import ClientProfile, User, UserSession
 from audit.models import AuditEvent
 from homework.models import Assignment, Completion, Feedback
 from notifications.models import Notification
@@ -90,9 +89,8 @@ def test_it_erases_a_clients_clinical_data_and_anonymises_the_account(world, rec
     assert not erased.has_usable_password()
     assert not AuthToken.objects.filter(user=erased).exists()
     assert client_session.get(reverse("homework:today"))["Location"].startswith("/accounts/login/")
-    assert not [
-        s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id") == str(erased.pk)
-    ]
+    sessions = UserSession.objects.all()
+    assert not [s for s in sessions if s.get_decoded().get("_auth_user_id") == str(erased.pk)]
 
     # The trail gains exactly one event: the erasure, by the admin. No row-by-row deletes.
     new = AuditEvent.objects.exclude(pk__in=before)

@@ -4,12 +4,12 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.urls import reverse
 from django.utils import timezone
 from knox.models import AuthToken
 
 from accounts import services, sessions
+from accounts.models import UserSession
 from tests.conftest import PASSWORD
 from tests.security.conftest import code_for, enrol
 
@@ -46,7 +46,7 @@ def test_it_logs_a_clinician_out_after_fifteen_idle_minutes(world, clock, settin
     assert response["Location"] == f"{LOGIN}?next={DASHBOARD}"
     assert "without activity" in browser.get(response["Location"]).content.decode()
     assert browser.get(DASHBOARD)["Location"].startswith(LOGIN)  # really logged out
-    assert not Session.objects.filter(session_key=browser.session.session_key).exists()
+    assert not UserSession.objects.filter(session_key=browser.session.session_key).exists()
 
 
 def test_it_gives_clients_a_longer_idle_time(world, clock, settings):
@@ -180,11 +180,11 @@ def test_it_ends_sessions_and_tokens_when_a_user_is_deactivated(world):
 def test_it_keeps_session_writes_rare_while_browsing(world, clock):
     browser = world.login(world.client)
     session_key = browser.session.session_key
-    before = Session.objects.get(session_key=session_key).session_data
+    before = UserSession.objects.get(session_key=session_key).session_data
     clock.advance(seconds=20)
     browser.get(TODAY)
-    assert Session.objects.get(session_key=session_key).session_data == before
+    assert UserSession.objects.get(session_key=session_key).session_data == before
     clock.advance(seconds=60)
     browser.get(TODAY)
-    stored = Session.objects.get(session_key=session_key).get_decoded()
+    stored = UserSession.objects.get(session_key=session_key).get_decoded()
     assert stored[sessions.LAST_ACTIVITY_KEY] == int(clock.now.timestamp())
