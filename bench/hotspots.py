@@ -1,6 +1,6 @@
 """Where a page's time goes, in-process: mean milliseconds per request and a profile.
 
-    .venv/bin/python bench/hotspots.py [--requests 50] [--top 25] [target ...]
+    .venv/bin/python bench/hotspots.py [--requests 50] [--top 25] [--save DIR] [target ...]
 
 Targets: floor, dashboard, detail, today, api-today, group, report, search (default:
 all of these), and post-portal, post-api: completion POSTs, each to a plan with no log
