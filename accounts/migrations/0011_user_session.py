@@ -29,44 +29,36 @@ def user_id_of(session_data: str) -> int | None:
     return None
 
 
-def sessions_to_user_sessions(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    Session = apps.get_model("sessions", "Session")
-    UserSession = apps.get_model("accounts", "UserSession")
-    live = Session.objects.filter(expire_date__gt=timezone.now()).order_by("session_key")
+def _copy_live(source, target, **extra) -> None:
+    """Copy `source`'s live sessions into `target`, in batches; `extra` maps a field of
+    `target` to a function of the source row."""
+    live = source.objects.filter(expire_date__gt=timezone.now()).order_by("session_key")
     batch = []
     for session in live.iterator(chunk_size=BATCH):
+        fields = {name: compute(session) for name, compute in extra.items()}
         batch.append(
-            UserSession(
+            target(
                 session_key=session.session_key,
                 session_data=session.session_data,
                 expire_date=session.expire_date,
-                user_id=user_id_of(session.session_data),
+                **fields,
             )
         )
         if len(batch) >= BATCH:
-            UserSession.objects.bulk_create(batch, ignore_conflicts=True)
+            target.objects.bulk_create(batch, ignore_conflicts=True)
             batch = []
-    UserSession.objects.bulk_create(batch, ignore_conflicts=True)
+    target.objects.bulk_create(batch, ignore_conflicts=True)
+
+
+def sessions_to_user_sessions(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    Session = apps.get_model("sessions", "Session")
+    UserSession = apps.get_model("accounts", "UserSession")
+    _copy_live(Session, UserSession, user_id=lambda session: user_id_of(session.session_data))
     Session.objects.all().delete()
 
 
 def user_sessions_to_sessions(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    Session = apps.get_model("sessions", "Session")
-    UserSession = apps.get_model("accounts", "UserSession")
-    live = UserSession.objects.filter(expire_date__gt=timezone.now()).order_by("session_key")
-    batch = []
-    for session in live.iterator(chunk_size=BATCH):
-        batch.append(
-            Session(
-                session_key=session.session_key,
-                session_data=session.session_data,
-                expire_date=session.expire_date,
-            )
-        )
-        if len(batch) >= BATCH:
-            Session.objects.bulk_create(batch, ignore_conflicts=True)
-            batch = []
-    Session.objects.bulk_create(batch, ignore_conflicts=True)
+    _copy_live(apps.get_model("accounts", "UserSession"), apps.get_model("sessions", "Session"))
 
 
 class Migration(migrations.Migration):
