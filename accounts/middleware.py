@@ -11,11 +11,12 @@ from urllib.parse import urlencode
 
 from django.apps import apps
 from django.conf import settings
-from django.contrib import auth, messages
+from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.middleware import (
     AuthenticationMiddleware as DjangoAuthenticationMiddleware,
 )
+from django.contrib.auth.middleware import get_user
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -63,13 +64,12 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
 
 
 def _user_of(request: HttpRequest):
-    if not hasattr(request, "_cached_user"):
-        reading = session_being_read.set(request.session)
-        try:
-            request._cached_user = auth.get_user(request)
-        finally:
-            session_being_read.reset(reading)
-    return request._cached_user
+    """Django's lazy user (cached on the request), resolved with the session in view."""
+    reading = session_being_read.set(request.session)
+    try:
+        return get_user(request)
+    finally:
+        session_being_read.reset(reading)
 
 
 class SessionTimeoutMiddleware:

@@ -305,7 +305,6 @@ def sessions_end_for_user(*, user: User, keep_session_key: str | None = None) ->
     deactivation, "log out everywhere" and changes of password, email or second factor.
     The authentication backend refuses inactive users on every request regardless.
     """
-    ended = 0
     live = UserSession.objects.filter(expire_date__gt=timezone.now())
     if keep_session_key is not None:
         live = live.exclude(session_key=keep_session_key)

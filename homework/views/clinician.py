@@ -103,7 +103,7 @@ def _query_fields(query: CaseloadQueryForm) -> str:
     if query.is_valid():
         status, sort = query.cleaned_data["status"], query.cleaned_data["sort"]
         typed = query.data.get("q", "")
-        if not query.cleaned_data["q"] and not typed:
+        if not typed:
             return _unsearched_query_fields(status, sort)
         fields = _searched_query_fields(status, sort)
         if fields is not None:
