@@ -525,6 +525,30 @@ CACHES["figures"] = (
         "OPTIONS": {"MAX_ENTRIES": 20_000},
     }
 )
+# Cached page bodies (homework.page_cache): the client page and the pre-session report, keyed
+# by the record versions of everyone they show, so an entry is never stale, only unused.
+# They hold clinical words, so they are stored encrypted with the field keys. Shared by the
+# web processes in Redis; without Redis each process keeps a few hundred of its own.
+PAGE_CACHE_SECONDS = 2 * 24 * 3600
+CACHES["pages"] = (
+    {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "kindwork-pages",
+        "TIMEOUT": PAGE_CACHE_SECONDS,
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "kindwork-pages",
+        "TIMEOUT": PAGE_CACHE_SECONDS,
+        "OPTIONS": {"MAX_ENTRIES": 500},
+    }
+)
+# Every page served from the cache is also rendered afresh and compared (the test suite turns
+# this on, so every test that opens a page twice checks that no write was missed).
+PAGE_CACHE_VERIFY = envbool("KINDWORK_PAGE_CACHE_VERIFY", "0")
 
 # --- Security: headers, cookies, sessions, second factor, lockout, CSP ---
 # Strict defaults whenever DEBUG is off. Behind our own TLS proxy (BEHIND_TLS_PROXY=1)

@@ -53,6 +53,15 @@ def encrypt(text: str) -> str:
     return _fernet().encrypt(text.encode()).decode()
 
 
+def encrypt_bytes(data: bytes) -> bytes:
+    return _fernet().encrypt(data)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    """Raises cryptography.fernet.InvalidToken when no key opens `token`."""
+    return _fernet().decrypt(token)
+
+
 def decrypt(stored: str) -> str:
     """The text of a stored value. Text stored before encryption was turned on is returned
     as it is (the migration and `reencrypt_fields` encrypt it); a token no key opens is

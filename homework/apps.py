@@ -15,6 +15,37 @@ class HomeworkConfig(AppConfig):
         post_migrate.connect(install_triggers_after_migrate, sender=self)
         from homework import emails  # noqa: F401  (registers homework's email kinds)
 
+        record_sources_register_homework()
+
+
+def record_sources_register_homework() -> None:
+    """The rows of homework and accounts a client's figures and pages are made from
+    (homework.triggers; measures and programs register theirs)."""
+    from accounts.models import ClientProfile, Clinic, CrisisContact, Handover, User
+    from homework.models import (
+        Assignment,
+        AssignmentEvent,
+        ClientNote,
+        Completion,
+        Exercise,
+        Feedback,
+    )
+    from homework.triggers import record_source_register
+
+    record_source_register(Assignment, "client")
+    record_source_register(AssignmentEvent, "assignment__client")
+    record_source_register(Completion, "client")
+    record_source_register(Feedback, "completion__client")
+    record_source_register(ClientNote, "client")
+    record_source_register(Exercise, None)
+    # A person's own row (zone, name, active) is their record; their name also shows on
+    # the pages of clients they replied to or wrote about.
+    record_source_register(User, "pk", library_when_changed=["full_name", "email"])
+    record_source_register(ClientProfile, "user")
+    record_source_register(Handover, "client")
+    record_source_register(Clinic, None)
+    record_source_register(CrisisContact, None)
+
 
 def load_library_after_migrate(sender: AppConfig, using: str, verbosity: int = 1, **kwargs) -> None:
     """Load the built-in library once homework's tables are in step with the code.

@@ -15,3 +15,9 @@ class MeasuresConfig(AppConfig):
         from measures.services import measure_assignments_end_for_client
 
         register_discharge_hook(measure_assignments_end_for_client)
+
+        from homework.triggers import record_source_register
+        from measures.models import MeasureAssignment, MeasureResponse, RiskFlag
+
+        for model in (MeasureAssignment, MeasureResponse, RiskFlag):
+            record_source_register(model, "client")

@@ -7,7 +7,24 @@ class ProgramsConfig(AppConfig):
     verbose_name = "Programs and groups"
 
     def ready(self) -> None:
+        from homework.triggers import record_source_register
         from programs import panels  # noqa: F401  (adds its panels to homework's pages)
+        from programs.models import (
+            Enrolment,
+            Group,
+            Program,
+            ProgramVersion,
+            ProgramWeek,
+            ProgramWeekItem,
+            WeekOpening,
+        )
+
+        record_source_register(Enrolment, "client")
+        record_source_register(WeekOpening, "enrolment__client")
+        record_source_register(WeekOpening.assignments.through, "weekopening__enrolment__client")
+        record_source_register(Group.members.through, "user")
+        for model in (Program, ProgramVersion, ProgramWeek, ProgramWeekItem, Group):
+            record_source_register(model, None)
 
         # After homework's own loader (it is installed first): the built-in course
         # names built-in exercises.

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.access import clients_visible_to
 from accounts.models import Role, User
-from core.compiled import CompiledModels
+from core.compiled import CompiledModels, CompiledValues
 from homework.models import Assignment, Completion, Exercise
 from homework.schedule import NO_PLAN, Adherence, Schedule, adherence_as_of, local_date
 from homework.selectors.practice import schedules_for
@@ -59,6 +59,18 @@ def group_for_user_or_404(user: User, group_id: int) -> Group:
     if group is None:
         raise Http404("No such group.")
     return group
+
+
+_MEMBER_ZONES = CompiledValues(
+    lambda group_id: (
+        User.objects.filter(client_groups_in=group_id).order_by("pk").values("pk", "timezone")
+    )
+)
+
+
+def group_member_zones(*, group_id: int) -> list[tuple[int, str]]:
+    """The group's members' ids and time zones, in one query."""
+    return [(row["pk"], row["timezone"]) for row in _MEMBER_ZONES.rows(group_id)]
 
 
 def enrolments_visible_to(user: User) -> QuerySet[Enrolment]:

@@ -5,6 +5,7 @@ Views stay thin: access through the selectors' *_or_404 helpers (someone else's
 program or group answers 404 like a missing one), writes through programs.services.
 """
 
+import zoneinfo
 from datetime import date
 
 from django.contrib import messages
@@ -12,13 +13,17 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import clients_visible_to, clinician_required
 from accounts.models import User
 from audit.services import audit_record_views
 from homework.models import Exercise
-from homework.schedule import Schedule, describe, weekdays_mask
+from homework.page_cache import cached_body
+from homework.schedule import Schedule, describe, local_date, weekdays_mask
 from programs import services
 from programs.charts import group_weeks_chart
 from programs.forms import BulkAssignForm, EnrolForm, GroupForm, ProgramForm
@@ -27,6 +32,7 @@ from programs.selectors import (
     enrolments_visible_to,
     exercise_titles,
     group_for_user_or_404,
+    group_member_zones,
     group_overview,
     groups_visible_to,
     program_for_user_or_404,
@@ -273,20 +279,35 @@ def group_edit(request: HttpRequest, group_id: int | None = None) -> HttpRespons
 @clinician_required
 def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
     group = group_for_user_or_404(request.user, group_id)
-    overview = group_overview(group=group)
+    members = group_member_zones(group_id=group.pk)
     # The page shows each member's practice: a view of their records.
-    audit_record_views(
-        request=request, target=Enrolment, client_ids=[m.client.pk for m in overview.members]
-    )
-    return render(
-        request,
-        "clinician/programs/group.html",
-        {
+    audit_record_views(request=request, target=Enrolment, client_ids=[pk for pk, _ in members])
+    now = timezone.now()
+
+    def body() -> tuple[str, bool]:
+        overview = group_overview(group=group, now=now)
+        context = {
             "group": group,
             "overview": overview,
             "chart": group_weeks_chart(overview),
             "programs": list(programs_visible_to(request.user).order_by("clinic_id", "title")),
-        },
+        }
+        return render_to_string(
+            "clinician/programs/_group_body.html", context, request=request
+        ), True
+
+    # Each member's week so far is counted to their own today.
+    todays = sorted({local_date(now, zoneinfo.ZoneInfo(zone)) for _, zone in members})
+    html = cached_body(
+        request,
+        page="group",
+        client_ids=[pk for pk, _ in members],
+        depends_on=[group.pk, *todays],
+        render=body,
+    )
+    # Safe: rendered from the body's template, where every value was escaped.
+    return render(
+        request, "clinician/programs/group.html", {"group": group, "body": mark_safe(html)}
     )
 
 

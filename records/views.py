@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from accounts.access import (
@@ -17,6 +18,8 @@ from accounts.access import (
     clinician_required,
 )
 from audit.services import audit_record_view
+from homework.page_cache import cached_body
+from homework.selectors.practice import client_today
 from records.exports import ExportFile, export_client_own, export_client_record
 from records.models import ExportRecord
 from records.reports import (
@@ -92,7 +95,31 @@ def _report_context(request: HttpRequest, client_id: int) -> dict:
 # the client page); both views are GET, and the decorator refuses a supervisor's POST.
 @caseload_reader_required
 def pre_session_report_page(request: HttpRequest, client_id: int) -> HttpResponse:
-    return render(request, "records/pre_session_report.html", _report_context(request, client_id))
+    client = client_for_user_or_404(request.user, client_id)
+    audit_record_view(request=request, target=client, client=client)
+
+    def body() -> tuple[str, bool]:
+        report = pre_session_report(client=client, reader=request.user)
+        html = render_to_string(
+            "records/_pre_session_report_body.html", {"report": report}, request=request
+        )
+        return html, True
+
+    # The report is the client's record as of their day: from the page cache
+    # (homework.page_cache) until any of it changes.
+    html = cached_body(
+        request,
+        page="pre_session_report",
+        client_ids=[client.pk],
+        depends_on=[client_today(client)],
+        render=body,
+    )
+    return render(
+        request,
+        "records/pre_session_report.html",
+        # Safe: rendered from the body's template, where every value was escaped.
+        {"client": client, "body": mark_safe(html), "pdf_available": pdf_available()},
+    )
 
 
 @caseload_reader_required

@@ -163,6 +163,14 @@ def supervisor(world: World) -> User:
 
 
 @pytest.fixture(autouse=True)
+def _page_cache_verified(settings):
+    """Every body served from the page cache is also rendered afresh and compared
+    (homework.page_cache): a test that writes and opens a page again fails on a write
+    the record versions missed."""
+    settings.PAGE_CACHE_VERIFY = True
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Argon2 is deliberately slow; tests that check hashing itself override this."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

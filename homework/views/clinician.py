@@ -33,9 +33,11 @@ from homework.forms.caseload import CaseloadQueryForm
 from homework.forms.clients import NextSessionForm, NoteForm
 from homework.forms.completions import FeedbackForm
 from homework.models import Completion, Feedback
+from homework.page_cache import cached_body
 from homework.panels import panels_render
 from homework.selectors.caseload import handovers_open_for
 from homework.selectors.practice import (
+    client_today,
     completion_for_user_or_404,
     inbox_for_clinician,
     inbox_unread_count,
@@ -173,6 +175,47 @@ def _client_page(
     next_session_form: NextSessionForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    """The client page: its body from the page cache (homework.page_cache) unless a form
+    on it has errors to show."""
+
+    def body() -> tuple[str, bool]:
+        return _client_page_body(
+            request,
+            client,
+            failed_feedback=failed_feedback,
+            note_form=note_form,
+            next_session_form=next_session_form,
+        )
+
+    if failed_feedback or note_form or next_session_form:
+        html, _kept = body()
+    else:
+        html = cached_body(
+            request,
+            page="client_detail",
+            client_ids=[client.pk],
+            depends_on=[client_today(client)],
+            render=body,
+        )
+    return render(
+        request,
+        "clinician/client_detail.html",
+        # Safe: rendered from the body's template, where every value was escaped.
+        {"client": client, "body": mark_safe(html)},
+        status=status,
+    )
+
+
+def _client_page_body(
+    request: HttpRequest,
+    client: User,
+    *,
+    failed_feedback: tuple[Completion, FeedbackForm] | None,
+    note_form: NoteForm | None,
+    next_session_form: NextSessionForm | None,
+) -> tuple[str, bool]:
+    """The page's body, and whether it may be kept: not when it showed replies as new
+    (showing them marks them read, so the next view shows them otherwise)."""
     figures = client_progress(client=client)
     completions = (
         Completion.objects.filter(client_id=client.pk)
@@ -210,9 +253,8 @@ def _client_page(
         client_replies_mark_read(clinician=request.user, completion_ids=with_unread)
     # Every client on a caseload has a profile; an admin's view of one without stays up.
     profile = getattr(client, "client_profile", None)
-    return render(
-        request,
-        "clinician/client_detail.html",
+    html = render_to_string(
+        "clinician/_client_detail_body.html",
         {
             "client": client,
             "progress": figures,
@@ -237,8 +279,9 @@ def _client_page(
             "profile": profile,
             "can_write": may_write_caseload(request.user),
         },
-        status=status,
+        request=request,
     )
+    return html, not with_unread
 
 
 @caseload_reader_required
