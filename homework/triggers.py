@@ -130,10 +130,14 @@ TRANSITION_TABLES = {
     "DELETE": "OLD TABLE AS old_rows",
 }
 
+# An upsert, not INSERT OR REPLACE: the conflict policy of the statement that fired the
+# trigger overrides a trigger's own, so an INSERT OR IGNORE (Django's m2m add, a bulk
+# create that ignores conflicts) would have turned the replace into "keep the old version".
 SQLITE_BUMP = (
-    "INSERT OR REPLACE INTO homework_figuresversion (client_id, version) "
+    "INSERT INTO homework_figuresversion (client_id, version) "
     "SELECT client_id, lower(hex(randomblob(16))) FROM ({clients}) "
-    "WHERE client_id IS NOT NULL;"
+    "WHERE client_id IS NOT NULL "
+    "ON CONFLICT (client_id) DO UPDATE SET version = excluded.version;"
 )
 SQLITE_TRIGGER = """
 CREATE TRIGGER kindwork_figures_{table}_{name} AFTER {event} ON {table}{when}
