@@ -174,3 +174,42 @@ def test_it_reads_the_page_in_constant_queries(world, django_assert_max_num_quer
     browser = world.login(world.client)
     with django_assert_max_num_queries(6):
         assert browser.get(RECORD_VIEWS).status_code == 200
+
+
+@pytest.mark.parametrize("ip", ["198.51.100.4", "2001:db8::7"])
+def test_a_list_of_views_writes_the_rows_bulk_create_would(world, monkeypatch, ip):
+    """audit_record_views has the database make the rows on PostgreSQL: the same rows,
+    in the same order, as Django's bulk_create (the path on SQLite)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from audit.services import audit_record_views
+    from homework.models import Assignment
+
+    request = RequestFactory().get("/", REMOTE_ADDR=ip, HTTP_USER_AGENT="Browser/2.0 <x>")
+    request.user = world.clinician
+    ids = [world.other_client.pk, world.client.pk, None, world.other_client.pk]
+    columns = ["actor_id", "actor_role", "action", "object_type", "object_id", "client_id"]
+    columns += ["ip_address", "user_agent"]
+
+    def written() -> list[tuple]:
+        rows = list(AuditEvent.objects.order_by("id").values_list(*columns))
+        AuditEvent.objects.all()._raw_delete(AuditEvent.objects.db)
+        return rows
+
+    written()
+    with CaptureQueriesContext(connection) as queries:
+        assert audit_record_views(request=request, target=Assignment, client_ids=ids) == 2
+    assert len(queries) == 1
+    assert ("unnest" in queries[0]["sql"]) == (connection.vendor == "postgresql")
+    fast = written()
+    monkeypatch.setattr("audit.services.connections", {"default": _SQLiteLike()})
+    assert audit_record_views(request=request, target=Assignment, client_ids=ids) == 2
+    assert fast == written()
+    assert [row[5] for row in fast] == [world.other_client.pk, world.client.pk]
+    assert fast[0][:4] == (world.clinician.pk, "clinician", "view", "homework.assignment")
+    assert audit_record_views(request=request, target=Assignment, client_ids=[None]) == 0
+
+
+class _SQLiteLike:
+    vendor = "sqlite"
