@@ -68,8 +68,9 @@ class StalePage(AssertionError):
 
 @cache
 def build() -> str:
-    """The code and templates pages are rendered with, and the static files' names: a
-    deploy that changes any of them changes every key (nobody has to remember to)."""
+    """The code and templates pages are rendered with, the static files' names, the
+    framework's version and the settings a page may print: a deploy that changes any of
+    them changes every key (nobody has to remember to)."""
     digest = hashlib.sha256()
     base = Path(settings.BASE_DIR)
     roots = [base / "templates", *(base / app for app in _project_apps())]
@@ -81,7 +82,13 @@ def build() -> str:
     manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
     if manifest.is_file():
         digest.update(manifest.read_bytes())
-    digest.update(settings.STATIC_URL.encode())
+    # The framework's own markup (form widgets), and the settings a page may print.
+    import django
+    import jinja2
+
+    for part in (django.__version__, jinja2.__version__, settings.STATIC_URL):
+        digest.update(part.encode())
+    digest.update(repr((settings.SITE_NAME, settings.DEMO_MODE)).encode())
     return digest.hexdigest()[:16]
 
 

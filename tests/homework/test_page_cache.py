@@ -547,3 +547,28 @@ def test_cached_pages_equal_a_fresh_rendering_after_any_writes(world, monkeypatc
 )
 def test_the_same_properties_hold_on_sqlite(tmp_path):
     run_module_on_sqlite(__file__, tmp_path, "PAGES_ON_SQLITE")
+
+
+def test_a_deploy_that_changes_a_template_or_a_printed_setting_changes_every_key(
+    tmp_path, settings
+):
+    (tmp_path / "templates").mkdir()
+    template = tmp_path / "templates" / "page.html"
+    template.write_text("<p>{{ a }}</p>")
+    settings.BASE_DIR = tmp_path
+    settings.STATIC_ROOT = tmp_path / "static"
+    builds = []
+    try:
+        for change in (
+            lambda: None,
+            lambda: template.write_text("<p>{{ b }}</p>"),
+            lambda: setattr(settings, "SITE_NAME", "Another name"),
+            lambda: None,
+        ):
+            change()
+            page_cache.build.cache_clear()
+            builds.append(page_cache.build())
+    finally:
+        page_cache.build.cache_clear()
+    assert len(set(builds[:3])) == 3
+    assert builds[3] == builds[2]
