@@ -503,49 +503,40 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
-# Computed caseload figures (homework.selectors.progress), keyed by each client's figures
-# version, which database triggers change with every write they depend on: an entry is
-# never stale, only unused. Shared by the web processes in Redis; without Redis each
-# process keeps its own (a file cache would cost more than computing them again).
-# Entries live two days: the key also holds the client's local date.
+
+
+def version_keyed_cache(name: str, *, seconds: int, entries_per_process: int) -> dict:
+    """A cache whose keys hold record versions (an entry is never stale, only unused):
+    shared by the web processes in Redis; without Redis each process keeps its own (a
+    file cache would cost more than computing again)."""
+    if REDIS_URL:
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"kindwork-{name}",
+            "TIMEOUT": seconds,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    return {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": f"kindwork-{name}",
+        "TIMEOUT": seconds,
+        "OPTIONS": {"MAX_ENTRIES": entries_per_process},
+    }
+
+
+# Computed caseload figures (homework.selectors.progress), keyed by each client's record
+# version, which database triggers change with every write they depend on. Entries live
+# two days: the key also holds the client's local date.
 FIGURES_CACHE_SECONDS = 2 * 24 * 3600
-CACHES["figures"] = (
-    {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "kindwork-figures",
-        "TIMEOUT": FIGURES_CACHE_SECONDS,
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
-    }
-    if REDIS_URL
-    else {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "kindwork-figures",
-        "TIMEOUT": FIGURES_CACHE_SECONDS,
-        "OPTIONS": {"MAX_ENTRIES": 20_000},
-    }
+CACHES["figures"] = version_keyed_cache(
+    "figures", seconds=FIGURES_CACHE_SECONDS, entries_per_process=20_000
 )
-# Cached page bodies (homework.page_cache): the client page and the pre-session report, keyed
-# by the record versions of everyone they show, so an entry is never stale, only unused.
-# They hold clinical words, so they are stored encrypted with the field keys. Shared by the
-# web processes in Redis; without Redis each process keeps a few hundred of its own.
+# Cached page bodies (homework.page_cache): the client page, the pre-session report, the
+# group page and a client's today page, keyed by the record versions of everyone they
+# show. They hold clinical words, so they are stored encrypted with the field keys.
 PAGE_CACHE_SECONDS = 2 * 24 * 3600
-CACHES["pages"] = (
-    {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "kindwork-pages",
-        "TIMEOUT": PAGE_CACHE_SECONDS,
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
-    }
-    if REDIS_URL
-    else {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "kindwork-pages",
-        "TIMEOUT": PAGE_CACHE_SECONDS,
-        "OPTIONS": {"MAX_ENTRIES": 500},
-    }
-)
+CACHES["pages"] = version_keyed_cache("pages", seconds=PAGE_CACHE_SECONDS, entries_per_process=500)
 # Every page served from the cache is also rendered afresh and compared (the test suite turns
 # this on, so every test that opens a page twice checks that no write was missed).
 PAGE_CACHE_VERIFY = envbool("KINDWORK_PAGE_CACHE_VERIFY", "0")

@@ -42,9 +42,11 @@ from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from prometheus_client import Counter
 
+from accounts.models import User
 from core.compiled import CompiledModels, IdList
 from core.encryption import decrypt_bytes, encrypt_bytes
 from homework.models import FiguresVersion
+from homework.selectors.practice import client_today
 from homework.triggers import LIBRARY
 
 logger = logging.getLogger(__name__)
@@ -143,6 +145,15 @@ def cached_body(
     if keep:
         _write(key, CSRF_FIELD.sub(CSRF_MARK, html))
     return _with_token(request, html)
+
+
+def cached_client_body(
+    request: HttpRequest, *, page: str, client: User, render: Callable[[], tuple[str, bool]]
+) -> str:
+    """`cached_body` for a page of one client's record, as of the client's day."""
+    return cached_body(
+        request, page=page, client_ids=[client.pk], depends_on=[client_today(client)], render=render
+    )
 
 
 def _key(

@@ -18,8 +18,7 @@ from accounts.access import (
     clinician_required,
 )
 from audit.services import audit_record_view
-from homework.page_cache import cached_body
-from homework.selectors.practice import client_today
+from homework.page_cache import cached_client_body
 from records.exports import ExportFile, export_client_own, export_client_record
 from records.models import ExportRecord
 from records.reports import (
@@ -107,13 +106,7 @@ def pre_session_report_page(request: HttpRequest, client_id: int) -> HttpRespons
 
     # The report is the client's record as of their day: from the page cache
     # (homework.page_cache) until any of it changes.
-    html = cached_body(
-        request,
-        page="pre_session_report",
-        client_ids=[client.pk],
-        depends_on=[client_today(client)],
-        render=body,
-    )
+    html = cached_client_body(request, page="pre_session_report", client=client, render=body)
     return render(
         request,
         "records/pre_session_report.html",

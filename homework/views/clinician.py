@@ -33,11 +33,10 @@ from homework.forms.caseload import CaseloadQueryForm
 from homework.forms.clients import NextSessionForm, NoteForm
 from homework.forms.completions import FeedbackForm
 from homework.models import Completion, Feedback
-from homework.page_cache import cached_body
+from homework.page_cache import cached_client_body
 from homework.panels import panels_render
 from homework.selectors.caseload import handovers_open_for
 from homework.selectors.practice import (
-    client_today,
     completion_for_user_or_404,
     inbox_for_clinician,
     inbox_unread_count,
@@ -190,13 +189,7 @@ def _client_page(
     if failed_feedback or note_form or next_session_form:
         html, _kept = body()
     else:
-        html = cached_body(
-            request,
-            page="client_detail",
-            client_ids=[client.pk],
-            depends_on=[client_today(client)],
-            render=body,
-        )
+        html = cached_client_body(request, page="client_detail", client=client, render=body)
     return render(
         request,
         "clinician/client_detail.html",

@@ -26,7 +26,7 @@ from accounts.selectors import crisis_resources_for_user
 from homework import charts
 from homework.forms.completions import CompletionForm, ReplyForm
 from homework.models import Assignment, Completion, Feedback
-from homework.page_cache import cached_body
+from homework.page_cache import cached_client_body
 from homework.panels import panels_render
 from homework.schedule import Schedule, describe, local_date
 from homework.selectors.practice import (
@@ -71,13 +71,7 @@ def today(request: HttpRequest) -> HttpResponse:
 
     # The day's plans as of the client's record and day: from the page cache
     # (homework.page_cache) until any of it changes.
-    html = cached_body(
-        request,
-        page="today",
-        client_ids=[client.pk],
-        depends_on=[client_today(client)],
-        render=body,
-    )
+    html = cached_client_body(request, page="today", client=client, render=body)
     head, body_html = html.split(TODAY_HEAD_END, 1)
     # Safe: rendered from the body's template, where every value was escaped.
     return render(
