@@ -1,14 +1,15 @@
 """Page bodies cached under the record versions of everyone they show.
 
-The client page and the pre-session report are made of a client's whole record: plans,
-logs, replies, notes, questionnaires, flags, course. Rendering one costs 15-35 ms of
-Python; serving the same body again costs well under one. Every row such a page is made
-from gives its client a new record version in the same transaction as the write
-(homework.triggers, database triggers, so no write path can forget it); rows that belong
+The client page, the pre-session report, the group page and a client's today page are
+made of whole records: plans, logs, replies, notes, questionnaires, flags, course.
+Rendering one costs 5-46 ms of Python; serving the same body again costs well under one.
+Every row such a page is made from gives its client a new record version in the same
+transaction as the write (homework.triggers, database triggers, so no write path can
+forget it); rows that belong
 to no one client (the exercise library, courses, clinics, a person's name) give the
 library version a new value. A body is kept under:
 
-- what page it is, the code and templates that rendered it (`BUILD`), and the full path
+- what page it is, the code and templates that rendered it (`build()`), and the full path
   with its query string;
 - the reader, and the versions of the reader, of every client it shows and of the library,
   read in one query before anything the body is made of (so nothing older than a version
