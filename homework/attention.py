@@ -5,6 +5,10 @@ ids, the time and the reader's time zone, it returns the reasons per client id, 
 fixed number of queries whatever the caseload's size. An urgent reason (a risk flag)
 puts the client above every other on the caseload.
 
+A reason that depends on the time beyond the client's local date must say until when
+(`until`); one that lapses only with a write needs nothing more: every row a provider
+reads is under the record versions (homework.triggers).
+
 Dates in a reason: a moment (when a flag was raised) is written in the reader's zone,
 the clinician acting on it; a day of the client's (a log's day, the day a questionnaire
 was answered) is the client's own local date, as the client page labels it.
@@ -20,6 +24,10 @@ from zoneinfo import ZoneInfo
 class AttentionReason:
     text: str  # stated in words on the caseload, e.g. "PHQ-9 band rose from mild to moderate"
     urgent: bool = False
+    # The last moment the reason holds, for a reason shown for a while after something
+    # (a band rise for 14 days after the answer): the cached caseload (homework.page_cache)
+    # is used until then. A reason that lapses with a write (a flag acknowledged) has none.
+    until: datetime | None = None
 
 
 # provider(client_ids, now, reader_zone) -> reasons per client id.

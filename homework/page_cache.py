@@ -1,29 +1,35 @@
-"""Page bodies cached under the record versions of everyone they show.
+"""Pages cached under the record versions of everyone they show.
 
-The client page, the pre-session report, the group page and a client's today page are
-made of whole records: plans, logs, replies, notes, questionnaires, flags, course.
-Rendering one costs 5-46 ms of Python; serving the same body again costs well under one.
+The client page, the pre-session report, the group page, a client's today page and the
+caseload are made of whole records: plans, logs, replies, notes, questionnaires, flags,
+course. Rendering one costs 3-46 ms of Python; serving the same page again costs well
+under one.
 Every row such a page is made from gives its client a new record version in the same
 transaction as the write (homework.triggers, database triggers, so no write path can
 forget it); rows that belong
 to no one client (the exercise library, courses, clinics, a person's name) give the
-library version a new value. A body is kept under:
+library version a new value. A page is kept under:
 
 - what page it is, the code and templates that rendered it (`build()`), and the full path
   with its query string;
 - the reader, and the versions of the reader, of every client it shows and of the library,
   read in one query before anything the body is made of (so nothing older than a version
   is ever stored under it);
-- whatever else the caller says the body depends on (the client's local date).
+- whatever else the caller says the page depends on (each client's local date);
+- and, for a page with reasons that lapse at a moment (the caseload's "asked you to look"
+  for seven days), until the first of those moments: after it the entry is not used.
 
 So an entry is never stale, only unused: a write makes a new key, and the old entry
-expires. The CSRF fields are stored as a mark and filled with the reader's token on the
-way out. A body is stored only when the caller says it may be (never a form with errors,
-never a body that marked replies as read on its way). Entries hold clinical words, so
-they are compressed and encrypted with the field keys (core.encryption) before they leave
-the process. A cache that fails renders the page.
+expires. What differs in every response is stored as a mark and filled on the way out:
+the CSRF fields (the reader's token), the CSP nonce, and the session's timeout notice
+(when the session ends without activity). A page with messages waiting (a flash "Saved")
+is neither served from nor kept in the cache. A page is kept only when the caller says it
+may be (never a form with errors, never one that marked replies as read on its way) and
+it answered 200. Entries hold clinical words, so they are compressed and encrypted with
+the field keys (core.encryption) before they leave the process. A cache that fails
+renders the page.
 
-With PAGE_CACHE_VERIFY (on in the test suite) every body served from the cache is also
+With PAGE_CACHE_VERIFY (on in the test suite) every page served from the cache is also
 rendered afresh and compared: a write the versions missed fails the test that made it.
 """
 
@@ -33,17 +39,24 @@ import re
 import uuid
 import zlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
 from cryptography.fernet import InvalidToken
 from django.conf import settings
+from django.contrib.messages import get_messages
 from django.core.cache import caches
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
+from django.template import engines
+from django.utils import timezone
 from prometheus_client import Counter
 
+from accounts.context_processors import session_notice
 from accounts.models import User
+from accounts.offline import offline_cache_key
 from core.compiled import CompiledModels, IdList
 from core.encryption import decrypt_bytes, encrypt_bytes
 from homework.models import FiguresVersion
@@ -54,15 +67,23 @@ logger = logging.getLogger(__name__)
 
 PAGE_CACHE = Counter(
     "kindwork_page_cache",
-    "Page bodies served from the cache (hit), rendered and kept (miss), or rendered "
-    "without keeping (skip), by page.",
+    "Pages served from the cache (hit), rendered and kept (miss), or rendered without "
+    "keeping (skip), by page.",
     ["page", "result"],
 )
+
+HTML = "text/html; charset=utf-8"
 
 # Django's {% csrf_token %} and Jinja2's csrf_input both print exactly this. A person's text
 # can never print it: every value is escaped, so it cannot contain a raw "<".
 CSRF_FIELD = re.compile(r'<input type="hidden" name="csrfmiddlewaretoken" value="[^"<>]*">')
 CSRF_MARK = '<input type="hidden" name="csrfmiddlewaretoken" value="{kindwork:csrf}">'
+# The session's timeout notice (on every signed-in page) names the moment the session
+# ends: rendered afresh for every response.
+SESSION_NOTICE_TEMPLATE = "accounts/_session_timeout.jinja"
+SESSION_NOTICE = re.compile(r"<!--kindwork:session-->.*?<!--/kindwork:session-->", re.S)
+SESSION_MARK = "<!--kindwork:session-notice-->"
+NONCE_MARK = "{kindwork:nonce}"
 
 
 class StalePage(AssertionError):
@@ -115,16 +136,30 @@ def _versions(ids: list[int]) -> dict[int, uuid.UUID] | None:
     return found if len(found) == len(ids) else None
 
 
-def cached_body(
+@dataclass(frozen=True)
+class Rendered:
+    """A page as its view rendered it: kept unless `keep` is False, and only until `until`
+    when the page shows something that lapses at a moment."""
+
+    response: HttpResponse
+    keep: bool = True
+    until: datetime | None = None
+
+
+def cached_page(
     request: HttpRequest,
     *,
     page: str,
     client_ids: Iterable[int],
     depends_on: Iterable[object],
-    render: Callable[[], tuple[str, bool]],
-) -> str:
-    """The body of `page` for `request.user` showing `client_ids`: from the cache, or
-    `render()` -> (html, may be kept). `depends_on`: what else the body depends on."""
+    render: Callable[[], Rendered],
+) -> HttpResponse:
+    """`page` for `request.user` showing `client_ids`: from the cache, or `render()`.
+    `depends_on`: what else the page depends on."""
+    if len(get_messages(request)):
+        # The page would show (and so use up) the messages: never from or into the cache.
+        PAGE_CACHE.labels(page=page, result="skip").inc()
+        return render().response
     ids = sorted({*client_ids, request.user.pk, LIBRARY})
     try:
         versions = _versions(ids)
@@ -133,34 +168,53 @@ def cached_body(
         versions = None
     if versions is None:
         PAGE_CACHE.labels(page=page, result="skip").inc()
-        return _with_token(request, render()[0])
+        return render().response
     key = _key(request, page, versions, depends_on)
     stored = _read(key)
     if stored is not None:
         PAGE_CACHE.labels(page=page, result="hit").inc()
         if settings.PAGE_CACHE_VERIFY:
-            _verify(page, stored, render()[0])
-        return _with_token(request, stored)
-    html, keep = render()
+            fresh = render().response
+            _verify(page, stored, _marked(request, fresh.content.decode()))
+        return HttpResponse(_filled(request, stored))
+    rendered = render()
+    response = rendered.response
+    keep = (
+        rendered.keep
+        and response.status_code == 200
+        and not response.streaming
+        and response.get("Content-Type") == HTML
+    )
     PAGE_CACHE.labels(page=page, result="miss" if keep else "skip").inc()
     if keep:
-        _write(key, CSRF_FIELD.sub(CSRF_MARK, html))
-    return _with_token(request, html)
+        _write(key, _marked(request, response.content.decode()), until=rendered.until)
+    return response
 
 
-def cached_client_body(
-    request: HttpRequest, *, page: str, client: User, render: Callable[[], tuple[str, bool]]
-) -> str:
-    """`cached_body` for a page of one client's record, as of the client's day."""
-    return cached_body(
-        request, page=page, client_ids=[client.pk], depends_on=[client_today(client)], render=render
+def cached_client_page(
+    request: HttpRequest,
+    *,
+    page: str,
+    client: User,
+    render: Callable[[], Rendered],
+    depends_on: Iterable[object] = (),
+) -> HttpResponse:
+    """`cached_page` for a page of one client's record, as of the client's day."""
+    return cached_page(
+        request,
+        page=page,
+        client_ids=[client.pk],
+        depends_on=[client_today(client), *depends_on],
+        render=render,
     )
 
 
 def _key(
     request: HttpRequest, page: str, versions: dict[int, uuid.UUID], depends_on: Iterable[object]
 ) -> str:
-    parts = [page, build(), request.user.pk, request.get_full_path()]
+    # The reader's offline key is printed on every page, and depends on the secret key.
+    parts = [page, build(), request.user.pk, offline_cache_key(request.user)]
+    parts.append(request.get_full_path())
     parts += [f"{pk}={version.hex}" for pk, version in sorted(versions.items())]
     parts += [str(part) for part in depends_on]
     # Hashed: a key stays short whatever the query string, and names no one in Redis.
@@ -168,11 +222,15 @@ def _key(
 
 
 def _read(key: str) -> str | None:
+    """The page kept under `key`, unless none is or the moment it was kept until passed."""
     try:
         token = caches["pages"].get(key)
         if token is None:
             return None
-        return zlib.decompress(decrypt_bytes(token)).decode()
+        until, _, html = zlib.decompress(decrypt_bytes(token)).decode().partition("\n")
+        if until and timezone.now().timestamp() > float(until):
+            return None
+        return html
     # A cache that fails, or an entry no key opens (keys rotated away), renders the page.
     except (InvalidToken, zlib.error, UnicodeDecodeError):
         logger.warning("cached page unreadable; rendering")
@@ -182,20 +240,42 @@ def _read(key: str) -> str | None:
         return None
 
 
-def _write(key: str, html: str) -> None:
+def _write(key: str, html: str, *, until: datetime | None = None) -> None:
+    entry = f"{until.timestamp() if until else ''}\n{html}"
     try:
-        caches["pages"].set(key, encrypt_bytes(zlib.compress(html.encode(), 1)))
+        caches["pages"].set(key, encrypt_bytes(zlib.compress(entry.encode(), 1)))
     except Exception:
         logger.warning("page cache unavailable for writing", exc_info=True)
 
 
-def _with_token(request: HttpRequest, html: str) -> str:
-    if CSRF_MARK not in html:
-        return html
-    field = f'<input type="hidden" name="csrfmiddlewaretoken" value="{get_token(request)}">'
-    return html.replace(CSRF_MARK, field)
+def _marked(request: HttpRequest, html: str) -> str:
+    """`html` with what differs in every response replaced by marks."""
+    html = SESSION_NOTICE.sub(SESSION_MARK, html)
+    html = CSRF_FIELD.sub(CSRF_MARK, html)
+    nonce = getattr(request, "_csp_nonce", None)
+    if nonce:  # a LazyNonce is true once generated: printed on this page
+        html = html.replace(f'nonce="{nonce}"', f'nonce="{NONCE_MARK}"')
+    return html
+
+
+def _filled(request: HttpRequest, html: str) -> str:
+    """A kept page with this response's own notice, tokens and nonce."""
+    if SESSION_MARK in html:
+        notice = session_notice(request)
+        fresh = (
+            engines["jinja2"]
+            .get_template(SESSION_NOTICE_TEMPLATE)
+            .render({"notice": notice}, request)
+        )
+        html = html.replace(SESSION_MARK, fresh if notice else "")
+    if CSRF_MARK in html:
+        field = f'<input type="hidden" name="csrfmiddlewaretoken" value="{get_token(request)}">'
+        html = html.replace(CSRF_MARK, field)
+    if NONCE_MARK in html:
+        html = html.replace(NONCE_MARK, str(request._csp_nonce))
+    return html
 
 
 def _verify(page: str, stored: str, fresh: str) -> None:
-    if CSRF_FIELD.sub(CSRF_MARK, fresh) != stored:
+    if fresh != stored:
         raise StalePage(f"The cached {page} differs from a fresh rendering: a write was missed.")

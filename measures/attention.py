@@ -129,7 +129,8 @@ def severity_band_rises(
                     text=(
                         f"{code} severity band rose from {before_band} to {now_band} "
                         f"(answered {_day(latest.local_date)})"
-                    )
+                    ),
+                    until=latest.answered_at + timedelta(days=BAND_RISE_DAYS),
                 )
             )
     return found

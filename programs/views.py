@@ -22,7 +22,7 @@ from accounts.access import clients_visible_to, clinician_required
 from accounts.models import User
 from audit.services import audit_record_views
 from homework.models import Exercise
-from homework.page_cache import cached_body
+from homework.page_cache import Rendered, cached_page
 from homework.schedule import Schedule, describe, local_date, weekdays_mask
 from programs import services
 from programs.charts import group_weeks_chart
@@ -284,30 +284,30 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
     audit_record_views(request=request, target=Enrolment, client_ids=[pk for pk, _ in members])
     now = timezone.now()
 
-    def body() -> tuple[str, bool]:
+    def page() -> Rendered:
         overview = group_overview(group=group, now=now)
-        context = {
-            "group": group,
-            "overview": overview,
-            "chart": group_weeks_chart(overview),
-            "programs": list(programs_visible_to(request.user).order_by("clinic_id", "title")),
-        }
-        return render_to_string(
-            "clinician/programs/_group_body.html", context, request=request
-        ), True
+        body = render_to_string(
+            "clinician/programs/_group_body.html",
+            {
+                "group": group,
+                "overview": overview,
+                "chart": group_weeks_chart(overview),
+                "programs": list(programs_visible_to(request.user).order_by("clinic_id", "title")),
+            },
+            request=request,
+        )
+        # Safe: rendered from the body's template, where every value was escaped.
+        context = {"group": group, "body": mark_safe(body)}
+        return Rendered(render(request, "clinician/programs/group.html", context))
 
     # Each member's week so far is counted to their own today.
     todays = sorted({local_date(now, zoneinfo.ZoneInfo(zone)) for _, zone in members})
-    html = cached_body(
+    return cached_page(
         request,
         page="group",
         client_ids=[pk for pk, _ in members],
         depends_on=[group.pk, *todays],
-        render=body,
-    )
-    # Safe: rendered from the body's template, where every value was escaped.
-    return render(
-        request, "clinician/programs/group.html", {"group": group, "body": mark_safe(html)}
+        render=page,
     )
 
 

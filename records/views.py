@@ -18,7 +18,7 @@ from accounts.access import (
     clinician_required,
 )
 from audit.services import audit_record_view
-from homework.page_cache import cached_client_body
+from homework.page_cache import Rendered, cached_client_page
 from records.exports import ExportFile, export_client_own, export_client_record
 from records.models import ExportRecord
 from records.reports import (
@@ -97,21 +97,23 @@ def pre_session_report_page(request: HttpRequest, client_id: int) -> HttpRespons
     client = client_for_user_or_404(request.user, client_id)
     audit_record_view(request=request, target=client, client=client)
 
-    def body() -> tuple[str, bool]:
+    def page() -> Rendered:
         report = pre_session_report(client=client, reader=request.user)
-        html = render_to_string(
+        body = render_to_string(
             "records/_pre_session_report_body.html", {"report": report}, request=request
         )
-        return html, True
+        context = {"client": client, "body": mark_safe(body), "pdf_available": pdf_available()}
+        # Safe: rendered from the body's template, where every value was escaped.
+        return Rendered(render(request, "records/pre_session_report.html", context))
 
     # The report is the client's record as of their day: from the page cache
     # (homework.page_cache) until any of it changes.
-    html = cached_client_body(request, page="pre_session_report", client=client, render=body)
-    return render(
+    return cached_client_page(
         request,
-        "records/pre_session_report.html",
-        # Safe: rendered from the body's template, where every value was escaped.
-        {"client": client, "body": mark_safe(html), "pdf_available": pdf_available()},
+        page="pre_session_report",
+        client=client,
+        render=page,
+        depends_on=[pdf_available()],
     )
 
 

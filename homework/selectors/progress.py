@@ -506,6 +506,9 @@ class CaseloadRow:
     # A reason another app marked urgent (a risk flag): the row goes above all others.
     urgent: bool = False
     discharged: bool = False
+    # The last moment the row holds as it is, when a reason on it lapses at a moment (a
+    # request to look is shown for seven days): a cached caseload is used until then.
+    until: datetime | None = None
 
     @property
     def needs_attention(self) -> bool:
@@ -810,14 +813,16 @@ _CLINICIANS_CASELOAD = CompiledModels(
 )
 
 
-def _caseload_clients(reader: User) -> list[User]:
+def caseload_clients(reader: User) -> list[User]:
     """The clients `reader` may see, with their figures versions, in caseload order."""
     if rule_compiles_for(reader):
         return _CLINICIANS_CASELOAD.all(reader.clinic_id, reader.pk)
     return list(_caseload_query(clients_visible_to(reader)))
 
 
-def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> list[CaseloadRow]:
+def caseload_for_clinician(
+    *, clinician: User, now: datetime | None = None, clients: list[User] | None = None
+) -> list[CaseloadRow]:
     """One row per client on the clinician's caseload, urgent first, then those needing
     attention.
 
@@ -827,7 +832,7 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
     provider (homework.attention), which are always read fresh.
     """
     now = now or timezone.now()
-    clients = _caseload_clients(clinician)
+    clients = caseload_clients(clinician) if clients is None else clients
     if not clients:
         return []
     figures = caseload_figures(clients, now=now)
@@ -854,11 +859,14 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
             reasons.append(
                 f"Distress after practice rising (average {recent:.1f}, was {earlier:.1f})"
             )
-        for day, _told_at in (entry for entry in found.told if entry[1] >= told_since):
+        # Reasons that lapse at a moment: the row is true until the first of them.
+        lapses = [reason.until for reason in extra if reason.until is not None]
+        for day, told_at in (entry for entry in found.told if entry[1] >= told_since):
             reasons.append(
                 f"Asked you to look at the practice log of {day.day} {day:%b}: it stirred up "
                 "something hard"
             )
+            lapses.append(told_at + timedelta(days=BACKDRAFT_SHOWN_DAYS))
         reasons.extend(reason.text for reason in extra if not reason.urgent)
         client.last_practice = found.last_practice
         rows.append(
@@ -876,6 +884,7 @@ def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> l
                 reasons=reasons,
                 urgent=any(reason.urgent for reason in extra),
                 discharged=discharged,
+                until=min(lapses, default=None),
             )
         )
     return sorted(rows, key=lambda row: (not row.urgent, not row.needs_attention))

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
@@ -33,8 +34,9 @@ from homework.forms.caseload import CaseloadQueryForm
 from homework.forms.clients import NextSessionForm, NoteForm
 from homework.forms.completions import FeedbackForm
 from homework.models import Completion, Feedback
-from homework.page_cache import cached_client_body
+from homework.page_cache import Rendered, cached_client_page, cached_page
 from homework.panels import panels_render
+from homework.schedule import local_date
 from homework.selectors.caseload import handovers_open_for
 from homework.selectors.practice import (
     completion_for_user_or_404,
@@ -44,7 +46,12 @@ from homework.selectors.practice import (
     notes_for_client,
     reflection_visible_to,
 )
-from homework.selectors.progress import caseload_for_clinician, caseload_query, client_progress
+from homework.selectors.progress import (
+    caseload_clients,
+    caseload_for_clinician,
+    caseload_query,
+    client_progress,
+)
 from homework.services.clients import next_session_set, note_create
 from homework.services.feedback import client_replies_mark_read, feedback_create
 
@@ -121,47 +128,70 @@ def _reply_fields(completion_id: int) -> SafeString:
 
 @caseload_reader_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The caseload: searched, filtered, sorted and paged over rows computed together."""
-    rows = caseload_for_clinician(clinician=request.user)
-    if request.user.is_supervisor:
+    """The caseload: searched, filtered, sorted and paged over rows computed together; from
+    the page cache (homework.page_cache) until any client on it, or their day, changes."""
+    now = timezone.now()
+    reader = request.user
+    clients = caseload_clients(reader)
+    if reader.is_supervisor:
         # A clinician's own list is their work; a supervisor reading someone else's
         # caseload is a look at each client on it, and the clients can see it.
-        audit_record_views(request=request, target=User, client_ids=[r.client.pk for r in rows])
-    query = CaseloadQueryForm(request.GET)
-    status = 200
-    shown = rows
-    if query.is_valid():
-        shown = caseload_query(
-            rows,
-            search=query.cleaned_data["q"],
-            status=query.cleaned_data["status"],
-            sort=query.cleaned_data["sort"],
+        audit_record_views(request=request, target=User, client_ids=[c.pk for c in clients])
+    offered_to_me, offered_by_me = handovers_open_for(clinician=reader)
+    inbox_count = inbox_unread_count(clinician=reader)
+
+    def page() -> Rendered:
+        rows = caseload_for_clinician(clinician=reader, now=now, clients=clients)
+        query = CaseloadQueryForm(request.GET)
+        status = 200
+        shown = rows
+        if query.is_valid():
+            shown = caseload_query(
+                rows,
+                search=query.cleaned_data["q"],
+                status=query.cleaned_data["status"],
+                sort=query.cleaned_data["sort"],
+            )
+        else:
+            status = 400
+        page = Paginator(shown, CASELOAD_PAGE_SIZE).get_page(request.GET.get("page"))
+        # The page links keep the search, filter and order.
+        kept = request.GET.copy()
+        kept.pop("page", None)
+        response = render(
+            request,
+            "clinician/dashboard.html",
+            {
+                "rows": page.object_list,
+                "page": page,
+                "page_query": kept.urlencode(),
+                "query": query,
+                "query_fields": _query_fields(query),  # rendered (escaped) by form templates
+                "total": len(rows),
+                "matching": len(shown),
+                "attention_count": sum(1 for row in rows if row.needs_attention),
+                "offered_to_me": offered_to_me,
+                "offered_by_me": offered_by_me,
+                "inbox_count": inbox_count,
+                "can_write": may_write_caseload(reader),
+            },
+            status=status,
         )
-    else:
-        status = 400
-    page = Paginator(shown, CASELOAD_PAGE_SIZE).get_page(request.GET.get("page"))
-    offered_to_me, offered_by_me = handovers_open_for(clinician=request.user)
-    # The page links keep the search, filter and order.
-    kept = request.GET.copy()
-    kept.pop("page", None)
-    return render(
+        return Rendered(response, until=min((r.until for r in rows if r.until), default=None))
+
+    # Each client's figures are as of their own day; the handovers and the inbox's count
+    # are read above, whoever's records they come from.
+    days = sorted({(client.timezone, local_date(now, client.zone)) for client in clients})
+    handovers = [
+        (h.pk, h.client_id, h.from_clinician_id, h.to_clinician_id)
+        for h in (*offered_to_me, *offered_by_me)
+    ]
+    return cached_page(
         request,
-        "clinician/dashboard.html",
-        {
-            "rows": page.object_list,
-            "page": page,
-            "page_query": kept.urlencode(),
-            "query": query,
-            "query_fields": _query_fields(query),  # rendered (escaped) by form templates
-            "total": len(rows),
-            "matching": len(shown),
-            "attention_count": sum(1 for row in rows if row.needs_attention),
-            "offered_to_me": offered_to_me,
-            "offered_by_me": offered_by_me,
-            "inbox_count": inbox_unread_count(clinician=request.user),
-            "can_write": may_write_caseload(request.user),
-        },
-        status=status,
+        page="dashboard",
+        client_ids=[client.pk for client in clients],
+        depends_on=[*days, *handovers, ("inbox", inbox_count)],
+        render=page,
     )
 
 
@@ -174,29 +204,29 @@ def _client_page(
     next_session_form: NextSessionForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    """The client page: its body from the page cache (homework.page_cache) unless a form
-    on it has errors to show."""
+    """The client page: from the page cache (homework.page_cache) unless a form on it has
+    errors to show."""
 
-    def body() -> tuple[str, bool]:
-        return _client_page_body(
+    def page() -> Rendered:
+        html, keep = _client_page_body(
             request,
             client,
             failed_feedback=failed_feedback,
             note_form=note_form,
             next_session_form=next_session_form,
         )
+        response = render(
+            request,
+            "clinician/client_detail.html",
+            # Safe: rendered from the body's template, where every value was escaped.
+            {"client": client, "body": mark_safe(html)},
+            status=status,
+        )
+        return Rendered(response, keep=keep)
 
     if failed_feedback or note_form or next_session_form:
-        html, _kept = body()
-    else:
-        html = cached_client_body(request, page="client_detail", client=client, render=body)
-    return render(
-        request,
-        "clinician/client_detail.html",
-        # Safe: rendered from the body's template, where every value was escaped.
-        {"client": client, "body": mark_safe(html)},
-        status=status,
-    )
+        return page().response
+    return cached_client_page(request, page="client_detail", client=client, render=page)
 
 
 def _client_page_body(

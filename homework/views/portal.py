@@ -14,9 +14,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from accounts.access import client_required
@@ -26,7 +24,7 @@ from accounts.selectors import crisis_resources_for_user
 from homework import charts
 from homework.forms.completions import CompletionForm, ReplyForm
 from homework.models import Assignment, Completion, Feedback
-from homework.page_cache import cached_client_body
+from homework.page_cache import Rendered, cached_client_page
 from homework.panels import panels_render
 from homework.schedule import Schedule, describe, local_date
 from homework.selectors.practice import (
@@ -60,28 +58,18 @@ HISTORY_PAGE_SIZE = 20
 def today(request: HttpRequest) -> HttpResponse:
     client = request.user
 
-    def body() -> tuple[str, bool]:
+    def page() -> Rendered:
         figures = today_for_client(client=client)
         context = {
             "today": figures,
             "next_session_on": next_session_for_client(client=client, today=figures.local_date),
             "panels": panels_render(page="today", request=request, client=client),
         }
-        return render_to_string("portal/_today_body.html", context, request=request), True
+        return Rendered(render(request, "portal/today.html", context))
 
     # The day's plans as of the client's record and day: from the page cache
     # (homework.page_cache) until any of it changes.
-    html = cached_client_body(request, page="today", client=client, render=body)
-    head, body_html = html.split(TODAY_HEAD_END, 1)
-    # Safe: rendered from the body's template, where every value was escaped.
-    return render(
-        request, "portal/today.html", {"head": mark_safe(head), "body": mark_safe(body_html)}
-    )
-
-
-# Between the page's head tags and its body in portal/_today_body.html (no person's text
-# can print it: every value is escaped, so none holds a raw "<").
-TODAY_HEAD_END = "<!--kindwork:head-end-->"
+    return cached_client_page(request, page="today", client=client, render=page)
 
 
 @client_required
