@@ -1,8 +1,9 @@
-"""Cached page bodies (homework.page_cache) are never stale, never shown to the wrong
-reader, and keep no clinical words in the clear.
+"""Cached pages (homework.page_cache) are never stale, never shown to the wrong reader,
+and keep no clinical words in the clear.
 
-The client page, the pre-session report and the group page keep their bodies under the
-record versions of the reader, of every client shown and of the library; database
+The client page, the pre-session report, the group page, the today page and the caseload
+are kept whole under the record versions of the reader, of every client shown and of the
+library; database
 triggers (homework.triggers) give those a new value with every write the pages are made
 of. The property test applies random sequences of writes of every kind a page shows
 (logs, corrections, replies both ways, notes, questionnaires, flags and their
@@ -369,6 +370,8 @@ class Box:
         urls = [
             reverse("homework:client-detail", args=[self.client.pk]),
             reverse("records:pre-session-report", args=[self.client.pk]),
+            reverse("homework:dashboard"),
+            reverse("homework:dashboard") + "?q=box&status=attention",
         ]
         if self.group is not None:
             urls.append(reverse("programs:group-detail", args=[self.group.pk]))
@@ -383,6 +386,8 @@ def step_log(box, data):
             day,
             reflection=data.draw(st.sampled_from(["", "Gentle", "<b>kind</b>"])),
             reflection_shared=data.draw(st.booleans()),
+            # "Asked you to look": on the caseload for seven days from this moment.
+            clinician_told_at=data.draw(st.sampled_from([None, timezone.now()])),
         )
 
 
@@ -481,7 +486,8 @@ def step_course(box, data):
 
 
 def step_time_passes(box, data):
-    box.now_shift += timedelta(hours=data.draw(st.sampled_from([5, 13, 24])))
+    # Past a request to look (7 days) and a band rise (14 days) too.
+    box.now_shift += timedelta(hours=data.draw(st.sampled_from([5, 13, 24, 7 * 24, 14 * 24])))
 
 
 STEPS = [
@@ -503,7 +509,7 @@ STEPS = [
 ]
 
 
-PAGES = ("client_detail", "pre_session_report", "group", "today")
+PAGES = ("client_detail", "pre_session_report", "group", "today", "dashboard")
 
 
 @hypothesis_settings(
@@ -572,3 +578,131 @@ def test_a_deploy_that_changes_a_template_or_a_printed_setting_changes_every_key
         page_cache.build.cache_clear()
     assert len(set(builds[:3])) == 3
     assert builds[3] == builds[2]
+
+
+# --- Whole pages: what every response has of its own, and reasons that lapse ---
+
+
+def _session_normal(html: str) -> str:
+    """`_normal`, and the session notice's moment (it moves with every request)."""
+    html = re.sub(r'data-ends-at="\d+"', 'data-ends-at=""', _normal(html))
+    return re.sub(r'<time datetime="[^"]+">[^<]+</time>', "<time></time>", html)
+
+
+def test_a_kept_page_has_this_responses_notice_nonce_and_tokens(world, seen, settings):
+    """Served from the cache, every page equals a fresh one but for what is the
+    response's own: the session notice (its moment, its path, a token that posts), the
+    CSP nonce the header allows, and the tokens."""
+    settings.PAGE_CACHE_VERIFY = False
+    clinician = world.login(world.clinician)
+    visits = [(clinician, url) for url in (*_pages(world), reverse("homework:dashboard"))]
+    visits.append((world.login(world.client), reverse("homework:today")))
+    for browser, url in visits:
+        fresh = browser.get(url)
+        hits = {page: _hits(page) for page in PAGES}
+        kept = browser.get(url)
+        assert kept.status_code == 200
+        assert any(_hits(page) == hits[page] + 1 for page in PAGES), url
+        html = kept.content.decode()
+        assert _session_normal(html) == _session_normal(fresh.content.decode())
+        for mark in (page_cache.CSRF_MARK, page_cache.SESSION_MARK, page_cache.NONCE_MARK):
+            assert mark not in html
+        assert html.count('id="session-timeout"') == 1
+        assert f'name="next" value="{url.replace("&", "&amp;")}"' in html
+        nonce = re.search(r'nonce="([^"]+)"', html).group(1)
+        assert nonce != re.search(r'nonce="([^"]+)"', fresh.content.decode()).group(1)
+        assert f"'nonce-{nonce}'" in kept["Content-Security-Policy"]
+        notice = html[html.index('id="session-timeout"') :]
+        token = _fields(notice)[0]
+        stayed = browser.post(
+            reverse("accounts:session-keepalive"), {"next": url, "csrfmiddlewaretoken": token}
+        )
+        assert stayed.status_code == 302
+
+
+def test_a_page_with_a_message_waiting_shows_it_and_is_not_kept(world, seen, settings):
+    settings.PAGE_CACHE_VERIFY = False
+    browser = world.login(world.clinician)
+    url = reverse("homework:client-detail", args=[world.client.pk])
+    browser.get(url)
+    saved = browser.post(
+        reverse("homework:note-create", args=[world.client.pk]), {"text": "After the session"}
+    )
+    assert saved.status_code == 302
+    before = {result: _value("client_detail", result) for result in ("hit", "skip")}
+    shown = browser.get(saved["Location"]).content.decode()
+    assert 'class="messages"' in shown
+    assert _value("client_detail", "skip") == before["skip"] + 1
+    assert _value("client_detail", "hit") == before["hit"]
+    # The message was shown once; the next view comes from the cache, without it.
+    again = browser.get(saved["Location"]).content.decode()
+    assert 'class="messages"' not in again
+
+
+def _value(page: str, result: str) -> float:
+    return page_cache.PAGE_CACHE.labels(page=page, result=result)._value.get()
+
+
+@pytest.mark.parametrize("reason", ["asked to look", "band rise"])
+def test_a_caseload_reason_that_lapses_is_not_served_after_it_lapses(world, seen, reason, settings):
+    """Kept until the first moment a reason on it lapses, and not a moment longer: the
+    suite's verification renders every hit afresh at the same clock. The reason lapses at
+    noon UTC, so one key (each client's day) holds on either side of it."""
+    # A session that outlives the clock moving on, so one key holds throughout.
+    settings.SESSION_COOKIE_AGE = 60 * 24 * 3600
+    settings.SESSION_IDLE_MINUTES_STAFF = settings.SESSION_ABSOLUTE_MINUTES = 60 * 24 * 60
+    noon = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+    lapses = noon + timedelta(days=1)
+    if reason == "asked to look":
+        told = lapses - timedelta(days=7)
+        make_completion(seen, local_today(world.client) - timedelta(days=7), clinician_told_at=told)
+        text = "needs attention: asked you to look"
+    else:
+        measure = make_measure(world.client, instrument="PHQ-9")
+        answered = lapses - timedelta(days=14)
+        for points, days in ((0, 3), (2, 0)):
+            make_measure_response(
+                measure=measure,
+                answers=dict.fromkeys(range(1, 10), points),
+                days_ago=13 + days,
+                answered_at=answered - timedelta(days=days),
+            )
+        text = "needs attention: phq-9 severity band rose"
+    browser = world.login(world.clinician)
+    url = reverse("homework:dashboard")
+    shown = []
+    for moment in (lapses - timedelta(seconds=1), lapses, lapses + timedelta(seconds=1)):
+        with _clock(moment):
+            hits = _hits("dashboard")
+            first = browser.get(url).content.decode()
+            second = browser.get(url).content.decode()
+        assert _hits("dashboard") >= hits + 1
+        assert (text in first.lower()) == (text in second.lower())
+        shown.append(text in second.lower())
+    assert shown == [True, True, False]
+
+
+def _clock(moment):
+    from unittest import mock
+
+    return mock.patch.object(timezone, "now", lambda: moment)
+
+
+def test_a_handover_offered_and_a_new_reply_show_on_a_kept_caseload(world, seen):
+    from homework.services.caseload import handover_offer
+
+    browser = world.login(world.colleague)
+    url = reverse("homework:dashboard")
+    browser.get(url)
+    assert "Handovers waiting" not in browser.get(url).content.decode()
+    handover_offer(clinician=world.clinician, client=world.client, to_clinician=world.colleague)
+    assert "offers you Alex Client" in browser.get(url).content.decode()
+    clinician = world.login(world.clinician)
+    clinician.get(url)
+    Feedback.objects.create(
+        completion=Completion.objects.get(client=world.client),
+        clinician=world.clinician,
+        from_client=True,
+        text="Thank you",
+    )
+    assert "1 unread reply" in clinician.get(url).content.decode()
