@@ -532,11 +532,14 @@ FIGURES_CACHE_SECONDS = 2 * 24 * 3600
 CACHES["figures"] = version_keyed_cache(
     "figures", seconds=FIGURES_CACHE_SECONDS, entries_per_process=20_000
 )
-# Cached page bodies (homework.page_cache): the client page, the pre-session report, the
-# group page and a client's today page, keyed by the record versions of everyone they
+# Cached pages (homework.page_cache): the client page, the pre-session report, the group
+# page, a client's today page and the caseload, keyed by the record versions of everyone they
 # show. They hold clinical words, so they are stored encrypted with the field keys.
 PAGE_CACHE_SECONDS = 2 * 24 * 3600
 CACHES["pages"] = version_keyed_cache("pages", seconds=PAGE_CACHE_SECONDS, entries_per_process=500)
+# And the pages each web process kept or read last, in front of the shared cache (a page
+# is 5-30 KB in memory: 300 of them are a few MB per process).
+PAGE_CACHE_LOCAL_ENTRIES = envint("KINDWORK_PAGE_CACHE_LOCAL_ENTRIES", "300", minimum=0)
 # Every page served from the cache is also rendered afresh and compared (the test suite turns
 # this on, so every test that opens a page twice checks that no write was missed).
 PAGE_CACHE_VERIFY = envbool("KINDWORK_PAGE_CACHE_VERIFY", "0")

@@ -36,8 +36,10 @@ rendered afresh and compared: a write the versions missed fails the test that ma
 import hashlib
 import logging
 import re
+import threading
 import uuid
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -221,18 +223,61 @@ def _key(
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
 
 
+class _Recent:
+    """The pages this process kept or read last, in front of the shared cache: a page
+    opened again on the same process costs no round trip, decryption or decompression.
+    Bounded by count (PAGE_CACHE_LOCAL_ENTRIES); its keys are the shared cache's, so an
+    entry is as never-stale as theirs."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, tuple[float | None, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[float | None, str] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: str, entry: tuple[float | None, str]) -> None:
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > settings.PAGE_CACHE_LOCAL_ENTRIES:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_recent = _Recent()
+
+
 def _read(key: str) -> str | None:
     """The page kept under `key`, unless none is or the moment it was kept until passed."""
+    entry = _recent.get(key)
+    if entry is None:
+        entry = _read_shared(key)
+        if entry is None:
+            return None
+        _recent.put(key, entry)
+    until, html = entry
+    if until is not None and timezone.now().timestamp() > until:
+        return None
+    return html
+
+
+def _read_shared(key: str) -> tuple[float | None, str] | None:
     try:
         token = caches["pages"].get(key)
         if token is None:
             return None
         until, _, html = zlib.decompress(decrypt_bytes(token)).decode().partition("\n")
-        if until and timezone.now().timestamp() > float(until):
-            return None
-        return html
+        return (float(until) if until else None), html
     # A cache that fails, or an entry no key opens (keys rotated away), renders the page.
-    except (InvalidToken, zlib.error, UnicodeDecodeError):
+    except (InvalidToken, zlib.error, UnicodeDecodeError, ValueError):
         logger.warning("cached page unreadable; rendering")
         return None
     except Exception:
@@ -241,7 +286,9 @@ def _read(key: str) -> str | None:
 
 
 def _write(key: str, html: str, *, until: datetime | None = None) -> None:
-    entry = f"{until.timestamp() if until else ''}\n{html}"
+    moment = until.timestamp() if until else None
+    _recent.put(key, (moment, html))
+    entry = f"{moment if moment is not None else ''}\n{html}"
     try:
         caches["pages"].set(key, encrypt_bytes(zlib.compress(entry.encode(), 1)))
     except Exception:

@@ -706,3 +706,30 @@ def test_a_handover_offered_and_a_new_reply_show_on_a_kept_caseload(world, seen)
         text="Thank you",
     )
     assert "1 unread reply" in clinician.get(url).content.decode()
+
+
+def test_a_process_keeps_its_latest_pages_and_shares_every_page(world, seen, settings, monkeypatch):
+    """The pages a process kept last are served without the shared cache; any other is
+    read from the shared cache (as another process would), and the process's own list
+    stays within its bound."""
+    settings.PAGE_CACHE_LOCAL_ENTRIES = 2
+    page_cache._recent.clear()
+    browser = world.login(world.clinician)
+    urls = [*_pages(world), reverse("homework:dashboard")]
+    for url in urls:
+        browser.get(url)
+    assert len(page_cache._recent._entries) == 2
+    shared_reads = []
+    real = page_cache._read_shared
+    monkeypatch.setattr(
+        page_cache, "_read_shared", lambda key: shared_reads.append(key) or real(key)
+    )
+    settings.PAGE_CACHE_VERIFY = False
+    hits = _hits("client_detail")
+    assert REFLECTION in browser.get(urls[0]).content.decode()  # left the process's list
+    assert _hits("client_detail") == hits + 1 and len(shared_reads) == 1
+    browser.get(urls[0])  # now in it again
+    assert len(shared_reads) == 1
+    settings.PAGE_CACHE_LOCAL_ENTRIES = 0
+    browser.get(urls[1])
+    assert not page_cache._recent._entries
