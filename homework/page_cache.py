@@ -26,8 +26,9 @@ the CSRF fields (the reader's token), the CSP nonce, and the session's timeout n
 is neither served from nor kept in the cache. A page is kept only when the caller says it
 may be (never a form with errors, never one that marked replies as read on its way) and
 it answered 200. Entries hold clinical words, so they are compressed and encrypted with
-the field keys (core.encryption) before they leave the process. A cache that fails
-renders the page.
+the field keys (core.encryption) before they leave the process; each process also keeps
+the pages it kept or read last, in memory, in front of the shared cache. A cache that
+fails renders the page.
 
 With PAGE_CACHE_VERIFY (on in the test suite) every page served from the cache is also
 rendered afresh and compared: a write the versions missed fails the test that made it.
