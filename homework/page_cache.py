@@ -35,6 +35,7 @@ rendered afresh and compared: a write the versions missed fails the test that ma
 """
 
 import hashlib
+import json
 import logging
 import re
 import threading
@@ -163,16 +164,10 @@ def cached_page(
         # The page would show (and so use up) the messages: never from or into the cache.
         PAGE_CACHE.labels(page=page, result="skip").inc()
         return render().response
-    ids = sorted({*client_ids, request.user.pk, LIBRARY})
-    try:
-        versions = _versions(ids)
-    except Exception:  # the version table must never fail a page
-        logger.warning("page versions unreadable; rendering", exc_info=True)
-        versions = None
-    if versions is None:
+    key = _key_now(request, page, client_ids, depends_on)
+    if key is None:
         PAGE_CACHE.labels(page=page, result="skip").inc()
         return render().response
-    key = _key(request, page, versions, depends_on)
     stored = _read(key)
     if stored is not None:
         PAGE_CACHE.labels(page=page, result="hit").inc()
@@ -192,6 +187,40 @@ def cached_page(
     if keep:
         _write(key, _marked(request, response.content.decode()), until=rendered.until)
     return response
+
+
+def cached_client_data(
+    request: HttpRequest, *, page: str, client: User, compute: Callable[[], object]
+) -> object:
+    """An API answer's JSON-ready data for one client's record as of their day: from the
+    cache (as `cached_page` keeps pages), or `compute()`."""
+    key = _key_now(request, page, [client.pk], [client_today(client)])
+    if key is None:
+        PAGE_CACHE.labels(page=page, result="skip").inc()
+        return compute()
+    stored = _read(key)
+    if stored is not None:
+        PAGE_CACHE.labels(page=page, result="hit").inc()
+        if settings.PAGE_CACHE_VERIFY:
+            _verify(page, stored, json.dumps(compute()))
+        return json.loads(stored)
+    data = compute()
+    PAGE_CACHE.labels(page=page, result="miss").inc()
+    _write(key, json.dumps(data))
+    return data
+
+
+def _key_now(
+    request: HttpRequest, page: str, client_ids: Iterable[int], depends_on: Iterable[object]
+) -> str | None:
+    """The key of `page` as of now, or None when a version is missing or unreadable."""
+    ids = sorted({*client_ids, request.user.pk, LIBRARY})
+    try:
+        versions = _versions(ids)
+    except Exception:  # the version table must never fail a page
+        logger.warning("page versions unreadable; rendering", exc_info=True)
+        return None
+    return None if versions is None else _key(request, page, versions, depends_on)
 
 
 def cached_client_page(

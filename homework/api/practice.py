@@ -18,6 +18,7 @@ from audit.services import audit_record_view, audit_record_views
 from core.api import CallerScopedMixin, StrictFilterSet, scoped_choices
 from core.forms import CheckedForm
 from homework.models import Assignment, Completion
+from homework.page_cache import cached_client_data
 from homework.selectors.assignments import assignments_visible_to
 from homework.selectors.practice import (
     completions_visible_to,
@@ -57,8 +58,17 @@ class TodayView(APIView):
         # as_dict() is already the documented shape (TodaySerializer), JSON-ready. Passing
         # it through the serializer deep-copied some 70 fields per request for the same
         # bytes (docs/benchmarks.md); test_it_answers_today_in_the_documented_shape
-        # keeps the two equal.
-        return Response(today_for_client(client=request.user).as_dict())
+        # keeps the two equal. Like the portal's today page, from the page cache
+        # (homework.page_cache) until the client's record or day changes.
+        client = request.user
+        return Response(
+            cached_client_data(
+                request,
+                page="api_today",
+                client=client,
+                compute=lambda: today_for_client(client=client).as_dict(),
+            )
+        )
 
 
 # --- Practice logs ---

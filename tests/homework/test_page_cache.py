@@ -509,7 +509,7 @@ STEPS = [
 ]
 
 
-PAGES = ("client_detail", "pre_session_report", "group", "today", "dashboard")
+PAGES = ("client_detail", "pre_session_report", "group", "today", "dashboard", "api_today")
 
 
 @hypothesis_settings(
@@ -538,6 +538,7 @@ def test_cached_pages_equal_a_fresh_rendering_after_any_writes(world, monkeypatc
             client_reader = world.login(box.client)
         visits = [(reader, url) for url in box.pages()]
         visits.append((client_reader, reverse("homework:today")))
+        visits.append((client_reader, reverse("api:v1:today")))
         for browser, url in visits:
             # Twice: the second from the cache unless the first showed a reply as new;
             # PAGE_CACHE_VERIFY renders it afresh and fails on any difference.
@@ -733,3 +734,29 @@ def test_a_process_keeps_its_latest_pages_and_shares_every_page(world, seen, set
     settings.PAGE_CACHE_LOCAL_ENTRIES = 0
     browser.get(urls[1])
     assert not page_cache._recent._entries
+
+
+def test_the_api_today_is_kept_as_data_and_renewed_by_a_log(world, seen, settings):
+    from tests.api.conftest import client_with_token, token_for
+
+    settings.PAGE_CACHE_VERIFY = False
+    api = client_with_token(token_for(world.client))
+    url = reverse("api:v1:today")
+    first = api.get(url)
+    hits = _hits("api_today")
+    second = api.get(url)
+    assert second.status_code == 200 and _hits("api_today") == hits + 1
+    assert second.json() == first.json()
+    assert list(second.json()) == list(first.json())  # the same keys, in the same order
+    # A log made through the API is in the next answer (a new version, a new key).
+    other = make_assignment(world.client, make_exercise(title="Kind letter"))
+    logged = api.post(
+        reverse("api:v1:completion-list"), {"assignment": other.pk, "minutes": 7}, format="json"
+    )
+    assert logged.status_code == 201
+    after = api.get(url).json()
+    assert after != second.json()
+    assert _hits("api_today") == hits + 1
+    for outsider in (None, world.clinician):
+        browser = client_with_token(token_for(outsider) if outsider else None)
+        assert browser.get(url).status_code in (401, 403)
