@@ -13,8 +13,12 @@ library version a new value. A page is kept under:
 - what page it is, the code and templates that rendered it (`build()`), and the full path
   with its query string;
 - the reader, and the versions of the reader, of every client it shows and of the library,
-  read in one query before anything the body is made of (so nothing older than a version
-  is ever stored under it);
+  read in one query before the page reads its records (so nothing older than a version is
+  ever stored under it);
+- the rows read before the versions whose contents the page shows, as they were read (the
+  reader, read with the session; the client or group the view checked access to): a
+  write between that read and the versions' would otherwise key an older row's page
+  under the newer version;
 - whatever else the caller says the page depends on (each client's local date);
 - and, for a page with reasons that lapse at a moment (the caseload's "asked you to look"
   for seven days), until the first of those moments: after it the entry is not used.
@@ -52,6 +56,7 @@ from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import caches
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.template import engines
@@ -159,7 +164,8 @@ def cached_page(
     render: Callable[[], Rendered],
 ) -> HttpResponse:
     """`page` for `request.user` showing `client_ids`: from the cache, or `render()`.
-    `depends_on`: what else the page depends on."""
+    `depends_on`: what else the page depends on: values, and the rows the view read
+    before this call whose contents the page shows (their fields go into the key)."""
     if len(get_messages(request)):
         # The page would show (and so use up) the messages: never from or into the cache.
         PAGE_CACHE.labels(page=page, result="skip").inc()
@@ -194,7 +200,7 @@ def cached_client_data(
 ) -> object:
     """An API answer's JSON-ready data for one client's record as of their day: from the
     cache (as `cached_page` keeps pages), or `compute()`."""
-    key = _key_now(request, page, [client.pk], [client_today(client)])
+    key = _key_now(request, page, [client.pk], [client_today(client), client])
     if key is None:
         PAGE_CACHE.labels(page=page, result="skip").inc()
         return compute()
@@ -236,7 +242,7 @@ def cached_client_page(
         request,
         page=page,
         client_ids=[client.pk],
-        depends_on=[client_today(client), *depends_on],
+        depends_on=[client_today(client), client, *depends_on],
         render=render,
     )
 
@@ -248,9 +254,32 @@ def _key(
     parts = [page, build(), request.user.pk, offline_cache_key(request.user)]
     parts.append(request.get_full_path())
     parts += [f"{pk}={version.hex}" for pk, version in sorted(versions.items())]
-    parts += [str(part) for part in depends_on]
+    # The reader was read with the session, before the versions: what the page shows of
+    # them (their role, zone and clinic in the layout) goes into the key as read.
+    parts += _row_state(request.user)
+    for part in depends_on:
+        parts += _row_state(part) if isinstance(part, Model) else [part]
     # Hashed: a key stays short whatever the query string, and names no one in Redis.
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
+
+
+def _row_state(row: Model, depth: int = 2) -> list[object]:
+    """A row read before the versions, as read: its fields and those of the rows read
+    with it. A write between that read and the versions' changes a version, and so would
+    key the older row's page under the newer version; with the row itself in the key, a
+    page is only ever found under what it was made from."""
+    parts: list[object] = [row._meta.label]
+    parts += [
+        getattr(row, field.attname)
+        for field in row._meta.concrete_fields
+        if field.attname != "password"
+    ]
+    if depth > 1:
+        for name, related in sorted(row._state.fields_cache.items()):
+            parts.append(name)
+            if isinstance(related, Model):
+                parts += _row_state(related, depth - 1)
+    return parts
 
 
 class _Recent:

@@ -306,7 +306,7 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
         request,
         page="group",
         client_ids=[pk for pk, _ in members],
-        depends_on=[group.pk, *todays],
+        depends_on=[group, *todays],
         render=page,
     )
 

@@ -820,9 +820,7 @@ def caseload_clients(reader: User) -> list[User]:
     return list(_caseload_query(clients_visible_to(reader)))
 
 
-def caseload_for_clinician(
-    *, clinician: User, now: datetime | None = None, clients: list[User] | None = None
-) -> list[CaseloadRow]:
+def caseload_for_clinician(*, clinician: User, now: datetime | None = None) -> list[CaseloadRow]:
     """One row per client on the clinician's caseload, urgent first, then those needing
     attention.
 
@@ -832,7 +830,7 @@ def caseload_for_clinician(
     provider (homework.attention), which are always read fresh.
     """
     now = now or timezone.now()
-    clients = caseload_clients(clinician) if clients is None else clients
+    clients = caseload_clients(clinician)
     if not clients:
         return []
     figures = caseload_figures(clients, now=now)

@@ -760,3 +760,34 @@ def test_the_api_today_is_kept_as_data_and_renewed_by_a_log(world, seen, setting
     for outsider in (None, world.clinician):
         browser = client_with_token(token_for(outsider) if outsider else None)
         assert browser.get(url).status_code in (401, 403)
+
+
+@pytest.mark.parametrize("case", ["client renamed", "clinic renamed"])
+def test_a_write_between_the_views_read_and_the_versions_is_never_served(
+    world, seen, case, monkeypatch
+):
+    """The view reads the client (or the session reads the reader and their clinic)
+    before the versions: a write in between must not leave the older page under the
+    newer version. The suite's verification renders the second view afresh."""
+    if case == "client renamed":
+        browser = world.login(world.clinician)
+        url = reverse("homework:client-detail", args=[world.client.pk])
+        sql = "UPDATE accounts_user SET full_name = 'Alex Renamed' WHERE id = %s"
+        params, new = [world.client.pk], "Alex Renamed"
+    else:
+        browser = world.login(world.client)
+        url = reverse("homework:today")
+        sql = "UPDATE accounts_clinic SET name = 'Harbour Renamed' WHERE id = %s"
+        params, new = [world.clinic.pk], "Harbour Renamed"
+    real = page_cache._versions
+
+    def written_first(ids):
+        monkeypatch.setattr(page_cache, "_versions", real)
+        _raw(sql, params)
+        return real(ids)
+
+    monkeypatch.setattr(page_cache, "_versions", written_first)
+    first = browser.get(url).content.decode()
+    assert new not in first  # made from the rows read before the write
+    second = browser.get(url).content.decode()
+    assert new in second

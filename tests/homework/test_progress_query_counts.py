@@ -26,7 +26,9 @@ DAYS = 91  # three months
 HEADROOM = 2
 # The inbox count adds one to the dashboard; measures' attention reasons
 # (homework/attention.py) add one query each: open risk flags and severity band rises (2).
-DASHBOARD_QUERIES = 8 + 1 + 2 + HEADROOM
+# Not yet in the page cache (homework.page_cache), it also reads the record versions, and
+# the caseload's clients again after them (2).
+DASHBOARD_QUERIES = 8 + 1 + 2 + 2 + HEADROOM
 # The questionnaire panels add a fixed few: the client page's schedules, answers and
 # "what helps" (3); Today's due questionnaires (1); Progress's answers and "what helps" (2).
 # The private notes and marking the shown replies read add two to the client page, and
