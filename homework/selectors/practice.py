@@ -54,15 +54,42 @@ STATUS_ACTIONS = PAUSE_ACTIONS | RESUME_ACTIONS | END_ACTIONS
 # --- Access: objects that are not the caller's answer 404, like missing ones. ---
 
 
-def assignment_for_client_or_404(client: User, assignment_id: int) -> Assignment:
-    assignment = (
-        Assignment.objects.filter(pk=assignment_id, client_id=client.pk)
+def client_assignment_query(assignment_id: int, client_id: int) -> QuerySet[Assignment]:
+    return (
+        Assignment.objects.filter(pk=assignment_id, client_id=client_id)
         .select_related("exercise")
-        .first()
+        .order_by("pk")[:1]
     )
-    if assignment is None:
+
+
+def days_log_query(assignment_id: int, day: date) -> QuerySet[Completion]:
+    """A plan's log of one day (the first, for a plan that takes several)."""
+    return Completion.objects.filter(assignment_id=assignment_id, local_date=day).order_by("pk")[:1]
+
+
+# Read on every practice and log page and every logged practice: compiled once per
+# process (core.compiled; tests/core/test_compiled.py compares them with the ORM).
+_CLIENT_ASSIGNMENT = CompiledModels(client_assignment_query, int, int)
+_DAYS_LOG = CompiledModels(days_log_query, int, date)
+
+
+# A primary key's range (BigAutoField): a larger number in a URL names nothing.
+_KEY_RANGE = range(-(2**63), 2**63)
+
+
+def assignment_for_client_or_404(client: User, assignment_id: int) -> Assignment:
+    if assignment_id not in _KEY_RANGE:
         raise Http404("No such practice.")
-    return assignment
+    found = _CLIENT_ASSIGNMENT.all(assignment_id, client.pk)
+    if not found:
+        raise Http404("No such practice.")
+    return found[0]
+
+
+def days_log(assignment: Assignment, day: date) -> Completion | None:
+    """The plan's log of `day`, if there is one."""
+    found = _DAYS_LOG.all(assignment.pk, day)
+    return found[0] if found else None
 
 
 def completions_visible_to(user: User) -> QuerySet[Completion]:

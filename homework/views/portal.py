@@ -30,6 +30,7 @@ from homework.schedule import Schedule, describe, local_date
 from homework.selectors.practice import (
     assignment_for_client_or_404,
     client_today,
+    days_log,
     log_details,
     logging_closed_reason,
     moment_practice,
@@ -90,7 +91,7 @@ def moment(request: HttpRequest) -> HttpResponse:
 def practice(request: HttpRequest, assignment_id: int) -> HttpResponse:
     assignment = assignment_for_client_or_404(request.user, assignment_id)
     day = client_today(request.user)
-    todays_log = Completion.objects.filter(assignment=assignment, local_date=day).first()
+    todays_log = days_log(assignment, day)
     return render(
         request,
         "portal/practice.html",
@@ -236,11 +237,7 @@ def log(request: HttpRequest, assignment_id: int) -> HttpResponse:
         return redirect("homework:today")
     now = timezone.now()
     day = local_date(now, request.user.zone)
-    existing = (
-        None
-        if assignment.exercise.any_time
-        else Completion.objects.filter(assignment=assignment, local_date=day).first()
-    )
+    existing = None if assignment.exercise.any_time else days_log(assignment, day)
     return _log_page(request, assignment, existing, now)
 
 

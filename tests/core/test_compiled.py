@@ -532,3 +532,28 @@ def test_a_query_it_cannot_compile_faithfully_is_refused():
 )
 def test_the_same_holds_on_sqlite(tmp_path):
     run_module_on_sqlite(__file__, tmp_path, "COMPILED_ON_SQLITE")
+
+
+def test_the_log_pages_plan_and_days_log_are_read_as_the_orm_reads_them(world, plans):
+    """Read on every practice and log page and every logged practice."""
+    every_plan = list(Assignment.objects.order_by("pk"))
+    for client in {*plans, world.stranger_client}:
+        for plan in every_plan:
+            expected = practice.client_assignment_query(plan.pk, client.pk).first()
+            got = practice._CLIENT_ASSIGNMENT.all(plan.pk, client.pk)
+            assert [snapshot(row) for row in got] == ([snapshot(expected)] if expected else [])
+    assert any(practice._CLIENT_ASSIGNMENT.all(p.pk, p.client_id) for p in every_plan)
+    for plan in every_plan:
+        for day in (MONDAY, MONDAY - timedelta(days=3), MONDAY + timedelta(days=1)):
+            expected = Completion.objects.filter(assignment=plan, local_date=day).first()
+            got = practice.days_log(plan, day)
+            assert snapshot(got) == snapshot(expected)
+    assert practice.days_log(every_plan[0], MONDAY) is not None  # something to compare
+
+
+@pytest.mark.parametrize("assignment_id", [2**63, -(2**63) - 1, 10**30])
+def test_a_plan_id_no_key_can_hold_is_a_404(world, assignment_id):
+    from django.http import Http404
+
+    with pytest.raises(Http404):
+        practice.assignment_for_client_or_404(world.client, assignment_id)
