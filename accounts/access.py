@@ -162,11 +162,11 @@ _CLINICIANS_CLIENT = CompiledModels(
     int,
 )
 # A primary key's range (BigAutoField): a larger number in a URL names nobody.
-_KEY_RANGE = range(-(2**63), 2**63)
+KEY_RANGE = range(-(2**63), 2**63)
 
 
 def client_for_user_or_404(user: User, client_id: int) -> User:
-    if client_id not in _KEY_RANGE:
+    if client_id not in KEY_RANGE:
         raise Http404("No such client.")
     if rule_compiles_for(user):
         found = _CLINICIANS_CLIENT.all(user.clinic_id, user.pk, client_id)

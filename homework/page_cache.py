@@ -368,12 +368,11 @@ def _filled(request: HttpRequest, html: str) -> str:
     """A kept page with this response's own notice, tokens and nonce."""
     if SESSION_MARK in html:
         notice = session_notice(request)
-        fresh = (
-            engines["jinja2"]
-            .get_template(SESSION_NOTICE_TEMPLATE)
-            .render({"notice": notice}, request)
-        )
-        html = html.replace(SESSION_MARK, fresh if notice else "")
+        fresh = ""
+        if notice:
+            template = engines["jinja2"].get_template(SESSION_NOTICE_TEMPLATE)
+            fresh = template.render({"notice": notice}, request)
+        html = html.replace(SESSION_MARK, fresh)
     if CSRF_MARK in html:
         field = f'<input type="hidden" name="csrfmiddlewaretoken" value="{get_token(request)}">'
         html = html.replace(CSRF_MARK, field)

@@ -16,7 +16,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.access import clients_visible_to, clinician_stand_in, rule_compiles_for
+from accounts.access import KEY_RANGE, clients_visible_to, clinician_stand_in, rule_compiles_for
 from accounts.models import User
 from core.compiled import CompiledModels, CompiledValues, IdList
 from homework.models import (
@@ -73,12 +73,8 @@ _CLIENT_ASSIGNMENT = CompiledModels(client_assignment_query, int, int)
 _DAYS_LOG = CompiledModels(days_log_query, int, date)
 
 
-# A primary key's range (BigAutoField): a larger number in a URL names nothing.
-_KEY_RANGE = range(-(2**63), 2**63)
-
-
 def assignment_for_client_or_404(client: User, assignment_id: int) -> Assignment:
-    if assignment_id not in _KEY_RANGE:
+    if assignment_id not in KEY_RANGE:
         raise Http404("No such practice.")
     found = _CLIENT_ASSIGNMENT.all(assignment_id, client.pk)
     if not found:
