@@ -476,12 +476,14 @@ def step_group(box, data):
 
 def step_course(box, data):
     if box.group is not None and not box.group.enrolments.exists():
+        members = list(box.group.members.all())
         enrolments_create(
             clinician=box.world.clinician,
             program=Program.objects.get(clinic__isnull=True, slug="eight-weeks-of-self-compassion"),
-            clients=list(box.group.members.all()),
+            clients=members,
             group=box.group,
-            start_date=local_today(box.client),
+            # Not before any member's today: their zones may be a day apart.
+            start_date=max(local_today(member) for member in members),
         )
 
 
