@@ -1,11 +1,13 @@
 """Writing the audit trail. Call `audit_record` wherever a clinical record is touched or seen."""
 
+import functools
 from collections.abc import Iterable
+from contextlib import nullcontext
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.apps import apps
 from django.conf import settings
-from django.db import connections, models, transaction
+from django.db import connections, models, router, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp import devices_for_user
@@ -13,7 +15,11 @@ from django_otp import devices_for_user
 from accounts import services as account_services
 from accounts.client_ip import client_ip
 from accounts.models import ClientProfile, Invitation, User
-from audit.context import current_request, suppress_automatic_records
+from audit.context import (
+    automatic_records_suppressed,
+    current_request,
+    suppress_automatic_records,
+)
 from audit.models import AuditAction, AuditEvent
 from notifications.models import Notification
 
@@ -40,17 +46,131 @@ def audit_record(
         object_type, object_id = target._meta.label_lower, ""
     else:
         object_type, object_id = target._meta.label_lower, str(target.pk or "")
-    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
     return AuditEvent.objects.create(
-        actor_id=actor_id,
-        actor_role=getattr(actor, "role", "") if actor_id else "",
-        action=action,
         object_type=object_type,
         object_id=object_id,
-        client_id=client.pk if isinstance(client, User) else client,
-        ip_address=client_ip(request) if request is not None else None,
-        user_agent=user_agent_of(request),
+        **_event_fields(actor=actor, action=action, client=client, request=request),
     )
+
+
+def _event_fields(
+    *, actor: User | None, action: str, client: User | int | None, request: HttpRequest | None
+) -> dict:
+    """An event's columns other than its target: who, what, whose and from where."""
+    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    return {
+        "actor_id": actor_id,
+        "actor_role": getattr(actor, "role", "") if actor_id else "",
+        "action": action,
+        "client_id": client.pk if isinstance(client, User) else client,
+        "ip_address": client_ip(request) if request is not None else None,
+        "user_agent": user_agent_of(request),
+    }
+
+
+def client_id_of(instance: models.Model) -> int | None:
+    """Whose record this is. The built-in exercise library belongs to nobody."""
+    if hasattr(instance, "client_id"):
+        return instance.client_id
+    completion = getattr(instance, "completion", None)
+    if completion is not None:
+        return completion.client_id
+    return None
+
+
+def is_clinical(instance: models.Model) -> bool:
+    # Exercises of the built-in library are shipped data, not a clinic's record.
+    if instance._meta.label == "homework.Exercise":
+        return instance.clinic_id is not None
+    return True
+
+
+def clinical_record_create(instance: models.Model) -> None:
+    """Save a new clinical record and its "create" event: what `instance.save()` and the
+    audit trail's post_save receiver (audit.signals) write, the same two rows.
+
+    On PostgreSQL both rows are one statement, and outside a transaction that statement
+    is its own: one round trip instead of four (BEGIN, two INSERTs, COMMIT) and none of
+    the ORM's per-save query building. A logged practice is the product's most frequent
+    write (docs/benchmarks.md). Elsewhere, and while automatic records are suppressed,
+    it is `instance.save()` in a transaction of its own. Raises IntegrityError as
+    `save()` does, having written nothing; inside a transaction the statement runs in a
+    savepoint, so the transaction stays usable. tests/security/test_audit.py compares
+    the rows with save()'s.
+    """
+    alias = router.db_for_write(type(instance), instance=instance)
+    connection = connections[alias]
+    insert = _record_insert(type(instance), connection.vendor)
+    if (
+        insert is None
+        or instance.pk is not None
+        or automatic_records_suppressed()
+        or not is_clinical(instance)
+    ):
+        _saved_with_event(instance, alias)
+        return
+    sql, fields = insert
+    values = [field.pre_save(instance, True) for field in fields]
+    if any(hasattr(value, "resolve_expression") for value in values):
+        _saved_with_event(instance, alias)  # an expression: the ORM's to compile
+        return
+    request = current_request()
+    event = _event_fields(
+        actor=getattr(request, "user", None) if request is not None else None,
+        action=AuditAction.CREATE,
+        client=client_id_of(instance),
+        request=request,
+    )
+    prepared = zip(fields, values, strict=True)
+    params = [
+        *(field.get_db_prep_save(value, connection) for field, value in prepared),
+        timezone.now(),
+        *event.values(),
+        instance._meta.label_lower,
+    ]
+    savepoint = transaction.atomic(using=alias) if connection.in_atomic_block else nullcontext()
+    with savepoint, connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        (object_id,) = cursor.fetchone()
+    instance.pk = instance._meta.pk.to_python(object_id)
+    instance._state.adding = False
+    instance._state.db = alias
+
+
+def _saved_with_event(instance: models.Model, alias: str) -> None:
+    """The ORM's way: the save and its receiver's event in one transaction (or savepoint)."""
+    with transaction.atomic(using=alias):
+        instance.save(force_insert=True, using=alias)
+
+
+@functools.cache
+def _record_insert(model: type[models.Model], vendor: str) -> tuple[str, list] | None:
+    """The one statement for `model` on this kind of database, and the fields whose
+    values it takes, in order; None where it cannot be one statement."""
+    meta = model._meta
+    fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
+    if (
+        vendor != "postgresql"
+        or meta.auto_field is None
+        or meta.auto_field is not meta.pk
+        or any(field.generated or hasattr(field, "get_placeholder") for field in fields)
+    ):
+        return None
+    quote = connections[router.db_for_write(model)].ops.quote_name
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    # The event's columns in the order of _event_fields, then its target. Names come
+    # from the model, values are parameters.
+    sql = (
+        f"WITH created AS (INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        f"RETURNING {pk}) "
+        "INSERT INTO audit_auditevent (created_at, actor_id, actor_role, action, client_id, "
+        "ip_address, user_agent, object_type, object_id) "
+        f"SELECT %s, %s, %s, %s, %s, %s::inet, %s, %s, created.{pk}::text FROM created "
+        "RETURNING object_id"
+    )
+    return sql, fields
 
 
 def audit_record_view(

@@ -11,7 +11,7 @@ from django.db.models.signals import post_delete, post_save
 
 from audit.context import automatic_records_suppressed, current_request
 from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import audit_record, client_id_of, is_clinical
 
 # Labels of the clinical models; one missing from the installed apps is skipped.
 CLINICAL_MODELS = [
@@ -35,25 +35,8 @@ def connect_clinical_models() -> None:
         post_delete.connect(_deleted, sender=model, dispatch_uid=f"audit-delete-{label}")
 
 
-def client_id_of(instance: models.Model) -> int | None:
-    """Whose record this is. The built-in exercise library belongs to nobody."""
-    if hasattr(instance, "client_id"):
-        return instance.client_id
-    completion = getattr(instance, "completion", None)
-    if completion is not None:
-        return completion.client_id
-    return None
-
-
-def _is_clinical(instance: models.Model) -> bool:
-    # Exercises of the built-in library are shipped data, not a clinic's record.
-    if instance._meta.label == "homework.Exercise":
-        return instance.clinic_id is not None
-    return True
-
-
 def _record(instance: models.Model, action: str) -> None:
-    if automatic_records_suppressed() or not _is_clinical(instance):
+    if automatic_records_suppressed() or not is_clinical(instance):
         return
     request = current_request()
     actor = getattr(request, "user", None) if request is not None else None

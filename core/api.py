@@ -89,13 +89,27 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         visible_to: Callable[[Any], QuerySet],
         model: type,
         select_related: tuple[str, ...] = (),
+        lookup: Callable[[Any, int], Any] | None = None,
         **kwargs,
     ) -> None:
         self.visible_to = visible_to
         self.model = model
         # Relations the view reads next, fetched with the object instead of one by one.
         self.select_related = select_related
+        # For an id sent as a JSON number: the same object `get_queryset().get(pk=id)`
+        # would find, or None, read more cheaply (a compiled query; its tests compare).
+        self.lookup = lookup
         super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        user = getattr(self.context.get("request"), "user", None)
+        signed_in = user is not None and user.is_authenticated
+        if self.lookup is None or type(data) is not int or not signed_in:
+            return super().to_internal_value(data)
+        found = self.lookup(user, data)
+        if found is None:
+            self.fail("does_not_exist", pk_value=data)
+        return found
 
     def get_queryset(self) -> QuerySet:
         request = self.context.get("request")

@@ -17,7 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.access import KEY_RANGE, clients_visible_to, clinician_stand_in, rule_compiles_for
-from accounts.models import User
+from accounts.models import Role, User
 from core.compiled import CompiledModels, CompiledValues, IdList
 from homework.models import (
     Assignment,
@@ -42,6 +42,7 @@ from homework.schedule import (
     week_quota,
     week_start,
 )
+from homework.selectors.assignments import assignments_visible_to
 
 # AssignmentEvent.action values that change whether a plan runs. Both the verb and
 # the past tense are accepted so the history reads right whichever the writer used.
@@ -80,6 +81,17 @@ def assignment_for_client_or_404(client: User, assignment_id: int) -> Assignment
     if not found:
         raise Http404("No such practice.")
     return found[0]
+
+
+def assignment_with_exercise_visible_to(user: User, assignment_id: int) -> Assignment | None:
+    """`assignments_visible_to(user)`'s plan with this id, its exercise read with it: a
+    client's own plan from the compiled read (the API's practice log names one)."""
+    if assignment_id not in KEY_RANGE:
+        return None
+    if user.role == Role.CLIENT:
+        found = _CLIENT_ASSIGNMENT.all(assignment_id, user.pk)
+        return found[0] if found else None
+    return assignments_visible_to(user).select_related("exercise").filter(pk=assignment_id).first()
 
 
 def days_log(assignment: Assignment, day: date) -> Completion | None:

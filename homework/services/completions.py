@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from audit.services import clinical_record_create
 from homework.models import Assignment, Completion, Exercise, Rating
 from homework.schedule import local_date
 from homework.selectors.practice import logging_closed_reason
@@ -226,18 +227,20 @@ def completion_log(
     # correction (or the replayed log) either way.
     reason = logging_closed_reason(assignment, day)
     if reason is None:
+        completion = Completion(
+            assignment=assignment,
+            client_id=client.pk,
+            local_date=day,
+            logged_later=day < today,
+            repeatable=repeatable,
+            client_uuid=client_uuid,
+            created_at=now,
+            **fields,
+        )
         try:
-            with transaction.atomic():
-                return Completion.objects.create(
-                    assignment=assignment,
-                    client_id=client.pk,
-                    local_date=day,
-                    logged_later=day < today,
-                    repeatable=repeatable,
-                    client_uuid=client_uuid,
-                    created_at=now,
-                    **fields,
-                )
+            # With its audit event, in one statement where the database allows.
+            clinical_record_create(completion)
+            return completion
         except IntegrityError:
             replayed = completion_for_client_uuid(client=client, client_uuid=client_uuid)
             if replayed is not None:

@@ -557,3 +557,25 @@ def test_a_plan_id_no_key_can_hold_is_a_404(world, assignment_id):
 
     with pytest.raises(Http404):
         practice.assignment_for_client_or_404(world.client, assignment_id)
+
+
+def test_the_api_logs_plan_is_the_one_its_scoped_queryset_finds(world, supervisor, plans):
+    """The API's practice log names its plan by id: for a client it is read compiled,
+    for anyone else through the queryset; either way the plan (and its exercise) that
+    `assignments_visible_to(user).select_related("exercise")` has under that id."""
+    from homework.selectors.assignments import assignments_visible_to
+
+    every_plan = list(Assignment.objects.order_by("pk"))
+    readers = [*plans, world.stranger_client, world.clinician, world.admin, supervisor]
+    readers += [world.colleague, world.stranger_clinician]
+    found = 0
+    for user in readers:
+        for plan_id in [plan.pk for plan in every_plan] + [every_plan[-1].pk + 1, 0, -3]:
+            scoped = assignments_visible_to(user).select_related("exercise")
+            expected = scoped.filter(pk=plan_id).first()
+            got = practice.assignment_with_exercise_visible_to(user, plan_id)
+            assert snapshot(got) == snapshot(expected), (user.role, plan_id)
+            found += got is not None
+    assert 0 < found < len(readers) * len(every_plan)  # plans found and plans refused
+    for plan_id in (2**63, -(2**63) - 1, 10**30):
+        assert practice.assignment_with_exercise_visible_to(world.client, plan_id) is None

@@ -10,7 +10,7 @@ from django.urls import reverse
 from audit.context import request_context
 from audit.models import AppendOnlyError, AuditAction, AuditEvent
 from audit.services import audit_record
-from homework.models import Feedback
+from homework.models import Completion, Feedback
 from tests.factories import make_assignment, make_completion, make_exercise
 
 CANARY = "canary-reflection-7f3a: I felt ashamed after the meeting"
@@ -213,3 +213,156 @@ def test_a_list_of_views_writes_the_rows_bulk_create_would(world, monkeypatch, i
 
 class _SQLiteLike:
     vendor = "sqlite"
+
+
+# --- A new record and its event in one statement (audit.services.clinical_record_create) ---
+
+COMPLETION_COLUMNS = [field.attname for field in Completion._meta.concrete_fields]
+EVENT_COLUMNS = ["actor_id", "actor_role", "action", "object_type", "client_id"]
+EVENT_COLUMNS += ["ip_address", "user_agent"]
+
+
+def _new_log(assignment, day: date, **fields):
+    fields.setdefault("minutes", 7)
+    return Completion(
+        assignment=assignment, client_id=assignment.client_id, local_date=day, **fields
+    )
+
+
+def _written(completion) -> tuple[dict, list[tuple]]:
+    """The log as stored (decrypted by its fields) and the events that name it."""
+    row = Completion.objects.values(*COMPLETION_COLUMNS).get(pk=completion.pk)
+    events = list(
+        AuditEvent.objects.filter(object_id=str(completion.pk), object_type="homework.completion")
+        .order_by("id")
+        .values_list(*EVENT_COLUMNS)
+    )
+    return row, events
+
+
+def _one_statement_off(monkeypatch) -> None:
+    """The path every other database takes: save() and the post_save receiver."""
+    monkeypatch.setattr("audit.services._record_insert", lambda model, vendor: None)
+
+
+@pytest.mark.parametrize("ip", ["198.51.100.4", "2001:db8::7", None])
+def test_a_new_record_and_its_event_are_the_rows_save_writes(world, monkeypatch, ip):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from audit.services import clinical_record_create
+
+    assignment = make_assignment(world.client)
+    fields = {
+        "reflection": CANARY,
+        "answers": {"moment": CANARY},
+        "reflection_shared": False,
+        "distress_before": 7,
+    }
+    request = RequestFactory().post("/", HTTP_USER_AGENT="Phone/3.0")
+    request.META["REMOTE_ADDR"] = ip or "not an address"
+    request.user = world.client
+    with request_context(request):
+        fast = _new_log(assignment, date(2026, 1, 6), **fields)
+        with CaptureQueriesContext(connection) as queries:
+            clinical_record_create(fast)
+        _one_statement_off(monkeypatch)
+        slow = _new_log(assignment, date(2026, 1, 7), **fields)
+        clinical_record_create(slow)
+    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 1 and statements[0].startswith("WITH created AS")
+    assert CANARY not in statements[0]  # encrypted on the way in, as save() does
+    (fast_row, fast_events), (slow_row, slow_events) = _written(fast), _written(slow)
+    assert (fast_row["id"], fast._state.adding, fast._state.db) == (fast.pk, False, "default")
+    assert (fast_row["created_at"], fast_row["updated_at"]) == (fast.created_at, fast.updated_at)
+    for row in (fast_row, slow_row):
+        row.pop("id"), row.pop("local_date"), row.pop("created_at"), row.pop("updated_at")
+    assert fast_row == slow_row
+    assert fast_row["reflection"] == CANARY and fast_row["answers"] == {"moment": CANARY}
+    assert fast_events == slow_events
+    assert fast_events == [
+        (
+            world.client.pk,
+            "client",
+            "create",
+            "homework.completion",
+            world.client.pk,
+            ip,
+            "Phone/3.0",
+        )
+    ]
+
+
+def test_a_background_record_has_an_event_without_an_actor(world):
+    from audit.services import clinical_record_create
+
+    completion = _new_log(make_assignment(world.client), date(2026, 1, 6))
+    clinical_record_create(completion)
+    assert _written(completion)[1] == [
+        (None, "", "create", "homework.completion", world.client.pk, None, "")
+    ]
+
+
+def test_suppressed_records_write_the_record_alone(world):
+    from audit.context import suppress_automatic_records
+    from audit.services import clinical_record_create
+
+    completion = _new_log(make_assignment(world.client), date(2026, 1, 6))
+    with suppress_automatic_records():
+        clinical_record_create(completion)
+    assert completion.pk is not None and _written(completion)[1] == []
+
+
+@pytest.mark.parametrize("one_statement", [True, False])
+def test_a_refused_record_writes_nothing_and_the_transaction_goes_on(
+    world, monkeypatch, one_statement
+):
+    from django.db import IntegrityError
+
+    from audit.services import clinical_record_create
+
+    if not one_statement:
+        _one_statement_off(monkeypatch)
+    assignment = make_assignment(world.client)
+    clinical_record_create(_new_log(assignment, date(2026, 1, 6)))
+    before = (Completion.objects.count(), AuditEvent.objects.count())
+    with pytest.raises(IntegrityError):
+        clinical_record_create(_new_log(assignment, date(2026, 1, 6)))  # one a day
+    assert (Completion.objects.count(), AuditEvent.objects.count()) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_it_is_one_round_trip_and_a_refusal_leaves_nothing():
+    """Where a request writes a log (autocommit): one statement, no BEGIN or COMMIT."""
+    from django.db import IntegrityError, connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import Clinic, Role
+    from audit.services import clinical_record_create
+    from tests.conftest import make_client, make_user
+
+    clinic = Clinic.objects.create(name="Harbour Clinic", timezone="Europe/London")
+    clinician = make_user("dana@harbour.test", Role.CLINICIAN, clinic)
+    assignment = make_assignment(make_client("alex@client.test", clinician))
+    completion = _new_log(assignment, date(2026, 1, 6))
+    with CaptureQueriesContext(connection) as queries:
+        clinical_record_create(completion)
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["WITH"]
+    assert connection.get_autocommit()
+    before = (Completion.objects.count(), AuditEvent.objects.count())
+    assert before == (1, AuditEvent.objects.filter(action="create").count())
+    with pytest.raises(IntegrityError):
+        clinical_record_create(_new_log(assignment, date(2026, 1, 6)))
+    assert (Completion.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_only_the_audit_trail_listens_to_a_new_log():
+    """clinical_record_create writes what save() and its receivers write: it sends no
+    post_save. A receiver added for a log would be skipped, so this fails first."""
+    from django.db.models.signals import post_save, pre_save
+
+    from audit import signals
+
+    sync, _async = post_save._live_receivers(Completion)
+    assert sync == [signals._saved]
+    assert pre_save._live_receivers(Completion) == ([], [])
