@@ -24,6 +24,7 @@ import pstats
 import statistics
 import sys
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,7 +136,8 @@ def main(argv: list[str] | None = None) -> None:
             # POSTs, which the test client would otherwise keep and send back, growing.
             poster.cookies.pop(CookieStorage.cookie_name, None)
             return poster.post(
-                f"/portal/practice/{plan_id}/log/", {"minutes": 5, "reflection_shared": "on"}
+                f"/portal/practice/{plan_id}/log/",
+                {"minutes": 5, "reflection_shared": "on", "client_uuid": str(uuid.uuid4())},
             )
 
         calls["post-portal"] = portal_post

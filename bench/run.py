@@ -26,6 +26,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -499,9 +500,10 @@ def actors_prepare(workdir: Path, pool_limit: int) -> Actors:
             f"Cookie: sessionid={sessions[client]}; csrftoken={csrf}"
             "|Content-Type: application/x-www-form-urlencoded"
         )
+        # As the form sends it: with the id it was shown with (sending twice writes one log).
         body = (
             f"minutes=5&reflection=bench-portal-{tag}&reflection_shared=on"
-            f"&csrfmiddlewaretoken={csrf}"
+            f"&client_uuid={uuid.uuid4()}&csrfmiddlewaretoken={csrf}"
         )
         return f"/portal/practice/{assignment_id}/log/\t{headers}\t{body}"
 
@@ -624,7 +626,8 @@ def query_counts(actors: Actors) -> list[tuple[str, int, int]]:
         def portal_post(assignment_id: int, client_id: int):
             browser = logged_in_client(User.objects.get(pk=client_id), **host)
             return lambda: browser.post(
-                f"/portal/practice/{assignment_id}/log/", {"minutes": 5, "reflection_shared": "on"}
+                f"/portal/practice/{assignment_id}/log/",
+                {"minutes": 5, "reflection_shared": "on", "client_uuid": str(uuid.uuid4())},
             )
 
         def api_post(assignment_id: int, client_id: int):

@@ -84,10 +84,47 @@ def _prepared(connection, kind: type, value: Any) -> Any:
 
 @dataclass(frozen=True)
 class _Kept:
-    """What turning rows into instances needs from the compilation."""
+    """What turning rows into instances needs from the compilation, worked out once:
+    Django's ModelIterable works it out again for every queryset it runs."""
 
     compiler: SQLCompiler
     fetch_mode: Any
+    # The row's converters by position (SQLCompiler.get_converters), the model's slice
+    # of the row and its field names, how to make an instance and its select_related
+    # objects. None for a queryset of other shapes, which results_iter handles.
+    plan: "_Plan | None"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    converters: list[tuple[int, tuple[list, Any]]]
+    start: int
+    end: int
+    init_list: list[str]
+    from_db: Callable[..., Model]
+    related_populators: list
+
+
+def _plan(compiler: SQLCompiler, fetch_mode: Any, db: str) -> "_Plan | None":
+    """The steps of ModelIterable (django/db/models/query.py, 6.1) that depend only on the
+    compiled query, not on its rows; None where results_iter has more to do."""
+    klass_info = compiler.klass_info
+    fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
+    # A related populator keeps the peers it made when peers are tracked: not to share.
+    if klass_info is None or fetch_mode.track_peers or compiler.has_composite_fields(fields):
+        return None
+    select = compiler.select
+    select_fields = klass_info["select_fields"]
+    start, end = select_fields[0], select_fields[-1] + 1
+    model_cls = klass_info["model"]
+    return _Plan(
+        converters=list(compiler.get_converters(fields).items()),
+        start=start,
+        end=end,
+        init_list=[f[0].target.attname for f in select[start:end]],
+        from_db=_get_from_db(model_cls, fetch_mode),
+        related_populators=get_related_populators(klass_info, select, db, fetch_mode),
+    )
 
 
 class _Compiled:
@@ -127,8 +164,9 @@ class _Compiled:
             list_offsets.append(offset)
         if queryset._known_related_objects or queryset._prefetch_related_lookups:
             raise ValueError("compiled queries are plain reads: no related manager or prefetch")
+        fetch_mode = queryset._fetch_mode
         compiled = (
-            _Kept(compiler, queryset._fetch_mode),
+            _Kept(compiler, fetch_mode, _plan(compiler, fetch_mode, using)),
             sql,
             tuple(params),
             spots,
@@ -221,7 +259,39 @@ class CompiledModels(_Compiled):
 
 def _instances(kept: _Kept, rows: list[tuple], db: str) -> Iterator[Model]:
     """Model instances from the rows of the compiler's SQL: Django's ModelIterable, less
-    the compilation (django/db/models/query.py, 6.1), with the same converters."""
+    the compilation and the per-query set-up (django/db/models/query.py, 6.1), with the
+    same converters."""
+    compiler, fetch_mode, plan = kept.compiler, kept.fetch_mode, kept.plan
+    if plan is None:
+        yield from _instances_unplanned(kept, rows, db)
+        return
+    connection = compiler.connection
+    converters, start, end = plan.converters, plan.start, plan.end
+    init_list, from_db = plan.init_list, plan.from_db
+    related_populators = plan.related_populators
+    annotation_col_map = compiler.annotation_col_map
+    peers = []
+    for fetched in rows:
+        row = list(fetched) if converters else fetched
+        for position, (functions, expression) in converters:
+            value = row[position]
+            for function in functions:
+                value = function(value, expression, connection)
+            row[position] = value
+        obj = from_db(db, init_list, row[start:end])
+        if fetch_mode.track_peers:
+            peers.append(weakref.ref(obj))
+            obj._state.peers = peers
+        for populator in related_populators:
+            populator.populate(row, obj)
+        if annotation_col_map:
+            for attr_name, position in annotation_col_map.items():
+                setattr(obj, attr_name, row[position])
+        yield obj
+
+
+def _instances_unplanned(kept: _Kept, rows: list[tuple], db: str) -> Iterator[Model]:
+    """As `_instances`, working everything out from the compiler each time."""
     compiler, fetch_mode = kept.compiler, kept.fetch_mode
     select, klass_info = compiler.select, compiler.klass_info
     annotation_col_map = compiler.annotation_col_map

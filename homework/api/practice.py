@@ -158,12 +158,9 @@ class CompletionViewSet(
         serializer = CompletionCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        # A replay (the phone's queue sending again) answers with the log already written;
-        # the service checks again, so a replay racing the first send still writes one log.
-        already = services.completion_for_client_uuid(
-            client=request.user, client_uuid=data.get("client_uuid")
-        )
-        completion = services.completion_log(
+        # A replay (the phone's queue sending again) answers 200 with the log already
+        # written; the service finds it, so a replay racing the first send writes one log.
+        completion, outcome = services.completion_log_outcome(
             client=request.user,
             assignment=data["assignment"],
             minutes=data["minutes"],
@@ -176,7 +173,7 @@ class CompletionViewSet(
             stirred_up=data.get("stirred_up", False),
         )
         body = CompletionSerializer(completion, context={"request": request}).data
-        replayed = already is not None and already.pk == completion.pk
+        replayed = outcome is services.Logged.REPLAYED
         return Response(body, status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, pk: str) -> Response:

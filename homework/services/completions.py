@@ -19,6 +19,7 @@ Rules:
   nothing is written.
 """
 
+import enum
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
@@ -181,7 +182,22 @@ def completion_for_client_uuid(*, client: User, client_uuid: UUID | None) -> Com
     )
 
 
-def completion_log(
+class Logged(enum.Enum):
+    """What a log request did: wrote a new log, corrected the day's log, or answered
+    with the log its client_uuid already wrote (the phone's queue sending again)."""
+
+    CREATED = "created"
+    CORRECTED = "corrected"
+    REPLAYED = "replayed"
+
+
+def completion_log(**arguments) -> Completion:
+    """`completion_log_outcome`'s log, for callers that need not tell the cases apart."""
+    completion, _outcome = completion_log_outcome(**arguments)
+    return completion
+
+
+def completion_log_outcome(
     *,
     client: User,
     assignment: Assignment,
@@ -194,32 +210,64 @@ def completion_log(
     client_uuid: UUID | None = None,
     stirred_up: bool = False,
     now: datetime | None = None,
-) -> Completion:
+) -> tuple[Completion, Logged]:
     """Log a practice (today's unless practised_on says an earlier day), or correct today's
-    log of a plan that takes one a day. A client_uuid already used answers with its log."""
+    log of a plan that takes one a day. A client_uuid already used answers with its log,
+    whatever has changed since (the plan ended, the day left the grace window).
+
+    A new log, nearly every request, costs one statement: the replay is looked for only
+    when the log cannot be written as asked (refused, or a constraint says it exists).
+    """
     if assignment.client_id != client.pk:
         raise PermissionDenied("This practice belongs to someone else.")
-    replayed = completion_for_client_uuid(client=client, client_uuid=client_uuid)
-    if replayed is not None:
-        if replayed.assignment_id != assignment.pk:
-            raise ValidationError(
-                {"client_uuid": "This id was already used for another practice log."}
-            )
-        return replayed
     now = now or timezone.now()
+    try:
+        return _logged(
+            client=client,
+            assignment=assignment,
+            client_uuid=client_uuid,
+            now=now,
+            practised_on=practised_on,
+            minutes=minutes,
+            ratings=ratings or {},
+            answers=answers or {},
+            reflection=reflection,
+            reflection_shared=reflection_shared,
+            stirred_up=stirred_up,
+        )
+    except ValidationError:
+        replayed = _replayed(client=client, client_uuid=client_uuid, assignment=assignment)
+        if replayed is None:
+            raise
+        return replayed, Logged.REPLAYED
+
+
+def _replayed(
+    *, client: User, client_uuid: UUID | None, assignment: Assignment
+) -> Completion | None:
+    """The log this client_uuid already wrote for this plan; refused for another plan."""
+    replayed = completion_for_client_uuid(client=client, client_uuid=client_uuid)
+    if replayed is not None and replayed.assignment_id != assignment.pk:
+        raise ValidationError({"client_uuid": "This id was already used for another practice log."})
+    return replayed
+
+
+def _logged(
+    *,
+    client: User,
+    assignment: Assignment,
+    client_uuid: UUID | None,
+    now: datetime,
+    practised_on: date | None,
+    stirred_up: bool,
+    **answered,
+) -> tuple[Completion, Logged]:
     today = local_date(now, client.zone)
     day = today if practised_on is None else practised_on
     refusal = practised_on_refusal(client=client, practised_on=day, now=now)
     if refusal is not None:
         raise ValidationError({"practised_on": refusal}, code="outside_grace")
-    fields = _cleaned_fields(
-        assignment.exercise,
-        minutes=minutes,
-        ratings=ratings or {},
-        answers=answers or {},
-        reflection=reflection,
-        reflection_shared=reflection_shared,
-    )
+    fields = _cleaned_fields(assignment.exercise, **answered)
     fields["stirred_up"] = bool(stirred_up)
     repeatable = assignment.exercise.any_time
     # Insert first and let the constraints say whether this log exists: a new log (nearly
@@ -240,11 +288,11 @@ def completion_log(
         try:
             # With its audit event, in one statement where the database allows.
             clinical_record_create(completion)
-            return completion
+            return completion, Logged.CREATED
         except IntegrityError:
-            replayed = completion_for_client_uuid(client=client, client_uuid=client_uuid)
+            replayed = _replayed(client=client, client_uuid=client_uuid, assignment=assignment)
             if replayed is not None:
-                return replayed
+                return replayed, Logged.REPLAYED
             existing = _days_log(assignment, day)
             if existing is None:
                 raise
@@ -253,12 +301,16 @@ def completion_log(
                     {"practised_on": "This practice is already logged for that day."},
                     code="already_logged",
                 ) from None
-            return _apply(existing, fields)
-    # A closed plan takes no new log, but today's log (written before it closed) may be corrected.
+            return _apply(existing, fields), Logged.CORRECTED
+    # A closed plan takes no new log, but today's log (written before it closed) may be
+    # corrected; a replay of that log is answered with it, unchanged.
+    replayed = _replayed(client=client, client_uuid=client_uuid, assignment=assignment)
+    if replayed is not None:
+        return replayed, Logged.REPLAYED
     existing = None if day < today or repeatable else _days_log(assignment, day)
     if existing is None:
         raise ValidationError(reason, code="closed")
-    return _apply(existing, fields)
+    return _apply(existing, fields), Logged.CORRECTED
 
 
 def _days_log(assignment: Assignment, day: date) -> Completion | None:

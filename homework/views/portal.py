@@ -43,10 +43,11 @@ from homework.selectors.practice import (
 from homework.selectors.progress import client_progress
 from homework.services.completions import (
     CompletionLocked,
+    Logged,
     completion_clinician_tell,
     completion_correct,
     completion_for_client_uuid,
-    completion_log,
+    completion_log_outcome,
     earliest_loggable_day,
 )
 from homework.services.feedback import client_reply_create, feedback_mark_read
@@ -120,7 +121,9 @@ def _locked(request: HttpRequest, completion: Completion | None, reason: str) ->
     )
 
 
-def _save(client: User, assignment: Assignment, form: CompletionForm, now: datetime) -> Completion:
+def _save(
+    client: User, assignment: Assignment, form: CompletionForm, now: datetime
+) -> tuple[Completion, Logged]:
     arguments = form.service_arguments()
     practised_on = arguments.pop("practised_on")
     client_uuid = arguments.pop("client_uuid")
@@ -133,8 +136,9 @@ def _save(client: User, assignment: Assignment, form: CompletionForm, now: datet
         else None
     )
     if editing is not None:
-        return completion_correct(client=client, completion=editing, now=now, **arguments)
-    return completion_log(
+        corrected = completion_correct(client=client, completion=editing, now=now, **arguments)
+        return corrected, Logged.CORRECTED
+    return completion_log_outcome(
         client=client,
         assignment=assignment,
         now=now,
@@ -151,42 +155,76 @@ def _loggable_days(client: User, now: datetime) -> list[date]:
     return [today - timedelta(days=n) for n in range((today - earliest).days + 1)]
 
 
-def _log_page(
-    request: HttpRequest, assignment: Assignment, existing: Completion | None, now: datetime
+def _todays_log(assignment: Assignment, day: date) -> Completion | None:
+    """The day's log a once-a-day plan's form corrects; an "any time" plan takes new ones."""
+    return None if assignment.exercise.any_time else days_log(assignment, day)
+
+
+LOGGED = "Your practice is logged. Thank you for taking this time for yourself."
+
+
+def _log_post(
+    request: HttpRequest,
+    assignment: Assignment,
+    now: datetime,
+    *,
+    editing: Completion | None = None,
 ) -> HttpResponse:
+    """A log sent from the form (or the phone's queue): saved and on to today, or the form
+    again with its messages. The log the form corrects (`editing`, from history, else
+    today's log of the plan) is read only when the form is shown again."""
+
+    def existing() -> Completion | None:
+        if editing is not None:
+            return editing
+        return _todays_log(assignment, local_date(now, request.user.zone))
+
+    form = CompletionForm(
+        request.POST, exercise=assignment.exercise, days=_loggable_days(request.user, now)
+    )
+    if form.is_valid():
+        try:
+            saved, outcome = _save(request.user, assignment, form, now)
+        except CompletionLocked as error:
+            return _locked(request, existing(), str(error))
+        except ValidationError as error:
+            form.add_error(None, error.messages)
+        else:
+            corrected = outcome is Logged.CORRECTED
+            messages.success(request, "Your log is corrected." if corrected else LOGGED)
+            if outcome is not Logged.REPLAYED and saved.is_backdraft:
+                return redirect("homework:grounding", completion_id=saved.pk)
+            return redirect("homework:today")
+    elif _already_arrived(request, assignment):
+        # A log the phone sends again (its answer was lost on the way, or it was a double
+        # tap) is answered as the success it was, whatever changed since: the plan may
+        # have ended, or the day left the grace window, and neither is a reason to tell
+        # the client a log they made was refused. (The service answers replays itself
+        # once the form has passed.)
+        messages.success(request, LOGGED)
+        return redirect("homework:today")
+    return _log_page(request, assignment, existing(), now, form=form)
+
+
+def _log_page(
+    request: HttpRequest,
+    assignment: Assignment,
+    existing: Completion | None,
+    now: datetime,
+    *,
+    form: CompletionForm | None = None,
+) -> HttpResponse:
+    """The log form: empty, or correcting today's log; or `form` refused, with its messages."""
     exercise = assignment.exercise
     day = local_date(now, request.user.zone)
     closed_reason = None if existing else logging_closed_reason(assignment, day)
-    # Correcting today's log keeps its day (the form shows no choice); a new log, or one
-    # sent later from the phone's queue, may be for an earlier day of the window.
-    days = _loggable_days(request.user, now)
-    status = 200
-    if request.method == "POST":
-        form = CompletionForm(request.POST, exercise=exercise, days=days)
-        if form.is_valid():
-            try:
-                saved = _save(request.user, assignment, form, now)
-            except CompletionLocked as error:
-                return _locked(request, existing, str(error))
-            except ValidationError as error:
-                form.add_error(None, error.messages)
-            else:
-                messages.success(
-                    request,
-                    "Your log is corrected."
-                    if (existing is not None and saved.pk == existing.pk)
-                    or form.cleaned_data.get("completion_id")
-                    else "Your practice is logged. Thank you for taking this time for yourself.",
-                )
-                if saved.is_backdraft:
-                    return redirect("homework:grounding", completion_id=saved.pk)
-                return redirect("homework:today")
-        status = 400
-    else:
+    if form is None:
+        # Correcting today's log keeps its day (the form shows no choice); a new log may
+        # be for an earlier day of the grace window.
         form = CompletionForm(
             initial=CompletionForm.initial_for(exercise, existing, _minutes_from_timer(request)),
             exercise=exercise,
-            days=[day] if existing else days,
+            days=[day] if existing else _loggable_days(request.user, now),
         )
     return render(
         request,
@@ -199,7 +237,7 @@ def _log_page(
             "closed_reason": closed_reason,
             "local_date": day,
         },
-        status=status,
+        status=400 if form.is_bound else 200,
     )
 
 
@@ -225,19 +263,12 @@ def log(request: HttpRequest, assignment_id: int) -> HttpResponse:
     An "any time" practice takes a new log each time.
     """
     assignment = assignment_for_client_or_404(request.user, assignment_id)
-    if _already_arrived(request, assignment):
-        # A log the phone sends again (its answer was lost on the way, or it was a double
-        # tap) is answered as the success it was, whatever changed since: the plan may
-        # have ended, or the day left the grace window, and neither is a reason to tell
-        # the client a log they made was refused.
-        if request.method == "POST":
-            messages.success(
-                request, "Your practice is logged. Thank you for taking this time for yourself."
-            )
-        return redirect("homework:today")
     now = timezone.now()
-    day = local_date(now, request.user.zone)
-    existing = None if assignment.exercise.any_time else days_log(assignment, day)
+    if request.method == "POST":
+        return _log_post(request, assignment, now)
+    if _already_arrived(request, assignment):
+        return redirect("homework:today")  # the phone's queue asking before it sends
+    existing = _todays_log(assignment, local_date(now, request.user.zone))
     return _log_page(request, assignment, existing, now)
 
 
@@ -260,7 +291,9 @@ def completion_edit(request: HttpRequest, completion_id: int) -> HttpResponse:
         )
     # The plan's log page corrects today's one log; an any-time practice has several
     # a day, so each is corrected here, on its own page.
-    if request.method != "POST" and not completion.assignment.exercise.any_time:
+    if request.method == "POST":
+        return _log_post(request, completion.assignment, now, editing=completion)
+    if not completion.assignment.exercise.any_time:
         return redirect("homework:log", assignment_id=completion.assignment_id)
     return _log_page(request, completion.assignment, completion, now)
 

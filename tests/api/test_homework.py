@@ -1,8 +1,11 @@
 """Exercises, assignments, today, practice logs and feedback over the API."""
 
 import json
+import uuid
 from datetime import datetime, timedelta
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
@@ -246,6 +249,27 @@ def test_it_logs_practice_and_a_second_log_today_corrects_it(api) -> None:
     assert corrected.status_code == 200
     assert corrected.json()["ratings"]["distress_before"] == 5
     assert corrected.json()["ratings"]["distress_after"] is None  # ratings replace the set
+
+
+def test_a_new_log_with_an_id_reads_no_log_first_and_its_replay_answers_200(api) -> None:
+    """The id is looked for only when the write cannot go ahead (here: the replay)."""
+    fresh = make_assignment(
+        api.world.client, api.exercise, start_date=local_today(api.world.client)
+    )
+    browser = api.as_user("client")
+    body = {"assignment": fresh.pk, "minutes": 5, "client_uuid": str(uuid.uuid4())}
+    with CaptureQueriesContext(connection) as queries:
+        created = browser.post(reverse("api:v1:completion-list"), body, format="json")
+    assert created.status_code == 201, created.content
+    reads = [
+        q["sql"]
+        for q in queries
+        if q["sql"].lstrip().upper().startswith("SELECT") and '"homework_completion"' in q["sql"]
+    ]
+    assert reads == []
+    again = browser.post(reverse("api:v1:completion-list"), {**body, "minutes": 9}, format="json")
+    assert (again.status_code, again.json()["id"]) == (200, created.json()["id"])
+    assert Completion.objects.get(assignment=fresh).minutes == 5
 
 
 def test_a_reflection_sent_without_a_choice_stays_private(api) -> None:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import FETCH_PEERS, Count, Exists, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -112,6 +112,29 @@ def test_models_come_back_as_the_orm_builds_them(plans):
         assert len(queries) == 1
         assert [snapshot(plan) for plan in got] == [snapshot(plan) for plan in expected]
     assert any(plan.has_pause for plan in compiled.all(plans[0].pk))  # a True to compare
+
+
+def test_objects_of_two_runs_are_their_own_and_tracked_peers_stay_per_run(plans):
+    """What is worked out once per compilation (converters, related populators) makes
+    fresh objects each run; with peers tracked (FETCH_PEERS), each run's objects are
+    peers of each other only, as the ORM makes them."""
+    compiled = CompiledModels(plans_of, int)
+    first, second = compiled.all(plans[0].pk), compiled.all(plans[0].pk)
+    assert len(first) == len(second) > 1
+    for a, b in zip(first, second, strict=True):
+        assert a is not b and a.exercise is not b.exercise
+        assert a.client.client_profile is not b.client.client_profile
+        a.exercise.title = "changed in the first run only"
+        assert b.exercise.title != a.exercise.title
+
+    peered = CompiledModels(lambda client_id: plans_of(client_id).fetch_mode(FETCH_PEERS), int)
+    run_one, run_two = peered.all(plans[0].pk), peered.all(plans[0].pk)
+    expected = list(plans_of(plans[0].pk).fetch_mode(FETCH_PEERS))
+    assert [snapshot(plan) for plan in run_one] == [snapshot(plan) for plan in expected]
+    peers_one = {id(ref()) for ref in run_one[0]._state.peers}
+    assert peers_one == {id(plan) for plan in run_one}
+    exercise_peers = {id(ref()) for ref in run_two[0].exercise._state.peers}
+    assert exercise_peers == {id(plan.exercise) for plan in run_two}
 
 
 def test_dates_values_deferred_fields_and_converters_come_back_as_the_orm_gives_them(plans):

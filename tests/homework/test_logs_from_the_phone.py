@@ -6,14 +6,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from homework.models import Completion, Exercise
 from homework.schedule import local_date
 from homework.selectors.practice import today_for_client
 from homework.selectors.progress import client_progress
-from homework.services.completions import completion_log
+from homework.services.completions import Logged, completion_log, completion_log_outcome
 from homework.services.exercises import exercise_library_load
 from measures.insights import what_helps_for_client
 from tests.factories import make_assignment, make_completion, make_exercise
@@ -175,6 +177,76 @@ def test_an_id_reused_for_another_plan_is_refused(world, any_time, daily):
     with pytest.raises(ValidationError):
         log(world, daily, client_uuid=key)
     assert Completion.objects.count() == 1
+
+
+def outcome(world, assignment, **fields):
+    arguments = {"minutes": 5, "now": NOW}
+    arguments.update(fields)
+    return completion_log_outcome(client=world.client, assignment=assignment, **arguments)
+
+
+def test_it_says_whether_it_wrote_corrected_or_answered_with_the_log(world, daily):
+    key = uuid.uuid4()
+    first, created = outcome(world, daily, client_uuid=key, minutes=3)
+    again, corrected = outcome(world, daily, client_uuid=uuid.uuid4(), minutes=8)
+    replay, replayed = outcome(world, daily, client_uuid=key, minutes=1)
+    assert (created, corrected, replayed) == (Logged.CREATED, Logged.CORRECTED, Logged.REPLAYED)
+    assert first.pk == again.pk == replay.pk
+    assert Completion.objects.get().minutes == 8  # corrected once, not by the replay
+
+
+def _write_marks(completion):
+    completion.refresh_from_db()
+    return completion.updated_at, completion.minutes, AuditEvent.objects.count()
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["nothing", "plan ended", "day left the window", "exercise asks less", "answer too long"],
+)
+def test_a_replay_writes_nothing_whatever_changed_since(world, change):
+    """However the log would be refused or corrected now, its replay is answered with
+    it as it is: no correction, no audit event, no error."""
+    exercise = make_exercise(ratings=["distress_before"])
+    assignment = make_assignment(world.client, exercise, start_date=date(2026, 3, 1))
+    key = uuid.uuid4()
+    first, _ = outcome(world, assignment, client_uuid=key, ratings={"distress_before": 6})
+    later, answers = NOW + timedelta(minutes=5), {}
+    if change == "plan ended":
+        assignment.status = "ended"
+        assignment.save()
+    elif change == "day left the window":
+        later = NOW + timedelta(days=4)
+    elif change == "exercise asks less":
+        exercise.ratings = []
+        exercise.save()
+    elif change == "answer too long":
+        answers = {"moment": "x" * 50_000}
+    before = _write_marks(first)
+    replay, said = outcome(
+        world,
+        assignment,
+        client_uuid=key,
+        minutes=30,
+        ratings={"distress_before": 1},
+        answers=answers,
+        now=later,
+        practised_on=TODAY,
+    )
+    assert (replay.pk, said) == (first.pk, Logged.REPLAYED)
+    assert _write_marks(first) == before
+
+
+def test_a_new_log_with_an_id_reads_nothing_before_it_writes(world, daily, any_time):
+    """The id is looked up only when the log cannot be written as asked: a new log
+    costs the same statements with an id as without, and none of them a read."""
+    for plan in (daily, any_time):
+        with CaptureQueriesContext(connection) as without:
+            log(world, plan, practised_on=TODAY - timedelta(days=1))
+        with CaptureQueriesContext(connection) as carrying:
+            log(world, plan, client_uuid=uuid.uuid4())
+        assert len(carrying) == len(without) > 0
+        assert not [q for q in carrying if q["sql"].lstrip().upper().startswith("SELECT")]
 
 
 # --- The portal ---
@@ -349,3 +421,25 @@ def test_a_correction_is_never_taken_for_a_resend(world):
     assert response.status_code == 302
     completion.refresh_from_db()
     assert completion.minutes == 9
+
+
+def _completion_reads(queries) -> list[str]:
+    return [
+        q["sql"]
+        for q in queries
+        if q["sql"].lstrip().upper().startswith("SELECT") and '"homework_completion"' in q["sql"]
+    ]
+
+
+def test_a_new_log_from_the_form_reads_no_log_first(world):
+    """The form's new log, id and all, is written without reading a log
+    first (the id and today's log are looked for only when the write cannot go ahead),
+    and still answered as a new log."""
+    plans = [make_assignment(world.client, start_date=date(2026, 1, 5)) for _ in range(2)]
+    browser = world.login(world.client)
+    with CaptureQueriesContext(connection) as queries:
+        response = _post_log(browser, plans[0], client_uuid=str(uuid.uuid4()))
+    assert (response.status_code, response["Location"]) == (302, reverse("homework:today"))
+    assert _completion_reads(queries) == []
+    thanks = [str(m) for m in browser.get(reverse("homework:today")).context["messages"]]
+    assert thanks == ["Your practice is logged. Thank you for taking this time for yourself."]
