@@ -18,8 +18,9 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import SESSION_KEY
-from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.db import connections, router
 from django.utils import timezone
 
 from accounts.models import User, UserSession
@@ -72,3 +73,35 @@ class SessionStore(DatabaseSessionStore):
         session = super().create_model_instance(data)
         session.user_id = session_user_id(data)
         return session
+
+    def save(self, must_create: bool = False) -> None:
+        """Django's save, but an existing session's new data is one UPDATE statement of
+        its own: Django's forced-update save runs it between BEGIN and COMMIT, three
+        round trips, after the ORM has built it. A signed-in request writes its session
+        whenever a minute has passed since the last write (the idle clock,
+        accounts.sessions), so most practice logs sent from the form do. As in Django, a
+        row that is gone by now raises UpdateError (the middleware answers 400)."""
+        if must_create or self.session_key is None:
+            super().save(must_create=must_create)
+            return
+        session = self.create_model_instance(self._get_session())
+        alias = router.db_for_write(UserSession, instance=session)
+        connection = connections[alias]
+        meta = UserSession._meta
+        quote = connection.ops.quote_name
+        columns = ("session_data", "expire_date", "user_id")
+        assignments = ", ".join(f"{quote(meta.get_field(c).column)} = %s" for c in columns)
+        sql = (
+            f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608 names from _meta
+            f"WHERE {quote(meta.pk.column)} = %s"
+        )
+        params = [
+            session.session_data,
+            connection.ops.adapt_datetimefield_value(session.expire_date),
+            session.user_id,
+            session.session_key,
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            if cursor.rowcount != 1:
+                raise UpdateError

@@ -5,12 +5,15 @@ their person's column (accounts.services.sessions_end_for_user).
 The column is a shortcut, never an authority: the person is always the one the
 session's own data names, verified by Django's session hash."""
 
+from datetime import timedelta
 from importlib import import_module
 
 import pytest
 from django.apps import apps
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.hashers import make_password
+from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -64,6 +67,49 @@ def test_a_signed_in_page_reads_its_session_and_person_in_one_query(world):
     assert not [sql for sql in statements[1:] if by_id in sql and 'FROM "accounts_user"' in sql]
     assert response.wsgi_request.user.clinic.name == "Harbour Clinic"
     assert session_being_read.get() is None  # never left behind
+
+
+def _stored(key: str) -> tuple:
+    found = UserSession.objects.get(session_key=key)
+    return found.session_data, found.expire_date, found.user_id
+
+
+def test_an_existing_session_is_written_in_one_statement_as_django_writes_it(world):
+    """The same row as Django's own save (data, expiry, person column), with one UPDATE
+    and no BEGIN/COMMIT of its own; when the person changes, the column follows."""
+    ours = SessionStore()
+    ours["colour"] = "teal"
+    ours.create()
+    ours[SESSION_KEY] = str(world.client.pk)
+    ours.set_expiry(timezone.now().replace(microsecond=0) + timedelta(hours=1))
+    with CaptureQueriesContext(connection) as queries:
+        ours.save()
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["UPDATE"]
+    reference = SessionStore(ours.session_key)
+    reference.load()
+    assert dict(reference.items()) == dict(ours.items())
+    assert _stored(ours.session_key)[2] == world.client.pk
+    # Django's own save of the same data writes the same columns.
+    DatabaseSessionStore.save(reference)
+    django_row = _stored(ours.session_key)
+    ours.save()
+    ours_row = _stored(ours.session_key)
+    assert ours_row[1:] == django_row[1:]
+    assert SessionStore().decode(ours_row[0]) == SessionStore().decode(django_row[0])
+    del ours[SESSION_KEY]
+    ours.save()
+    assert _stored(ours.session_key)[2] is None
+
+
+def test_a_session_gone_before_its_write_is_an_update_error_and_writes_nothing(world):
+    store = SessionStore()
+    store["colour"] = "teal"
+    store.create()
+    UserSession.objects.filter(session_key=store.session_key).delete()
+    store["colour"] = "amber"
+    with pytest.raises(UpdateError):
+        store.save()
+    assert not UserSession.objects.exists()
 
 
 def test_a_column_naming_someone_else_is_not_believed(world):
