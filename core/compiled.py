@@ -23,7 +23,7 @@ The callers' tests compare each compiled query's answer with the ORM's.
 
 import re
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -105,26 +105,33 @@ class _Plan:
     related_populators: list
 
 
-def _plan(compiler: SQLCompiler, fetch_mode: Any, db: str) -> "_Plan | None":
+def _plan(compiler: SQLCompiler, fetch_mode: Any, db: str) -> _Plan:
     """The steps of ModelIterable (django/db/models/query.py, 6.1) that depend only on the
-    compiled query, not on its rows; None where results_iter has more to do."""
-    klass_info = compiler.klass_info
-    fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
-    # A related populator keeps the peers it made when peers are tracked: not to share.
-    if klass_info is None or fetch_mode.track_peers or compiler.has_composite_fields(fields):
-        return None
-    select = compiler.select
+    compiled query, not on its rows."""
+    klass_info, select = compiler.klass_info, compiler.select
+    fields = [s[0] for s in select[0 : compiler.col_count]]
     select_fields = klass_info["select_fields"]
     start, end = select_fields[0], select_fields[-1] + 1
-    model_cls = klass_info["model"]
     return _Plan(
         converters=list(compiler.get_converters(fields).items()),
         start=start,
         end=end,
         init_list=[f[0].target.attname for f in select[start:end]],
-        from_db=_get_from_db(model_cls, fetch_mode),
+        from_db=_get_from_db(klass_info["model"], fetch_mode),
         related_populators=get_related_populators(klass_info, select, db, fetch_mode),
     )
+
+
+def _plan_to_keep(compiler: SQLCompiler, fetch_mode: Any, db: str) -> _Plan | None:
+    """The plan, where it can serve every run; None where results_iter has more to do
+    (composite fields) or the populators must be new each run (a related populator keeps
+    the peers it made when peers are tracked)."""
+    fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
+    if compiler.klass_info is None:
+        return None  # a values() query: CompiledValues reads its rows as they come
+    if fetch_mode.track_peers or compiler.has_composite_fields(fields):
+        return None
+    return _plan(compiler, fetch_mode, db)
 
 
 class _Compiled:
@@ -166,7 +173,7 @@ class _Compiled:
             raise ValueError("compiled queries are plain reads: no related manager or prefetch")
         fetch_mode = queryset._fetch_mode
         compiled = (
-            _Kept(compiler, fetch_mode, _plan(compiler, fetch_mode, using)),
+            _Kept(compiler, fetch_mode, _plan_to_keep(compiler, fetch_mode, using)),
             sql,
             tuple(params),
             spots,
@@ -259,57 +266,43 @@ class CompiledModels(_Compiled):
 
 def _instances(kept: _Kept, rows: list[tuple], db: str) -> Iterator[Model]:
     """Model instances from the rows of the compiler's SQL: Django's ModelIterable, less
-    the compilation and the per-query set-up (django/db/models/query.py, 6.1), with the
-    same converters."""
-    compiler, fetch_mode, plan = kept.compiler, kept.fetch_mode, kept.plan
-    if plan is None:
-        yield from _instances_unplanned(kept, rows, db)
-        return
-    connection = compiler.connection
-    converters, start, end = plan.converters, plan.start, plan.end
-    init_list, from_db = plan.init_list, plan.from_db
-    related_populators = plan.related_populators
-    annotation_col_map = compiler.annotation_col_map
-    peers = []
-    for fetched in rows:
-        row = list(fetched) if converters else fetched
-        for position, (functions, expression) in converters:
-            value = row[position]
-            for function in functions:
-                value = function(value, expression, connection)
-            row[position] = value
-        obj = from_db(db, init_list, row[start:end])
-        if fetch_mode.track_peers:
-            peers.append(weakref.ref(obj))
-            obj._state.peers = peers
-        for populator in related_populators:
-            populator.populate(row, obj)
-        if annotation_col_map:
-            for attr_name, position in annotation_col_map.items():
-                setattr(obj, attr_name, row[position])
-        yield obj
-
-
-def _instances_unplanned(kept: _Kept, rows: list[tuple], db: str) -> Iterator[Model]:
-    """As `_instances`, working everything out from the compiler each time."""
+    the compilation and, where the plan was kept, the per-query set-up
+    (django/db/models/query.py, 6.1), with the same converters."""
     compiler, fetch_mode = kept.compiler, kept.fetch_mode
-    select, klass_info = compiler.select, compiler.klass_info
+    if kept.plan is not None:
+        plan = kept.plan
+        converted = _converted(rows, plan.converters, compiler.connection)
+    else:
+        plan = _plan(compiler, fetch_mode, db)
+        converted = compiler.results_iter([rows])
+    start, end, init_list, from_db = plan.start, plan.end, plan.init_list, plan.from_db
     annotation_col_map = compiler.annotation_col_map
-    model_cls = klass_info["model"]
-    select_fields = klass_info["select_fields"]
-    start, end = select_fields[0], select_fields[-1] + 1
-    init_list = [f[0].target.attname for f in select[start:end]]
-    from_db = _get_from_db(model_cls, fetch_mode)
-    related_populators = get_related_populators(klass_info, select, db, fetch_mode)
     peers = []
-    for row in compiler.results_iter([rows]):
+    for row in converted:
         obj = from_db(db, init_list, row[start:end])
         if fetch_mode.track_peers:
             peers.append(weakref.ref(obj))
             obj._state.peers = peers
-        for populator in related_populators:
+        for populator in plan.related_populators:
             populator.populate(row, obj)
         if annotation_col_map:
             for attr_name, position in annotation_col_map.items():
                 setattr(obj, attr_name, row[position])
         yield obj
+
+
+def _converted(rows: list[tuple], converters: list, connection) -> Iterable[Sequence[Any]]:
+    """SQLCompiler.apply_converters with the converters worked out already."""
+    if not converters:
+        return rows
+    return (_row_converted(row, converters, connection) for row in rows)
+
+
+def _row_converted(fetched: tuple, converters: list, connection) -> list[Any]:
+    row = list(fetched)
+    for position, (functions, expression) in converters:
+        value = row[position]
+        for function in functions:
+            value = function(value, expression, connection)
+        row[position] = value
+    return row

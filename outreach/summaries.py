@@ -383,22 +383,25 @@ class DueSummary:
 def _recipient_chunks(
     *, zones: dict[str, date], now: datetime, chunk_size: int, shard: Shard = EVERY_CLIENT
 ) -> Iterator[list[dict]]:
-    """Active clients who opted in and had a plan that week, and clinicians with a caseload.
+    """Active clients who opted in and had a plan that week, and clinicians with a client
+    on their caseload who had a plan that week (a caseload that began after the week has
+    nothing to sum up: no summary of zeros on a new clinician's first Monday).
 
     Anyone with weekly_summary_email off is left out here, in SQL, not one by one.
     """
     # Every due zone shares one calendar Monday: the window above is shorter than a week.
     monday = min(zones.values())
     sunday = monday + timedelta(days=6)
-    had_plan = Assignment.objects.filter(
-        client_id=OuterRef("pk"), start_date__lte=sunday, created_at__lt=now
-    ).filter(Q(end_date__isnull=True) | Q(end_date__gte=monday))
+    plans_that_week = Assignment.objects.filter(start_date__lte=sunday, created_at__lt=now).filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=monday)
+    )
+    had_plan = plans_that_week.filter(client_id=OuterRef("pk"))
     has_clients = ClientProfile.objects.filter(
         clinician_id=OuterRef("pk"),
         user__is_active=True,
         user__role=Role.CLIENT,
         discharged_at__isnull=True,
-    )
+    ).filter(Exists(plans_that_week.filter(client_id=OuterRef("user_id"))))
     queryset = (
         shard.filter(User.objects.all(), "id")
         .filter(is_active=True, weekly_summary_email=True, timezone__in=list(zones))

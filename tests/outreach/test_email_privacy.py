@@ -110,7 +110,11 @@ def canary_world(world):
         now=now - timedelta(days=7),
     )
     summary_moment = _last_monday_nine(now)
-    for day in [summary_moment.date() - timedelta(days=3), now.date() - timedelta(days=1)]:
+    # One log in the week the summaries cover (Monday to Sunday before summary_moment) and
+    # one the Sunday before it: whatever the day the suite runs (a Monday too), the week
+    # holds exactly one, and today holds none (so today's reminder is due).
+    summarised = summary_moment.date()
+    for day in [summarised - timedelta(days=3), summarised - timedelta(days=8)]:
         completion = make_completion(
             assignment,
             day,

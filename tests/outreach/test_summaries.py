@@ -225,21 +225,28 @@ def test_it_refuses_to_send_after_an_opt_out_made_once_the_row_was_written(zones
         notification_render(row)
 
 
-def test_it_skips_clients_without_a_plan_that_week_and_clinicians_without_clients(world):
+def test_it_skips_clients_without_a_plan_that_week_and_clinicians_without_one_on_caseload(
+    world,
+):
     place(world.client, "Europe/London")  # a plan that only starts after the week
     give_plan(world.client, start_date=date(2026, 5, 11))
     place(world.colleague, "Europe/London")  # no caseload
     place(world.other_client, "Europe/London")  # no plan at all
-    weekly_summaries_create_due(now=utc(2026, 5, 11, 9, 0))
-    recipients = set(
-        Notification.objects.filter(kind__startswith="weekly").values_list(
-            "recipient_id", flat=True
+    place(world.clinician, "Europe/London")  # their clients had no plan that week
+
+    def recipients() -> set[int]:
+        weekly_summaries_create_due(now=utc(2026, 5, 11, 9, 0))
+        return set(
+            Notification.objects.filter(kind__startswith="weekly").values_list(
+                "recipient_id", flat=True
+            )
         )
-    )
-    assert world.client.pk not in recipients
-    assert world.other_client.pk not in recipients
-    assert world.colleague.pk not in recipients
-    assert world.clinician.pk in recipients
+
+    # A caseload whose plans began after the week (a new clinician's first Monday) has
+    # nothing to sum up.
+    assert recipients() == set()
+    give_plan(world.other_client, start_date=date(2026, 5, 4))
+    assert recipients() == {world.other_client.pk, world.clinician.pk}
 
 
 def test_it_writes_only_ids_and_the_week_in_the_row(zones_world):
