@@ -165,8 +165,8 @@ def _record_insert(model: type[models.Model], vendor: str) -> tuple[str, list] |
     sql = (
         f"WITH created AS (INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
         f"RETURNING {pk}) "
-        "INSERT INTO audit_auditevent (created_at, actor_id, actor_role, action, client_id, "
-        "ip_address, user_agent, object_type, object_id) "
+        f"INSERT INTO {quote(AuditEvent._meta.db_table)} (created_at, actor_id, actor_role, "
+        "action, client_id, ip_address, user_agent, object_type, object_id) "
         f"SELECT %s, %s, %s, %s, %s, %s::inet, %s, %s, created.{pk}::text FROM created "
         "RETURNING object_id"
     )

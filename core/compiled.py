@@ -126,9 +126,9 @@ def _plan_to_keep(compiler: SQLCompiler, fetch_mode: Any, db: str) -> _Plan | No
     """The plan, where it can serve every run; None where results_iter has more to do
     (composite fields) or the populators must be new each run (a related populator keeps
     the peers it made when peers are tracked)."""
-    fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
     if compiler.klass_info is None:
         return None  # a values() query: CompiledValues reads its rows as they come
+    fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
     if fetch_mode.track_peers or compiler.has_composite_fields(fields):
         return None
     return _plan(compiler, fetch_mode, db)

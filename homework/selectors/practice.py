@@ -74,23 +74,28 @@ _CLIENT_ASSIGNMENT = CompiledModels(client_assignment_query, int, int)
 _DAYS_LOG = CompiledModels(days_log_query, int, date)
 
 
-def assignment_for_client_or_404(client: User, assignment_id: int) -> Assignment:
+def _client_assignment(client_id: int, assignment_id: int) -> Assignment | None:
+    """The client's own plan with this id, its exercise read with it (compiled)."""
     if assignment_id not in KEY_RANGE:
+        return None
+    found = _CLIENT_ASSIGNMENT.all(assignment_id, client_id)
+    return found[0] if found else None
+
+
+def assignment_for_client_or_404(client: User, assignment_id: int) -> Assignment:
+    assignment = _client_assignment(client.pk, assignment_id)
+    if assignment is None:
         raise Http404("No such practice.")
-    found = _CLIENT_ASSIGNMENT.all(assignment_id, client.pk)
-    if not found:
-        raise Http404("No such practice.")
-    return found[0]
+    return assignment
 
 
 def assignment_with_exercise_visible_to(user: User, assignment_id: int) -> Assignment | None:
     """`assignments_visible_to(user)`'s plan with this id, its exercise read with it: a
     client's own plan from the compiled read (the API's practice log names one)."""
+    if user.role == Role.CLIENT:
+        return _client_assignment(user.pk, assignment_id)
     if assignment_id not in KEY_RANGE:
         return None
-    if user.role == Role.CLIENT:
-        found = _CLIENT_ASSIGNMENT.all(assignment_id, user.pk)
-        return found[0] if found else None
     return assignments_visible_to(user).select_related("exercise").filter(pk=assignment_id).first()
 
 
